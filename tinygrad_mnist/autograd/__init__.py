@@ -1,0 +1,17 @@
+"""The autograd engine: ops as ``Function`` subclasses, the backward pass, and grad mode."""
+from .engine import GraphFreedError, backward, grad, sum_to_shape, topological_order
+from .function import Function, ShapeError
+from .grad_mode import enable_grad, is_grad_enabled, no_grad
+
+__all__ = [
+    "Function",
+    "GraphFreedError",
+    "ShapeError",
+    "backward",
+    "enable_grad",
+    "grad",
+    "is_grad_enabled",
+    "no_grad",
+    "sum_to_shape",
+    "topological_order",
+]

@@ -1,0 +1,270 @@
+"""Reverse-mode differentiation: topological order, the backward pass, ``grad`` and ``backward``.
+
+This module is the ONE place where a gradient is summed back to its input's broadcast shape
+(``sum_to_shape``) and where every gradient is checked against its tensor's shape and dtype.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ..tensor import Tensor
+from .grad_mode import enable_grad, no_grad
+
+GRAPH_FREED_MESSAGE = (
+    "{op}: the graph was already freed by an earlier backward()/grad(); its saved values are gone. "
+    "Pass retain_graph=True to the first call if you need to differentiate the same graph twice."
+)
+
+
+class GraphFreedError(RuntimeError):
+    """Raised on a second backward pass through a graph whose saved values were freed."""
+
+
+def topological_order(roots: Sequence[Tensor]) -> List[Tensor]:
+    """Return every tensor that ``roots`` depend on through recorded ops, inputs before users.
+
+    The walk uses an explicit stack, so a chain of 100,000 ops needs no recursion, and it visits
+    each node and edge once (linear time). Tensors that do not require grad are left out.
+
+    >>> from tinygrad_mnist import Tensor
+    >>> x = Tensor([1.0], requires_grad=True)
+    >>> y = (x * 2).exp()
+    >>> [t is x for t in topological_order([y])]
+    [True, False, False]
+    """
+    order: List[Tensor] = []
+    seen = set()
+    for root in roots:
+        if id(root) in seen or not root.requires_grad:
+            continue
+        seen.add(id(root))
+        stack = [(root, _parents_of(root), 0)]
+        while stack:
+            node, parents, position = stack[-1]
+            if position < len(parents):
+                stack[-1] = (node, parents, position + 1)
+                parent = parents[position]
+                if parent.requires_grad and id(parent) not in seen:
+                    seen.add(id(parent))
+                    stack.append((parent, _parents_of(parent), 0))
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def _parents_of(node: Tensor) -> Tuple[Tensor, ...]:
+    ctx = node._ctx
+    if ctx is None:
+        return ()
+    if ctx.parents is None:
+        raise GraphFreedError(GRAPH_FREED_MESSAGE.format(op=ctx.name))
+    return ctx.parents
+
+
+def sum_to_shape(gradient, shape: Tuple[int, ...]):
+    """Sum a gradient of a broadcast result back to the shape of the input that was broadcast.
+
+    Works on ndarrays and on Tensors (then it records the graph, for higher-order gradients).
+
+    >>> sum_to_shape(np.ones((2, 3)), (3,))
+    array([2., 2., 2.])
+    """
+    if gradient.shape == shape:
+        return gradient
+    extra = gradient.ndim - len(shape)
+    if extra < 0:
+        raise RuntimeError(f"gradient of shape {gradient.shape} has fewer dimensions than its tensor {shape}")
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, size in enumerate(shape) if size == 1 and gradient.shape[extra + i] != 1
+    )
+    if any(size != 1 and gradient.shape[extra + i] != size for i, size in enumerate(shape)):
+        raise RuntimeError(f"gradient of shape {gradient.shape} cannot be summed to shape {shape}")
+    return gradient.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def _check_gradient(gradient, tensor: Tensor, ctx, index: int, create_graph: bool):
+    """Sum to shape, and keep the tensor's dtype: a float32 graph has float32 gradients."""
+    if not create_graph and type(gradient) is not np.ndarray:
+        gradient = np.asarray(gradient)
+    if create_graph and not isinstance(gradient, Tensor):
+        gradient = Tensor(np.asarray(gradient, dtype=tensor.dtype))
+    if gradient.shape != tensor.shape:
+        try:
+            gradient = sum_to_shape(gradient, tensor.shape)
+        except RuntimeError as error:
+            raise RuntimeError(f"backward of {ctx.name} returned, for input {index}, {error}") from None
+    if gradient.dtype != tensor.dtype:
+        gradient = gradient.astype(tensor.dtype)
+    return gradient
+
+
+def _seed(outputs: Sequence[Tensor], grad_outputs, create_graph: bool) -> list:
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; give one per output")
+    seeds = []
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"output {i} is a {type(out).__name__}, not a Tensor")
+        if not out.requires_grad:
+            raise RuntimeError(
+                f"output {i} does not require grad: nothing it was computed from has requires_grad=True "
+                "(or it was computed under no_grad())"
+            )
+        if g is None:
+            if out.size != 1:
+                raise RuntimeError(
+                    f"backward of a non-scalar output of shape {out.shape} needs a gradient: pass "
+                    "grad=<tensor of the same shape> (or reduce it first, e.g. out.sum().backward())"
+                )
+            g = np.ones(out.shape, dtype=out.dtype)
+        elif isinstance(g, Tensor):
+            g = g if create_graph else g.data
+        else:
+            g = np.asarray(g, dtype=out.dtype)
+        if g.shape != out.shape:
+            raise ValueError(f"gradient for output {i} has shape {g.shape} but the output has shape {out.shape}")
+        if create_graph and not isinstance(g, Tensor):
+            g = Tensor(g)
+        seeds.append(g)
+    return seeds
+
+
+def _accumulate(grads: Dict[int, object], owned: set, key: int, gradient, create_graph: bool) -> None:
+    """Add a gradient contribution; in-place only into buffers this pass allocated (never aliases)."""
+    previous = grads.get(key)
+    if previous is None:
+        grads[key] = gradient
+    elif create_graph:
+        grads[key] = previous + gradient
+    elif key in owned:
+        np.add(previous, gradient, out=previous)
+    else:
+        grads[key] = previous + gradient
+        owned.add(key)
+
+
+def _backward_pass(outputs, seeds, targets, retain_graph: bool, create_graph: bool, store_leaf_grads: bool):
+    """Propagate ``seeds`` from ``outputs``; return {id: gradient} for the tensors in ``targets``."""
+    order = topological_order(outputs)
+    grads: Dict[int, object] = {}
+    owned: set = set()
+    for out, seed in zip(outputs, seeds):
+        _accumulate(grads, owned, id(out), seed, create_graph)
+    wanted = {id(t) for t in targets}
+    found: Dict[int, object] = {}
+    # ids of arrays handed to a backward rule: a rule may return the very array it got (add does),
+    # so such an array must be copied before a tensor adopts it as its own .grad.
+    handed = {id(seed) for seed in seeds}
+    mode = enable_grad() if create_graph else no_grad()
+    with mode:
+        for node in reversed(order):
+            gradient = grads.pop(id(node), None)
+            if gradient is None:
+                continue
+            key = id(node)
+            if key in wanted:
+                found[key] = gradient if create_graph else _adoptable(gradient, key in owned, handed)
+            ctx = node._ctx
+            if ctx is None:
+                if store_leaf_grads:
+                    _store_leaf_grad(node, gradient if create_graph else _adoptable(gradient, key in owned, handed))
+                continue
+            parents = ctx.parents
+            if parents is None:
+                raise GraphFreedError(GRAPH_FREED_MESSAGE.format(op=ctx.name))
+            if create_graph:
+                input_grads = ctx.backward(gradient, *parents, node)
+            else:
+                handed.add(id(gradient))
+                input_grads = ctx.backward(gradient, *[p.data for p in parents], node.data)
+            for index, (parent, needed, input_grad) in enumerate(zip(parents, ctx.needs_input_grad, input_grads)):
+                if needed and input_grad is not None:
+                    input_grad = _check_gradient(input_grad, parent, ctx, index, create_graph)
+                    _accumulate(grads, owned, id(parent), input_grad, create_graph)
+            if not retain_graph:
+                ctx.parents = None
+    return found
+
+
+def _adoptable(gradient, owned: bool, handed: set):
+    """Return an array a tensor may keep as its own gradient.
+
+    A view, a read-only broadcast, or an array a rule passed through unchanged may be shared with
+    another tensor's gradient; those are copied so users and optimizers can update ``.grad`` in place.
+    Fresh results (a matmul's, a sum's) are adopted without a copy.
+    """
+    if owned or (gradient.base is None and gradient.flags.writeable and id(gradient) not in handed):
+        return gradient
+    return np.array(gradient)
+
+
+def _store_leaf_grad(leaf: Tensor, gradient) -> None:
+    if leaf.grad is None:
+        leaf.grad = gradient if isinstance(gradient, Tensor) else Tensor._wrap(gradient, False)
+    elif isinstance(gradient, Tensor):
+        leaf.grad = leaf.grad + gradient
+    else:
+        leaf.grad = Tensor._wrap(leaf.grad.data + gradient, False)
+
+
+def backward(tensor: Tensor, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:
+    """Accumulate d(tensor)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+    >>> from tinygrad_mnist import Tensor
+    >>> x = Tensor([3.0], requires_grad=True)
+    >>> backward((x * x).sum())
+    >>> x.grad.numpy()
+    array([6.], dtype=float32)
+    """
+    seeds = _seed([tensor], None if grad is None else [grad], create_graph)
+    _backward_pass([tensor], seeds, (), retain_graph or create_graph, create_graph, store_leaf_grads=True)
+
+
+def grad(
+    outputs: Union[Tensor, Sequence[Tensor]],
+    inputs: Union[Tensor, Sequence[Tensor]],
+    grad_outputs=None,
+    retain_graph: Optional[bool] = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> Tuple[Optional[Tensor], ...]:
+    """Return the gradients of ``outputs`` with respect to ``inputs`` without touching ``.grad``.
+
+    With ``create_graph=True`` the returned gradients are themselves differentiable.
+
+    >>> from tinygrad_mnist import Tensor
+    >>> x = Tensor([2.0], requires_grad=True)
+    >>> (dx,) = grad((x ** 3).sum(), x, create_graph=True)
+    >>> dx.numpy(), grad(dx.sum(), x)[0].numpy()
+    (array([12.], dtype=float32), array([12.], dtype=float32))
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"input {i} does not require grad; create it with requires_grad=True")
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = _seed(outputs, grad_outputs, create_graph)
+    found = _backward_pass(outputs, seeds, inputs, retain_graph, create_graph, store_leaf_grads=False)
+    result = []
+    for i, t in enumerate(inputs):
+        g = found.get(id(t))
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"input {i} (shape {t.shape}) was not used to compute the outputs; "
+                    "pass allow_unused=True to get None for it"
+                )
+            result.append(None)
+        else:
+            result.append(g if isinstance(g, Tensor) else Tensor._wrap(g, False))
+    return tuple(result)

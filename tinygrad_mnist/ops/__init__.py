@@ -1,0 +1,1 @@
+"""Differentiable primitive ops, grouped by kind, in functional form."""

@@ -1,0 +1,51 @@
+"""Functions that accept an ndarray or a Tensor, for writing backward rules once.
+
+In first-order mode the engine hands backward rules ndarrays and these are plain NumPy calls; with
+``create_graph=True`` it hands them Tensors and these record differentiable ops. Operators (+ - * /
+@), ``.reshape``, ``.sum``, ``.transpose`` and ``.swapaxes`` already behave the same on both.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def value(x) -> np.ndarray:
+    """The ndarray behind ``x`` (for masks and other constants of a local derivative)."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def exp(x):
+    """``np.exp`` for arrays, the differentiable ``exp`` op for Tensors."""
+    return x.exp() if isinstance(x, Tensor) else np.exp(x)
+
+
+def log(x):
+    """``np.log`` for arrays, the differentiable ``log`` op for Tensors."""
+    return x.log() if isinstance(x, Tensor) else np.log(x)
+
+
+def where(condition: np.ndarray, a, b):
+    """Pick from ``a`` where the (constant, boolean) condition holds, else from ``b``."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return elementwise.where(condition, a, b)
+    return np.where(condition, a, b)
+
+
+def broadcast_to(x, shape):
+    """Broadcast to ``shape`` (a read-only view for arrays, a differentiable op for Tensors)."""
+    return x.broadcast_to(shape) if isinstance(x, Tensor) else np.broadcast_to(x, shape)
+
+
+def scatter(x, key, shape):
+    """Place ``x`` at ``key`` in zeros of ``shape``, adding where ``key`` repeats an index.
+
+    The adjoint of ``getitem``: its own gradient is ``getitem`` again.
+    """
+    if isinstance(x, Tensor):
+        return movement.scatter(x, key, shape)
+    return movement.scatter_array(x, key, shape)
+
+
+from . import elementwise, movement  # noqa: E402  (they import this module)

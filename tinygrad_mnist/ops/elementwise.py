@@ -1,0 +1,364 @@
+"""Elementwise ops: arithmetic, transcendental functions, activations' primitives, comparisons.
+
+Every binary op broadcasts like NumPy; the engine sums gradients back to each input's shape.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from . import arraylike as A
+from .special import erf as _erf_array
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+class Add(Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, grad, a, b, out):
+        return grad, grad
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, grad, a, b, out):
+        return grad, -grad
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, grad, a, b, out):
+        need_a, need_b = self.needs_input_grad
+        return (grad * b if need_a else None), (grad * a if need_b else None)
+
+
+class Div(Function):
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, grad, a, b, out):
+        need_a, need_b = self.needs_input_grad
+        return (grad / b if need_a else None), (-grad * out / b if need_b else None)
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, grad, a, out):
+        return (-grad,)
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        return a ** b
+
+    def backward(self, grad, a, b, out):
+        need_a, need_b = self.needs_input_grad
+        grad_a = grad * b * a ** (b - 1) if need_a else None
+        grad_b = None
+        if need_b:
+            # d(a**b)/db = a**b * log(a), taken as 0 where a <= 0 (the real power is not smooth in b there).
+            positive = A.value(a) > 0
+            grad_b = A.where(positive, grad * out * A.log(A.where(positive, a, 1.0)), 0.0)
+        return grad_a, grad_b
+
+
+class Exp(Function):
+    def forward(self, a):
+        return np.exp(a)
+
+    def backward(self, grad, a, out):
+        return (grad * out,)
+
+
+class Log(Function):
+    def forward(self, a):
+        return np.log(a)
+
+    def backward(self, grad, a, out):
+        return (grad / a,)
+
+
+class Sqrt(Function):
+    def forward(self, a):
+        return np.sqrt(a)
+
+    def backward(self, grad, a, out):
+        return (grad / (2 * out),)
+
+
+class Abs(Function):
+    def forward(self, a):
+        return np.abs(a)
+
+    def backward(self, grad, a, out):
+        return (grad * np.sign(A.value(a)),)
+
+
+class Tanh(Function):
+    def forward(self, a):
+        return np.tanh(a)
+
+    def backward(self, grad, a, out):
+        return (grad * (1 - out * out),)
+
+
+class Sigmoid(Function):
+    def forward(self, a):
+        # exp of a non-positive number only, so neither branch overflows for large |a|.
+        e = np.exp(-np.abs(a))
+        return np.where(a >= 0, 1, e) / (1 + e)
+
+    def backward(self, grad, a, out):
+        return (grad * out * (1 - out),)
+
+
+class Relu(Function):
+    def forward(self, a):
+        return np.maximum(a, 0)
+
+    def backward(self, grad, a, out):
+        return (grad * (A.value(a) > 0),)
+
+
+def _share_of_first(a: np.ndarray, b: np.ndarray, first_wins: np.ndarray, dtype) -> np.ndarray:
+    """1 where the first input wins, 0 where it loses, 0.5 on ties (the gradient is split)."""
+    return np.where(first_wins, 1.0, np.where(a == b, 0.5, 0.0)).astype(dtype, copy=False)
+
+
+class Maximum(Function):
+    def forward(self, a, b):
+        return np.maximum(a, b)
+
+    def backward(self, grad, a, b, out):
+        a, b = A.value(a), A.value(b)
+        share = _share_of_first(a, b, a > b, A.value(out).dtype)
+        return grad * share, grad * (1 - share)
+
+
+class Minimum(Function):
+    def forward(self, a, b):
+        return np.minimum(a, b)
+
+    def backward(self, grad, a, b, out):
+        a, b = A.value(a), A.value(b)
+        share = _share_of_first(a, b, a < b, A.value(out).dtype)
+        return grad * share, grad * (1 - share)
+
+
+class Where(Function):
+    def forward(self, a, b, condition):
+        self.condition = condition
+        return np.where(condition, a, b)
+
+    def backward(self, grad, a, b, out):
+        need_a, need_b = self.needs_input_grad
+        zero = np.zeros((), dtype=A.value(out).dtype)
+        return (
+            A.where(self.condition, grad, zero) if need_a else None,
+            A.where(self.condition, zero, grad) if need_b else None,
+        )
+
+
+class Clip(Function):
+    def forward(self, a, low, high):
+        self.low, self.high = low, high
+        return np.clip(a, low, high)
+
+    def backward(self, grad, a, out):
+        a = A.value(a)
+        inside = np.ones(a.shape, dtype=bool)
+        if self.low is not None:
+            inside &= a >= self.low
+        if self.high is not None:
+            inside &= a <= self.high
+        return (grad * inside,)
+
+
+class Erf(Function):
+    def forward(self, a):
+        return _erf_array(a)
+
+    def backward(self, grad, a, out):
+        return (grad * _TWO_OVER_SQRT_PI * A.exp(-(a * a)),)
+
+
+class Cast(Function):
+    def forward(self, a, dtype):
+        return a.astype(dtype)
+
+    def backward(self, grad, a, out):
+        return (grad,)  # the engine casts it back to the input's dtype
+
+
+# ---- functional forms ---------------------------------------------------------------------------
+def add(a, b) -> Tensor:
+    """Elementwise ``a + b`` with broadcasting.
+
+    >>> add(Tensor([1.0, 2.0]), 1).numpy()
+    array([2., 3.], dtype=float32)
+    """
+    return Add.apply(a, b)
+
+
+def sub(a, b) -> Tensor:
+    """Elementwise ``a - b``."""
+    return Sub.apply(a, b)
+
+
+def mul(a, b) -> Tensor:
+    """Elementwise ``a * b``."""
+    return Mul.apply(a, b)
+
+
+def div(a, b) -> Tensor:
+    """Elementwise ``a / b``."""
+    return Div.apply(a, b)
+
+
+def neg(a) -> Tensor:
+    """Elementwise ``-a``."""
+    return Neg.apply(a)
+
+
+def pow(a, b) -> Tensor:  # noqa: A001  (the operator's own name)
+    """Elementwise ``a ** b``; either side may be a tensor or a number.
+
+    >>> pow(Tensor([2.0, 3.0]), 2).numpy()
+    array([4., 9.], dtype=float32)
+    """
+    return Pow.apply(a, b)
+
+
+def exp(a) -> Tensor:
+    """Elementwise exponential."""
+    return Exp.apply(a)
+
+
+def log(a) -> Tensor:
+    """Elementwise natural logarithm."""
+    return Log.apply(a)
+
+
+def sqrt(a) -> Tensor:
+    """Elementwise square root."""
+    return Sqrt.apply(a)
+
+
+def abs(a) -> Tensor:  # noqa: A001
+    """Elementwise absolute value (gradient 0 at 0)."""
+    return Abs.apply(a)
+
+
+def tanh(a) -> Tensor:
+    """Elementwise hyperbolic tangent."""
+    return Tanh.apply(a)
+
+
+def sigmoid(a) -> Tensor:
+    """Elementwise logistic function, computed without overflow for large ``|a|``.
+
+    >>> sigmoid(Tensor([-1000.0, 0.0, 1000.0])).numpy()
+    array([0. , 0.5, 1. ], dtype=float32)
+    """
+    return Sigmoid.apply(a)
+
+
+def relu(a) -> Tensor:
+    """Elementwise ``max(a, 0)`` (gradient 0 at 0)."""
+    return Relu.apply(a)
+
+
+def erf(a) -> Tensor:
+    """Elementwise error function (float64-accurate; see ``ops/special.py``).
+
+    >>> round(erf(Tensor(1.0, dtype=np.float64)).item(), 10)
+    0.8427007929
+    """
+    return Erf.apply(a)
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise maximum; on ties the gradient is split evenly."""
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise minimum; on ties the gradient is split evenly."""
+    return Minimum.apply(a, b)
+
+
+def where(condition, a, b) -> Tensor:
+    """Pick ``a`` where ``condition`` holds, else ``b`` (the condition gets no gradient).
+
+    >>> where(Tensor([True, False]), Tensor([1.0, 2.0]), 0.0).numpy()
+    array([1., 0.], dtype=float32)
+    """
+    condition = A.value(condition)
+    if condition.dtype != np.bool_:
+        condition = condition.astype(bool)
+    return Where.apply(a, b, condition=condition)
+
+
+def clip(a, min=None, max=None) -> Tensor:  # noqa: A002
+    """Limit values to ``[min, max]``; the gradient is 0 where a value was clipped.
+
+    >>> clip(Tensor([-2.0, 0.5, 2.0]), -1, 1).numpy()
+    array([-1. ,  0.5,  1. ], dtype=float32)
+    """
+    if min is None and max is None:
+        raise ValueError("clip: give min, max or both")
+    return Clip.apply(a, low=min, high=max)
+
+
+def cast(a, dtype) -> Tensor:
+    """Convert to another dtype; differentiable between float dtypes."""
+    return Cast.apply(a, dtype=np.dtype(dtype))
+
+
+def _compare(ufunc, a, b) -> Tensor:
+    try:
+        return Tensor._wrap(ufunc(A.value(a), A.value(b)), False)
+    except ValueError as error:
+        shapes = f"{np.shape(A.value(a))} and {np.shape(A.value(b))}"
+        raise ValueError(f"{ufunc.__name__}: shapes {shapes} do not broadcast ({error})") from None
+
+
+def less(a, b) -> Tensor:
+    """Elementwise ``a < b`` as a bool tensor (not differentiable)."""
+    return _compare(np.less, a, b)
+
+
+def less_equal(a, b) -> Tensor:
+    """Elementwise ``a <= b`` as a bool tensor."""
+    return _compare(np.less_equal, a, b)
+
+
+def greater(a, b) -> Tensor:
+    """Elementwise ``a > b`` as a bool tensor."""
+    return _compare(np.greater, a, b)
+
+
+def greater_equal(a, b) -> Tensor:
+    """Elementwise ``a >= b`` as a bool tensor."""
+    return _compare(np.greater_equal, a, b)
+
+
+def equal(a, b) -> Tensor:
+    """Elementwise ``a == b`` as a bool tensor."""
+    return _compare(np.equal, a, b)
+
+
+def not_equal(a, b) -> Tensor:
+    """Elementwise ``a != b`` as a bool tensor."""
+    return _compare(np.not_equal, a, b)

@@ -1,0 +1,48 @@
+"""Matrix multiplication for 1-D, 2-D and batched operands (batch dimensions broadcast)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function, ShapeError
+from ..tensor import Tensor
+
+
+class MatMul(Function):
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ShapeError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}; use * for scalars")
+        inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+        if a.shape[-1] != inner_b:
+            raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} are not aligned ({a.shape[-1]} != {inner_b})")
+        return a @ b
+
+    def backward(self, grad, a, b, out):
+        need_a, need_b = self.needs_input_grad
+        # Treat 1-D operands as a row (a) or a column (b) matrix, as matmul itself does.
+        a2 = a if a.ndim > 1 else a.reshape(1, -1)
+        b2 = b if b.ndim > 1 else b.reshape(-1, 1)
+        shape = tuple(out.shape)
+        if b.ndim == 1:
+            shape = shape + (1,)
+        if a.ndim == 1:
+            shape = shape[:-1] + (1,) + shape[-1:]
+        g2 = grad.reshape(shape) if shape != tuple(grad.shape) else grad
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = g2 @ b2.swapaxes(-1, -2)
+            if a.ndim == 1:
+                grad_a = grad_a.reshape(grad_a.shape[:-2] + (a.shape[0],))
+        if need_b:
+            grad_b = a2.swapaxes(-1, -2) @ g2
+            if b.ndim == 1:
+                grad_b = grad_b.reshape(grad_b.shape[:-2] + (b.shape[0],))
+        return grad_a, grad_b
+
+
+def matmul(a, b) -> Tensor:
+    """Matrix product ``a @ b`` with NumPy's rules for 1-D and batched operands.
+
+    >>> matmul(Tensor(np.ones((2, 3))), Tensor(np.ones((3, 4)))).shape
+    (2, 4)
+    """
+    return MatMul.apply(a, b)

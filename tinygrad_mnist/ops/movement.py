@@ -1,0 +1,255 @@
+"""Ops that move or select elements: reshape, transpose, broadcast, indexing, concatenate, stack."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..autograd.function import Function, ShapeError
+from ..tensor import Tensor
+from . import arraylike as A
+
+
+def _shape_arg(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+class Reshape(Function):
+    def forward(self, a, shape):
+        try:
+            return a.reshape(shape)
+        except ValueError:
+            raise ShapeError(f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) into {shape}") from None
+
+    def backward(self, grad, a, out):
+        return (grad.reshape(a.shape),)
+
+
+class Transpose(Function):
+    def forward(self, a, axes):
+        if axes is not None and sorted(int(x) % max(a.ndim, 1) for x in axes) != list(range(a.ndim)):
+            raise ShapeError(f"transpose: axes {axes} are not a permutation of the {a.ndim} axes of shape {a.shape}")
+        self.axes = axes
+        return np.transpose(a, axes)
+
+    def backward(self, grad, a, out):
+        if self.axes is None:
+            return (grad.transpose(),)
+        return (grad.transpose(tuple(np.argsort([int(x) % a.ndim for x in self.axes]))),)
+
+
+class BroadcastTo(Function):
+    def forward(self, a, shape):
+        try:
+            return np.broadcast_to(a, shape)
+        except ValueError:
+            raise ShapeError(f"broadcast_to: cannot broadcast a tensor of shape {a.shape} to {shape}") from None
+
+    def backward(self, grad, a, out):
+        return (grad,)  # the engine sums it back to the input's shape
+
+
+def _normalize_key(key):
+    """Tensors and lists inside an index become ndarrays so NumPy indexes with them as usual."""
+    if isinstance(key, tuple):
+        return tuple(_normalize_key(k) for k in key)
+    if isinstance(key, Tensor):
+        return key.data
+    if isinstance(key, list):
+        return np.asarray(key)
+    return key
+
+
+def _has_integer_array(key) -> bool:
+    parts = key if isinstance(key, tuple) else (key,)
+    return any(isinstance(k, np.ndarray) and k.dtype.kind in "iu" for k in parts)
+
+
+def scatter_array(values: np.ndarray, key, shape) -> np.ndarray:
+    """Zeros of ``shape`` with ``values`` added at ``key`` (repeated integer indices accumulate)."""
+    result = np.zeros(shape, dtype=values.dtype)
+    if _has_integer_array(key):
+        np.add.at(result, key, values)
+    else:
+        result[key] = values  # basic and boolean indexing never repeat an element
+    return result
+
+
+class GetItem(Function):
+    def forward(self, a, key):
+        self.key = key
+        try:
+            return a[key]
+        except IndexError as error:
+            raise IndexError(f"getitem: index {key!r} does not fit a tensor of shape {a.shape} ({error})") from None
+
+    def backward(self, grad, a, out):
+        return (A.scatter(grad, self.key, a.shape),)
+
+
+class Scatter(Function):
+    """The adjoint of ``GetItem``, used when gradients of indexing are differentiated again."""
+
+    def forward(self, values, key, shape):
+        self.key = key
+        return scatter_array(values, key, shape)
+
+    def backward(self, grad, values, out):
+        return (grad[self.key],)
+
+
+class Concatenate(Function):
+    def forward(self, *arrays, axis):
+        try:
+            result = np.concatenate(arrays, axis=axis)
+        except ValueError:
+            shapes = ", ".join(str(a.shape) for a in arrays)
+            raise ShapeError(f"concatenate: shapes {shapes} do not match outside axis {axis}") from None
+        self.axis = axis % result.ndim
+        self.bounds = np.cumsum([0] + [a.shape[self.axis] for a in arrays])
+        return result
+
+    def backward(self, grad, *inputs_and_out):
+        lead = (slice(None),) * self.axis
+        return tuple(grad[lead + (slice(start, stop),)] for start, stop in zip(self.bounds[:-1], self.bounds[1:]))
+
+
+class Stack(Function):
+    def forward(self, *arrays, axis):
+        try:
+            result = np.stack(arrays, axis=axis)
+        except ValueError:
+            shapes = ", ".join(str(a.shape) for a in arrays)
+            raise ShapeError(f"stack: all tensors need the same shape, got {shapes}") from None
+        self.axis = axis % result.ndim
+        return result
+
+    def backward(self, grad, *inputs_and_out):
+        lead = (slice(None),) * self.axis
+        return tuple(grad[lead + (i,)] for i in range(len(inputs_and_out) - 1))
+
+
+def reshape(a, *shape) -> Tensor:
+    """Same data, new shape (one dimension may be -1).
+
+    >>> reshape(Tensor([1.0, 2.0, 3.0, 4.0]), 2, 2).shape
+    (2, 2)
+    """
+    return Reshape.apply(a, shape=_shape_arg(shape))
+
+
+def flatten(a, start_axis: int = 0, end_axis: int = -1) -> Tensor:
+    """Merge axes ``start_axis..end_axis`` into one.
+
+    >>> flatten(Tensor(np.zeros((2, 3, 4))), 1).shape
+    (2, 12)
+    """
+    shape = a.shape
+    if len(shape) == 0:
+        return reshape(a, 1)
+    start, end = start_axis % len(shape), end_axis % len(shape)
+    merged = int(np.prod(shape[start:end + 1]))
+    return reshape(a, shape[:start] + (merged,) + shape[end + 1:])
+
+
+def transpose(a, *axes) -> Tensor:
+    """Permute axes (reverse them when none are given), like ``np.transpose``.
+
+    >>> transpose(Tensor(np.zeros((2, 3, 4))), 2, 0, 1).shape
+    (4, 2, 3)
+    """
+    axes = _shape_arg(axes) if axes else None
+    return Transpose.apply(a, axes=axes)
+
+
+def swapaxes(a, axis1: int, axis2: int) -> Tensor:
+    """Exchange two axes.
+
+    >>> swapaxes(Tensor(np.zeros((2, 3, 4))), -1, -2).shape
+    (2, 4, 3)
+    """
+    order = list(range(a.ndim))
+    order[axis1], order[axis2] = order[axis2], order[axis1]
+    return transpose(a, *order)
+
+
+def broadcast_to(a, *shape) -> Tensor:
+    """Repeat size-1 (or missing leading) dimensions to reach ``shape``, like ``np.broadcast_to``.
+
+    >>> broadcast_to(Tensor([1.0, 2.0]), 3, 2).shape
+    (3, 2)
+    """
+    return BroadcastTo.apply(a, shape=_shape_arg(shape))
+
+
+def squeeze(a, axis=None) -> Tensor:
+    """Remove size-1 axes (all of them, or those given).
+
+    >>> squeeze(Tensor(np.zeros((1, 3, 1)))).shape
+    (3,)
+    """
+    shape = a.shape
+    if axis is None:
+        axes = {i for i, size in enumerate(shape) if size == 1}
+    else:
+        axes = {x % len(shape) for x in ((axis,) if isinstance(axis, int) else axis)}
+        wrong = [x for x in axes if shape[x] != 1]
+        if wrong:
+            raise ShapeError(f"squeeze: axis {wrong[0]} of shape {shape} has size {shape[wrong[0]]}, not 1")
+    return reshape(a, tuple(size for i, size in enumerate(shape) if i not in axes))
+
+
+def unsqueeze(a, axis: int) -> Tensor:
+    """Insert a size-1 axis at ``axis`` (negative counts from the end of the result).
+
+    >>> unsqueeze(Tensor([1.0, 2.0]), 0).shape
+    (1, 2)
+    """
+    shape = list(a.shape)
+    position = axis % (len(shape) + 1)
+    shape.insert(position, 1)
+    return reshape(a, tuple(shape))
+
+
+def getitem(a, key) -> Tensor:
+    """NumPy indexing: slices (negative steps too), None, Ellipsis, ints, boolean masks and integer
+    arrays; gradients of repeated integer indices accumulate.
+
+    >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> getitem(x, (np.arange(2), np.array([1, 0]))).numpy()
+    array([2., 3.], dtype=float32)
+    """
+    return GetItem.apply(a, key=_normalize_key(key))
+
+
+def scatter(values, key, shape) -> Tensor:
+    """Zeros of ``shape`` with ``values`` added at ``key``; the adjoint of ``getitem``.
+
+    >>> scatter(Tensor([1.0, 1.0]), np.array([0, 0]), (3,)).numpy()
+    array([2., 0., 0.], dtype=float32)
+    """
+    return Scatter.apply(values, key=_normalize_key(key), shape=tuple(shape))
+
+
+def concatenate(tensors: Sequence, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis.
+
+    >>> concatenate([Tensor([1.0]), Tensor([2.0, 3.0])]).numpy()
+    array([1., 2., 3.], dtype=float32)
+    """
+    if len(tensors) == 0:
+        raise ValueError("concatenate: needs at least one tensor")
+    return Concatenate.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Sequence, axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis.
+
+    >>> stack([Tensor([1.0, 2.0]), Tensor([3.0, 4.0])], axis=1).shape
+    (2, 2)
+    """
+    if len(tensors) == 0:
+        raise ValueError("stack: needs at least one tensor")
+    return Stack.apply(*tensors, axis=axis)

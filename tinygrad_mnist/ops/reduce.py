@@ -1,0 +1,170 @@
+"""Reductions over axes (int, tuple, negative or None, with ``keepdims``), NumPy-style."""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import numpy as np
+
+from ..autograd.function import Function, ShapeError
+from ..tensor import Tensor
+from . import arraylike as A
+
+
+def normalize_axes(op: str, axis, ndim: int) -> Tuple[int, ...]:
+    """Turn an ``axis`` argument into a sorted tuple of non-negative axes, with clear errors.
+
+    >>> normalize_axes("sum", -1, 3), normalize_axes("sum", None, 2), normalize_axes("sum", (0, -1), 3)
+    ((2,), (0, 1), (0, 2))
+    """
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    result = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
+            raise ShapeError(f"{op}: axis {a!r} is out of range for a tensor with {ndim} dimension(s)")
+        result.append(int(a) % ndim)
+    if len(set(result)) != len(result):
+        raise ShapeError(f"{op}: axis {axis!r} repeats an axis")
+    return tuple(sorted(result))
+
+
+def _kept_shape(shape, axes) -> tuple:
+    return tuple(1 if i in axes else size for i, size in enumerate(shape))
+
+
+class _Reduction(Function):
+    """Shared bookkeeping: the normalised axes and the shape with reduced axes kept as size 1."""
+
+    def _setup(self, a: np.ndarray, axis, keepdims: bool) -> Tuple[int, ...]:
+        self.axes = normalize_axes(self.name.lower(), axis, a.ndim)
+        self.kept = _kept_shape(a.shape, self.axes)
+        self.keepdims = keepdims
+        return self.axes
+
+    def _kept(self, x):
+        """A reduced result (gradient or output) reshaped so it broadcasts against the input."""
+        return x if self.keepdims else x.reshape(self.kept)
+
+
+class Sum(_Reduction):
+    def forward(self, a, axis, keepdims):
+        return np.sum(a, axis=self._setup(a, axis, keepdims), keepdims=keepdims)
+
+    def backward(self, grad, a, out):
+        return (A.broadcast_to(self._kept(grad), a.shape),)
+
+
+class Mean(_Reduction):
+    def forward(self, a, axis, keepdims):
+        axes = self._setup(a, axis, keepdims)
+        self.count = int(np.prod([a.shape[i] for i in axes]))
+        return np.mean(a, axis=axes, keepdims=keepdims)
+
+    def backward(self, grad, a, out):
+        return (A.broadcast_to(self._kept(grad) * (1.0 / self.count), a.shape),)
+
+
+class _Extreme(_Reduction):
+    """max / min: the gradient goes to the extreme element, split evenly among ties."""
+
+    reducer = staticmethod(np.max)
+
+    def forward(self, a, axis, keepdims):
+        if a.size == 0:
+            raise ShapeError(f"{self.name.lower()}: cannot reduce an empty tensor of shape {a.shape}")
+        return self.reducer(a, axis=self._setup(a, axis, keepdims), keepdims=keepdims)
+
+    def backward(self, grad, a, out):
+        hits = A.value(a) == self._kept(A.value(out))
+        share = hits / hits.sum(axis=self.axes, keepdims=True, dtype=A.value(out).dtype)
+        return (self._kept(grad) * share.astype(A.value(out).dtype, copy=False),)
+
+
+class Max(_Extreme):
+    reducer = staticmethod(np.max)
+
+
+class Min(_Extreme):
+    reducer = staticmethod(np.min)
+
+
+class LogSumExp(_Reduction):
+    def forward(self, a, axis, keepdims):
+        axes = self._setup(a, axis, keepdims)
+        if a.size == 0:
+            raise ShapeError(f"logsumexp: cannot reduce an empty tensor of shape {a.shape}")
+        shift = np.max(a, axis=axes, keepdims=True)
+        # Shifting by the max keeps exp() from overflowing; an infinite max would give inf - inf.
+        shift = np.where(np.isfinite(shift), shift, 0)
+        out = np.log(np.sum(np.exp(a - shift), axis=axes, keepdims=True)) + shift
+        return out if keepdims else out.reshape(tuple(s for i, s in enumerate(a.shape) if i not in axes))
+
+    def backward(self, grad, a, out):
+        return (self._kept(grad) * A.exp(a - self._kept(out)),)
+
+
+def sum(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum over ``axis`` (None: all axes).
+
+    >>> sum(Tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0).numpy()
+    array([4., 6.], dtype=float32)
+    """
+    return Sum.apply(a, axis=axis, keepdims=keepdims)
+
+
+def mean(a, axis=None, keepdims: bool = False) -> Tensor:
+    """Arithmetic mean over ``axis``.
+
+    >>> mean(Tensor([1.0, 2.0, 6.0])).item()
+    3.0
+    """
+    return Mean.apply(a, axis=axis, keepdims=keepdims)
+
+
+def max(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Maximum over ``axis``; tied maxima share the gradient evenly.
+
+    >>> max(Tensor([1.0, 5.0, 2.0])).item()
+    5.0
+    """
+    return Max.apply(a, axis=axis, keepdims=keepdims)
+
+
+def min(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Minimum over ``axis``; tied minima share the gradient evenly."""
+    return Min.apply(a, axis=axis, keepdims=keepdims)
+
+
+def var(a, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    """Variance over ``axis`` (``ddof`` as in NumPy), written with differentiable ops.
+
+    >>> var(Tensor([1.0, 2.0, 3.0, 4.0])).item()
+    1.25
+    """
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    axes = normalize_axes("var", axis, a.ndim)
+    count = int(np.prod([a.shape[i] for i in axes]))
+    if count - ddof <= 0:
+        raise ShapeError(f"var: {count} element(s) with ddof={ddof} leaves no degrees of freedom")
+    deviation = a - mean(a, axis=axes, keepdims=True)
+    return sum(deviation * deviation, axis=axes, keepdims=keepdims) * (1.0 / (count - ddof))
+
+
+def logsumexp(a, axis=None, keepdims: bool = False) -> Tensor:
+    """``log(sum(exp(a)))`` over ``axis``, computed stably for large values.
+
+    >>> round(logsumexp(Tensor([1000.0, 1000.0])).item(), 4)
+    1000.6931
+    """
+    return LogSumExp.apply(a, axis=axis, keepdims=keepdims)
+
+
+def argmax(a, axis: Optional[int] = None) -> Tensor:
+    """Indices of the maxima (an int64 tensor, not differentiable)."""
+    return Tensor._wrap(np.argmax(A.value(a), axis=axis), False)
+
+
+def argmin(a, axis: Optional[int] = None) -> Tensor:
+    """Indices of the minima (an int64 tensor, not differentiable)."""
+    return Tensor._wrap(np.argmin(A.value(a), axis=axis), False)

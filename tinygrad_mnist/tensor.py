@@ -1,0 +1,394 @@
+"""The ``Tensor``: an ndarray plus what reverse mode needs (``requires_grad``, ``grad``, its op).
+
+Operators and methods only delegate to the ops in ``tinygrad_mnist.ops``; constructors are at the
+bottom of this file.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+DEFAULT_FLOAT = np.float32
+_SUPPORTED_KINDS = "fiub"  # float, signed int, unsigned int, bool
+
+Seed = Union[None, int, np.random.Generator]
+
+
+def _to_array(data, dtype) -> np.ndarray:
+    """Python numbers and lists become float32 (or int64/bool); an ndarray keeps its dtype."""
+    if isinstance(data, Tensor):
+        array = data.data
+    elif isinstance(data, np.ndarray):
+        array = data
+    else:
+        array = np.asarray(data)
+        if dtype is None and array.dtype == np.float64:
+            array = array.astype(DEFAULT_FLOAT)
+    if dtype is not None:
+        array = array.astype(dtype, copy=False)
+    if array.dtype.kind not in _SUPPORTED_KINDS:
+        raise TypeError(
+            f"Tensor data must be numeric (float, int or bool), got dtype {array.dtype}; "
+            "convert it first, e.g. np.asarray(data, dtype=np.float32)"
+        )
+    return array
+
+
+class Tensor:
+    """An n-dimensional array that records the operations applied to it, for reverse-mode gradients.
+
+    Python numbers and lists become float32 (the default float type); an ndarray keeps its dtype, so
+    float64 arrays give float64 tensors and stay float64 through forward and backward.
+
+    >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> loss = (x * x).sum()
+    >>> loss.backward()
+    >>> x.grad
+    Tensor([[2., 4.],
+            [6., 8.]], dtype=float32)
+    """
+
+    __slots__ = ("data", "requires_grad", "grad", "_ctx", "name", "__weakref__")
+    # Makes NumPy hand `ndarray <op> Tensor` to our reflected operators instead of looping over us.
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: Optional[str] = None):
+        self.data = _to_array(data, dtype)
+        self.grad: Optional[Tensor] = None
+        self._ctx = None
+        self.name = name
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, data, requires_grad: bool) -> "Tensor":
+        """Fast internal constructor for op results: no conversion beyond making numpy scalars arrays."""
+        t = cls.__new__(cls)
+        t.data = data if type(data) is np.ndarray else np.asarray(data)
+        t.requires_grad = requires_grad
+        t.grad = None
+        t._ctx = None
+        t.name = None
+        return t
+
+    @staticmethod
+    def _constant_like(value, operands) -> "Tensor":
+        """Wrap a Python number or array operand of an op as a constant tensor.
+
+        A Python scalar takes the dtype of the tensor it meets (so ``x * 2`` keeps x float32);
+        a float scalar meeting an integer tensor gives the default float type.
+        """
+        if isinstance(value, np.ndarray):
+            return Tensor._wrap(value, False)
+        if isinstance(value, (bool, int, float)):
+            like = next((t.data.dtype for t in operands if isinstance(t, Tensor)), None)
+            if like is not None and (like.kind == "f" or not isinstance(value, float)):
+                return Tensor._wrap(np.asarray(value, dtype=like), False)
+        return Tensor(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set ``requires_grad`` in place and return the tensor; only float tensors can require grad.
+
+        >>> Tensor([1.0]).requires_grad_().requires_grad
+        True
+        """
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"only floating-point tensors can require gradients, this one is {self.data.dtype}; "
+                "convert it first with .float()"
+            )
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError("cannot turn off requires_grad on a non-leaf tensor; use .detach() instead")
+        self.requires_grad = requires_grad
+        return self
+
+    # ---- properties ---------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors created by the user rather than by a recorded op."""
+        return self._ctx is None
+
+    @property
+    def op(self) -> Optional[str]:
+        """Name of the op that produced this tensor, or None for a leaf."""
+        return None if self._ctx is None else self._ctx.name
+
+    @property
+    def T(self) -> "Tensor":
+        return movement.transpose(self)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        parts = [f"Tensor({body}", f"dtype={self.dtype}"]
+        if self._ctx is not None:
+            parts.append(f"grad_fn={self._ctx.name}")
+        elif self.requires_grad:
+            parts.append("requires_grad=True")
+        if self.name:
+            parts.append(f"name={self.name!r}")
+        return ", ".join(parts) + ")"
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()"
+            )
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    __hash__ = object.__hash__  # __eq__ is elementwise, but tensors stay usable as dict keys
+
+    # ---- conversion -----------------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """Return the underlying ndarray (shared, not copied).
+
+        >>> Tensor([1.0, 2.0]).numpy()
+        array([1., 2.], dtype=float32)
+        """
+        return self.data
+
+    def item(self):
+        """Return the value of a one-element tensor as a Python number.
+
+        >>> Tensor([[2.5]]).item()
+        2.5
+        """
+        if self.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+        return self.data.item()
+
+    def detach(self) -> "Tensor":
+        """Return a tensor sharing the data but cut from the graph.
+
+        >>> Tensor([1.0], requires_grad=True).detach().requires_grad
+        False
+        """
+        return Tensor._wrap(self.data, False)
+
+    def astype(self, dtype) -> "Tensor":
+        """Return a copy with another dtype (differentiable between float types).
+
+        >>> Tensor([1.5]).astype(np.float64).dtype
+        dtype('float64')
+        """
+        return elementwise.cast(self, np.dtype(dtype))
+
+    def float(self) -> "Tensor":
+        """Cast to float32."""
+        return self.astype(np.float32)
+
+    def double(self) -> "Tensor":
+        """Cast to float64."""
+        return self.astype(np.float64)
+
+    def backward(self, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:
+        """Accumulate the gradient of this tensor into ``.grad`` of every leaf that requires grad.
+
+        A non-scalar tensor needs ``grad`` of its own shape. With ``create_graph=True`` the gradients
+        are differentiable (for higher-order derivatives).
+
+        >>> x = Tensor(3.0, requires_grad=True)
+        >>> (x ** 2).backward()
+        >>> x.grad.item()
+        6.0
+        """
+        engine.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+    # ---- arithmetic -----------------------------------------------------------------------------
+    def __add__(self, other): return elementwise.add(self, other)
+    def __radd__(self, other): return elementwise.add(other, self)
+    def __sub__(self, other): return elementwise.sub(self, other)
+    def __rsub__(self, other): return elementwise.sub(other, self)
+    def __mul__(self, other): return elementwise.mul(self, other)
+    def __rmul__(self, other): return elementwise.mul(other, self)
+    def __truediv__(self, other): return elementwise.div(self, other)
+    def __rtruediv__(self, other): return elementwise.div(other, self)
+    def __pow__(self, other): return elementwise.pow(self, other)
+    def __rpow__(self, other): return elementwise.pow(other, self)
+    def __neg__(self): return elementwise.neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return elementwise.abs(self)
+    def __matmul__(self, other): return linalg.matmul(self, other)
+    def __rmatmul__(self, other): return linalg.matmul(other, self)
+
+    # Comparisons give bool tensors outside the graph.
+    def __lt__(self, other): return elementwise.less(self, other)
+    def __le__(self, other): return elementwise.less_equal(self, other)
+    def __gt__(self, other): return elementwise.greater(self, other)
+    def __ge__(self, other): return elementwise.greater_equal(self, other)
+    def __eq__(self, other): return elementwise.equal(self, other)  # type: ignore[override]
+    def __ne__(self, other): return elementwise.not_equal(self, other)  # type: ignore[override]
+
+    # ---- elementwise ----------------------------------------------------------------------------
+    def exp(self): return elementwise.exp(self)
+    def log(self): return elementwise.log(self)
+    def sqrt(self): return elementwise.sqrt(self)
+    def abs(self): return elementwise.abs(self)
+    def tanh(self): return elementwise.tanh(self)
+    def sigmoid(self): return elementwise.sigmoid(self)
+    def relu(self): return elementwise.relu(self)
+    def erf(self): return elementwise.erf(self)
+    def clip(self, min=None, max=None): return elementwise.clip(self, min, max)  # noqa: A002
+    def maximum(self, other): return elementwise.maximum(self, other)
+    def minimum(self, other): return elementwise.minimum(self, other)
+
+    # ---- reductions -----------------------------------------------------------------------------
+    def sum(self, axis=None, keepdims=False): return reduce.sum(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return reduce.mean(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False): return reduce.max(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False): return reduce.min(self, axis, keepdims)
+    def var(self, axis=None, keepdims=False, ddof=0): return reduce.var(self, axis, keepdims, ddof)
+    def logsumexp(self, axis=None, keepdims=False): return reduce.logsumexp(self, axis, keepdims)
+    def argmax(self, axis=None): return reduce.argmax(self, axis)
+    def argmin(self, axis=None): return reduce.argmin(self, axis)
+
+    # ---- movement -------------------------------------------------------------------------------
+    def reshape(self, *shape): return movement.reshape(self, *shape)
+    def flatten(self, start_axis=0, end_axis=-1): return movement.flatten(self, start_axis, end_axis)
+    def transpose(self, *axes): return movement.transpose(self, *axes)
+    def permute(self, *axes): return movement.transpose(self, *axes)
+    def swapaxes(self, axis1, axis2): return movement.swapaxes(self, axis1, axis2)
+    def expand(self, *shape): return movement.broadcast_to(self, *shape)
+    def broadcast_to(self, *shape): return movement.broadcast_to(self, *shape)
+    def squeeze(self, axis=None): return movement.squeeze(self, axis)
+    def unsqueeze(self, axis): return movement.unsqueeze(self, axis)
+    def __getitem__(self, key): return movement.getitem(self, key)
+
+
+# ---- constructors ---------------------------------------------------------------------------------
+def _generator(seed: Seed) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def _shape(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def tensor(data, requires_grad: bool = False, dtype=None, name: Optional[str] = None) -> Tensor:
+    """Create a tensor from a number, a (nested) list or an array; the data is copied.
+
+    >>> tensor([1, 2]).dtype, tensor([1.0, 2.0]).dtype
+    (dtype('int64'), dtype('float32'))
+    """
+    source = data.data if isinstance(data, Tensor) else data
+    # Arrays are copied here; lists and numbers get a fresh array in the Tensor constructor anyway.
+    array = np.array(source) if isinstance(source, np.ndarray) else source
+    return Tensor(array, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
+    """Wrap an ndarray without copying; the tensor keeps the array's dtype.
+
+    >>> from_numpy(np.zeros(2)).dtype
+    dtype('float64')
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects an ndarray, got {type(array).__name__}")
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def zeros(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros. ``zeros(2, 3)`` and ``zeros((2, 3))`` are the same.
+
+    >>> zeros(2, 3).shape
+    (2, 3)
+    """
+    return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+
+
+def ones(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones.
+
+    >>> ones(2).numpy()
+    array([1., 1.], dtype=float32)
+    """
+    return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+
+
+def full(shape, fill_value, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with one value.
+
+    >>> full((2,), 7.0).numpy()
+    array([7., 7.], dtype=float32)
+    """
+    return Tensor(np.full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
+
+
+def arange(start, stop=None, step=1, dtype=None) -> Tensor:
+    """Evenly spaced values like ``np.arange`` (int64 for integer arguments, else float32).
+
+    >>> arange(3).numpy()
+    array([0, 1, 2])
+    """
+    values = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    if dtype is None and values.dtype == np.float64:
+        dtype = DEFAULT_FLOAT
+    return Tensor(values, dtype=dtype)
+
+
+def eye(n: int, m: Optional[int] = None, dtype=DEFAULT_FLOAT) -> Tensor:
+    """The identity matrix.
+
+    >>> eye(2).numpy()
+    array([[1., 0.],
+           [0., 1.]], dtype=float32)
+    """
+    return Tensor(np.eye(n, m, dtype=dtype))
+
+
+def rand(*shape, seed: Seed = None, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
+    """Uniform [0, 1) samples from an explicit seed or ``numpy.random.Generator``.
+
+    >>> rand(2, seed=0).shape
+    (2,)
+    """
+    values = _generator(seed).random(_shape(shape), dtype=np.float64).astype(dtype)
+    return Tensor(values, requires_grad=requires_grad)
+
+
+def randn(*shape, seed: Seed = None, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from an explicit seed or ``numpy.random.Generator``.
+
+    >>> randn(2, 3, seed=np.random.default_rng(0)).shape
+    (2, 3)
+    """
+    values = _generator(seed).standard_normal(_shape(shape)).astype(dtype)
+    return Tensor(values, requires_grad=requires_grad)
+
+
+# The ops import Tensor from this module, so they are imported after the class exists.
+from .autograd import engine  # noqa: E402
+from .ops import elementwise, linalg, movement, reduce  # noqa: E402
