@@ -1,9 +1,11 @@
 """tinygrad_mnist: a small NumPy-backed autograd framework for learning deep learning on MNIST."""
 from .tensor import Tensor, arange, eye, from_numpy, full, ones, rand, randn, tensor, zeros  # isort: skip
-from .autograd import Function, ShapeError, enable_grad, grad, is_grad_enabled, no_grad
+from .autograd import AnomalyError, Function, ShapeError, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
 
 __version__ = "0.1.0"
 __all__ = [
+    "AnomalyError",
+    "detect_anomaly",
     "Function",
     "ShapeError",
     "Tensor",

@@ -10,7 +10,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..tensor import Tensor
-from .grad_mode import enable_grad, no_grad
+from . import anomaly
+from .grad_mode import _state, enable_grad, no_grad
 
 GRAPH_FREED_MESSAGE = (
     "{op}: the graph was already freed by an earlier backward()/grad(); its saved values are gone. "
@@ -187,6 +188,8 @@ def _backward_pass(outputs, seeds, targets, retain_graph: bool, create_graph: bo
                 input_grads = ctx.backward(gradient, *[p.data for p in parents], node.data)
             for index, (parent, needed, input_grad) in enumerate(zip(parents, ctx.needs_input_grad, input_grads)):
                 if needed and input_grad is not None:
+                    if _state["anomaly"]:
+                        anomaly.check_backward(ctx, index, parent, input_grad)
                     input_grad = _check_gradient(input_grad, parent, ctx, index, create_graph)
                     _accumulate(grads, owned, id(parent), input_grad, create_graph)
             if not retain_graph:

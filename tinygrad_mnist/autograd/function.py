@@ -24,6 +24,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from ..tensor import Tensor
+from . import anomaly
 from .grad_mode import _state
 
 
@@ -80,6 +81,8 @@ class Function:
         except ValueError as error:  # NumPy's broadcasting errors do not say which op failed
             shapes = ", ".join(str(t.shape) for t in tensors)
             raise ShapeError(f"{fn.name.lower()}: inputs of shapes {shapes} do not fit together ({error})") from None
+        if _state["anomaly"]:
+            anomaly.check_forward(fn, tensors, data)
         out = Tensor._wrap(data, record)
         if record:
             fn.parents = tensors

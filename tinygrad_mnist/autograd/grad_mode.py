@@ -8,7 +8,7 @@ F = TypeVar("F", bound=Callable)
 
 # A module-level flag rather than thread-local state: the framework is single-threaded by design and
 # reading a global is the cheapest check on the hot path of every op.
-_state = {"enabled": True}
+_state = {"enabled": True, "anomaly": False}
 
 
 def is_grad_enabled() -> bool:

@@ -1,0 +1,106 @@
+"""Anomaly mode: find the first op whose forward or backward produces NaN or Inf.
+
+Checking every array costs time, so it is off by default and switched on with ``detect_anomaly()``
+(or the CLI's ``--detect-anomaly``) while hunting a NaN loss.
+"""
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Optional
+
+import numpy as np
+
+from .grad_mode import _state
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class AnomalyError(FloatingPointError):
+    """Raised in anomaly mode by the first op that produces NaN or Inf."""
+
+
+class detect_anomaly:
+    """Context manager (and decorator) that checks every op's output and gradients for NaN/Inf.
+
+    >>> import numpy as np
+    >>> from tinygrad_mnist import Tensor
+    >>> x = Tensor([0.0, 1.0], requires_grad=True)
+    >>> with detect_anomaly():
+    ...     try:
+    ...         y = x.log()
+    ...     except AnomalyError as error:
+    ...         print(str(error).splitlines()[0])
+    Log produced -inf in forward from finite inputs of shape (2,)
+    """
+
+    def __enter__(self):
+        self._previous = _state.get("anomaly", False)
+        _state["anomaly"] = True
+        return self
+
+    def __exit__(self, *exc_info):
+        _state["anomaly"] = self._previous
+        return False
+
+    def __call__(self, function):
+        def wrapper(*args, **kwargs):
+            with detect_anomaly():
+                return function(*args, **kwargs)
+
+        wrapper.__name__ = getattr(function, "__name__", "wrapper")
+        wrapper.__doc__ = getattr(function, "__doc__", None)
+        return wrapper
+
+
+def is_anomaly_enabled() -> bool:
+    """True inside ``detect_anomaly()``."""
+    return _state.get("anomaly", False)
+
+
+def user_frame() -> Optional[str]:
+    """``file:line in function`` of the innermost caller outside this package (where the op was written)."""
+    for frame in reversed(traceback.extract_stack()[:-1]):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}: {(frame.line or '').strip()}"
+    return None
+
+
+def _describe(array: np.ndarray) -> str:
+    if np.isnan(array).any():
+        return "NaN"
+    return "inf" if (array == np.inf).any() else "-inf"
+
+
+def _is_finite(array) -> bool:
+    array = np.asarray(array)
+    return array.dtype.kind != "f" or bool(np.isfinite(array).all())
+
+
+def check_forward(fn, inputs, output: np.ndarray) -> None:
+    """Called by ``Function.apply`` in anomaly mode; raises if this op is where NaN/Inf appears."""
+    fn.created_at = user_frame()
+    if _is_finite(output):
+        return
+    shapes = ", ".join(str(t.shape) for t in inputs)
+    bad_inputs = [i for i, t in enumerate(inputs) if not _is_finite(t.data)]
+    if bad_inputs:
+        origin = f"its input {bad_inputs[0]} already contains {_describe(inputs[bad_inputs[0]].data)} (a leaf: check your data)"
+    else:
+        origin = f"from finite inputs of shape {shapes}"
+    raise AnomalyError(
+        f"{fn.name} produced {_describe(output)} in forward {origin}\n"
+        f"  created at {fn.created_at or '<unknown>'}\n"
+        "  look for log/sqrt/division of zero or negative values, exp of large values, or a learning rate that is too high"
+    )
+
+
+def check_backward(fn, index: int, parent, gradient) -> None:
+    """Called by the engine in anomaly mode for every gradient a backward rule returns."""
+    values = gradient.data if hasattr(gradient, "data") and not isinstance(gradient, np.ndarray) else gradient
+    if _is_finite(values):
+        return
+    raise AnomalyError(
+        f"backward of {fn.name} produced {_describe(np.asarray(values))} in the gradient of its input {index} "
+        f"(shape {parent.shape})\n  created at {getattr(fn, 'created_at', None) or '<unknown>'}"
+    )
