@@ -41,15 +41,16 @@ def topological_order(roots: Sequence[Tensor]) -> List[Tensor]:
         if id(root) in seen or not root.requires_grad:
             continue
         seen.add(id(root))
-        stack = [(root, _parents_of(root), 0)]
+        # Each stack entry keeps an iterator over its node's parents, so a node is resumed where it
+        # left off; a node is emitted once all its parents are.
+        stack = [(root, iter(_parents_of(root)))]
         while stack:
-            node, parents, position = stack[-1]
-            if position < len(parents):
-                stack[-1] = (node, parents, position + 1)
-                parent = parents[position]
+            node, parents = stack[-1]
+            for parent in parents:
                 if parent.requires_grad and id(parent) not in seen:
                     seen.add(id(parent))
-                    stack.append((parent, _parents_of(parent), 0))
+                    stack.append((parent, iter(_parents_of(parent))))
+                    break
             else:
                 stack.pop()
                 order.append(node)
@@ -63,6 +64,11 @@ def _parents_of(node: Tensor) -> Tuple[Tensor, ...]:
     if ctx.parents is None:
         raise GraphFreedError(GRAPH_FREED_MESSAGE.format(op=ctx.name))
     return ctx.parents
+
+
+def _position(parents, parent) -> int:
+    """Index of ``parent`` among an op's inputs, by identity (``==`` on tensors is elementwise)."""
+    return next(i for i, p in enumerate(parents) if p is parent)
 
 
 def sum_to_shape(gradient, shape: Tuple[int, ...]):
@@ -138,39 +144,30 @@ def _seed(outputs: Sequence[Tensor], grad_outputs, create_graph: bool) -> list:
     return seeds
 
 
-def _accumulate(grads: Dict[int, object], owned: set, key: int, gradient, create_graph: bool) -> None:
-    """Add a gradient contribution; in-place only into buffers this pass allocated (never aliases)."""
-    previous = grads.get(key)
-    if previous is None:
-        grads[key] = gradient
-    elif create_graph:
-        grads[key] = previous + gradient
-    elif key in owned:
-        np.add(previous, gradient, out=previous)
-    else:
-        grads[key] = previous + gradient
-        owned.add(key)
-
-
 def _backward_pass(outputs, seeds, targets, retain_graph: bool, create_graph: bool, store_leaf_grads: bool):
     """Propagate ``seeds`` from ``outputs``; return {id: gradient} for the tensors in ``targets``."""
     order = topological_order(outputs)
     grads: Dict[int, object] = {}
     owned: set = set()
     for out, seed in zip(outputs, seeds):
-        _accumulate(grads, owned, id(out), seed, create_graph)
+        if id(out) in grads:  # the same tensor given twice as an output
+            grads[id(out)] = grads[id(out)] + seed
+            owned.add(id(out))
+        else:
+            grads[id(out)] = seed
     wanted = {id(t) for t in targets}
     found: Dict[int, object] = {}
     # ids of arrays handed to a backward rule: a rule may return the very array it got (add does),
     # so such an array must be copied before a tensor adopts it as its own .grad.
     handed = {id(seed) for seed in seeds}
+    check_anomaly = _state["anomaly"]
     mode = enable_grad() if create_graph else no_grad()
     with mode:
         for node in reversed(order):
-            gradient = grads.pop(id(node), None)
+            key = id(node)
+            gradient = grads.pop(key, None)
             if gradient is None:
                 continue
-            key = id(node)
             if key in wanted:
                 found[key] = gradient if create_graph else _adoptable(gradient, key in owned, handed)
             ctx = node._ctx
@@ -186,12 +183,26 @@ def _backward_pass(outputs, seeds, targets, retain_graph: bool, create_graph: bo
             else:
                 handed.add(id(gradient))
                 input_grads = ctx.backward(gradient, *[p.data for p in parents], node.data)
-            for index, (parent, needed, input_grad) in enumerate(zip(parents, ctx.needs_input_grad, input_grads)):
-                if needed and input_grad is not None:
-                    if _state["anomaly"]:
-                        anomaly.check_backward(ctx, index, parent, input_grad)
-                    input_grad = _check_gradient(input_grad, parent, ctx, index, create_graph)
-                    _accumulate(grads, owned, id(parent), input_grad, create_graph)
+            for parent, needed, input_grad in zip(parents, ctx.needs_input_grad, input_grads):
+                if not needed or input_grad is None:
+                    continue
+                if check_anomaly:
+                    anomaly.check_backward(ctx, _position(parents, parent), parent, input_grad)
+                # Fast path first: most gradients already have their tensor's type, shape and dtype.
+                if create_graph or type(input_grad) is not np.ndarray or input_grad.shape != parent.data.shape \
+                        or input_grad.dtype != parent.data.dtype:
+                    input_grad = _check_gradient(input_grad, parent, ctx, _position(parents, parent), create_graph)
+                parent_key = id(parent)
+                previous = grads.get(parent_key)
+                if previous is None:
+                    grads[parent_key] = input_grad
+                elif create_graph:
+                    grads[parent_key] = previous + input_grad
+                elif parent_key in owned:
+                    np.add(previous, input_grad, out=previous)
+                else:
+                    grads[parent_key] = previous + input_grad
+                    owned.add(parent_key)
             if not retain_graph:
                 ctx.parents = None
     return found

@@ -50,7 +50,7 @@ class Function:
 
     # parents: the input Tensors (None once the graph is freed); needs_input_grad: one bool per input.
     parents: Optional[Tuple[Any, ...]]
-    needs_input_grad: Tuple[bool, ...]
+    needs_input_grad: list
 
     def forward(self, *arrays: np.ndarray, **kwargs) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must implement forward(self, *arrays, **kwargs)")
@@ -69,9 +69,15 @@ class Function:
 
         Non-Tensor inputs (Python numbers, ndarrays) are wrapped as constants.
         """
-        tensors = tuple(t if isinstance(t, Tensor) else Tensor._constant_like(t, inputs) for t in inputs)
+        # A plain loop: this is the hot path of every op, and generator expressions cost more here.
+        tensors = []
+        needs = []
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                t = Tensor._constant_like(t, inputs)
+            tensors.append(t)
+            needs.append(t.requires_grad)
         fn = cls()
-        needs = tuple(t.requires_grad for t in tensors)
         fn.needs_input_grad = needs
         record = _state["enabled"] and True in needs
         try:
@@ -85,6 +91,6 @@ class Function:
             anomaly.check_forward(fn, tensors, data)
         out = Tensor._wrap(data, record)
         if record:
-            fn.parents = tensors
+            fn.parents = tuple(tensors)
             out._ctx = fn
         return out

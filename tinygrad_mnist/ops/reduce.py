@@ -47,22 +47,35 @@ class _Reduction(Function):
         return x if self.keepdims else x.reshape(self.kept)
 
 
+def _spread(grad, shape):
+    """Broadcast a reduced gradient back over the input's shape.
+
+    A scalar (a loss's mean) becomes a filled array: cheaper than ``np.broadcast_to``'s Python layer
+    for the small arrays on the training hot path, and writable.
+    """
+    if type(grad) is np.ndarray and grad.size == 1:
+        return np.full(shape, grad.reshape(()), dtype=grad.dtype)
+    return A.broadcast_to(grad, shape)
+
+
 class Sum(_Reduction):
     def forward(self, a, axis, keepdims):
-        return np.sum(a, axis=self._setup(a, axis, keepdims), keepdims=keepdims)
+        return np.add.reduce(a, axis=self._setup(a, axis, keepdims), keepdims=keepdims)
 
     def backward(self, grad, a, out):
-        return (A.broadcast_to(self._kept(grad), a.shape),)
+        return (_spread(self._kept(grad), a.shape),)
 
 
 class Mean(_Reduction):
     def forward(self, a, axis, keepdims):
         axes = self._setup(a, axis, keepdims)
         self.count = int(np.prod([a.shape[i] for i in axes]))
-        return np.mean(a, axis=axes, keepdims=keepdims)
+        total = np.add.reduce(a, axis=axes, keepdims=keepdims)
+        # Dividing a Python float keeps float32 float32 (NumPy >= 2 treats it as a weak scalar).
+        return total / self.count if self.count else total * np.nan
 
     def backward(self, grad, a, out):
-        return (A.broadcast_to(self._kept(grad) * (1.0 / self.count), a.shape),)
+        return (_spread(self._kept(grad) * (1.0 / self.count), a.shape),)
 
 
 class _Extreme(_Reduction):
@@ -94,10 +107,11 @@ class LogSumExp(_Reduction):
         axes = self._setup(a, axis, keepdims)
         if a.size == 0:
             raise ShapeError(f"logsumexp: cannot reduce an empty tensor of shape {a.shape}")
-        shift = np.max(a, axis=axes, keepdims=True)
+        shift = np.maximum.reduce(a, axis=axes, keepdims=True)
         # Shifting by the max keeps exp() from overflowing; an infinite max would give inf - inf.
-        shift = np.where(np.isfinite(shift), shift, 0)
-        out = np.log(np.sum(np.exp(a - shift), axis=axes, keepdims=True)) + shift
+        if not np.isfinite(shift).all():
+            shift = np.where(np.isfinite(shift), shift, 0)
+        out = np.log(np.add.reduce(np.exp(a - shift), axis=axes, keepdims=True)) + shift
         return out if keepdims else out.reshape(tuple(s for i, s in enumerate(a.shape) if i not in axes))
 
     def backward(self, grad, a, out):
