@@ -1,0 +1,118 @@
+"""Fixtures for the data tests: the real MNIST files, isolation, local HTTP mirrors."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import http.server
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tinygrad_mnist.data import MNIST_FILES, Mnist, load_mnist
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED_ENV = "TINYGRAD_MNIST_SHARED"
+
+
+def closed_port() -> int:
+    """A localhost port nobody listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    # No test may touch the user's real cache or reach the internet by accident:
+    # the default cache moves to a temp dir and the default mirror is a dead port.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        mp.delenv("TINYGRAD_MNIST_DATA", raising=False)
+        mp.delenv("TINYGRAD_MNIST_CACHE", raising=False)
+        mp.setenv("TINYGRAD_MNIST_MIRRORS", f"http://127.0.0.1:{closed_port()}/")
+        yield
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The read-only folder with the real MNIST .gz files (never written to)."""
+    path = Path(os.environ.get(SHARED_ENV) or REPO_ROOT.parent / "shared" / "data" / "mnist")
+    if not path.is_dir():
+        pytest.skip(f"real MNIST files not found at {path} (set {SHARED_ENV}=DIR to point at them)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A decompressed cache shared by tests that only read it."""
+    return tmp_path_factory.mktemp("mnist-cache")
+
+
+@pytest.fixture(scope="session")
+def mnist(shared_dir: Path, session_cache: Path) -> Mnist:
+    """The real data set, loaded once per session."""
+    return load_mnist(shared_dir, download=False, progress=False, cache_dir=session_cache)
+
+
+@pytest.fixture(scope="session")
+def raw_contents(shared_dir: Path) -> Callable[[str], bytes]:
+    """Uncompressed bytes of a real file by Mnist field name (memoised)."""
+
+    @functools.cache
+    def get(key: str) -> bytes:
+        return gzip.decompress((shared_dir / f"{MNIST_FILES[key].name}.gz").read_bytes())
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def link_real(shared_dir: Path) -> Callable[[Path, list[str]], None]:
+    """Function symlinking some real .gz files (by field name) into a folder.
+
+    Symlinks are cheap stand-ins for copies; the shared files stay untouched.
+    """
+
+    def link(dest: Path, keys: list[str]) -> None:
+        dest.mkdir(parents=True, exist_ok=True)
+        for key in keys:
+            name = f"{MNIST_FILES[key].name}.gz"
+            (dest / name).symlink_to(shared_dir / name)
+
+    return link
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def http_mirror() -> Iterator[Callable[..., str]]:
+    """Factory: serve a folder on 127.0.0.1 (random port), return its base URL.
+
+    A custom ``handler`` class (not a SimpleHTTPRequestHandler) ignores the folder.
+    """
+    servers: list[tuple[http.server.ThreadingHTTPServer, threading.Thread]] = []
+
+    def start(directory: Path, handler: type[http.server.BaseHTTPRequestHandler] = _QuietHandler) -> str:
+        factory: Any = handler
+        if issubclass(handler, http.server.SimpleHTTPRequestHandler):
+            factory = functools.partial(handler, directory=str(directory))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), factory)
+        # A short poll interval keeps shutdown() (and so each test's teardown) fast.
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server, thread in servers:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
