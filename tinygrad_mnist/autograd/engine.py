@@ -11,7 +11,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import anomaly
-from .grad_mode import _state, enable_grad, no_grad
+from .grad_mode import _state
 
 GRAPH_FREED_MESSAGE = (
     "{op}: the graph was already freed by an earlier backward()/grad(); its saved values are gone. "
@@ -161,8 +161,10 @@ def _backward_pass(outputs, seeds, targets, retain_graph: bool, create_graph: bo
     # so such an array must be copied before a tensor adopts it as its own .grad.
     handed = {id(seed) for seed in seeds}
     check_anomaly = _state["anomaly"]
-    mode = enable_grad() if create_graph else no_grad()
-    with mode:
+    # Grad mode set directly rather than through a context manager: this runs once per training step.
+    previous_mode = _state["enabled"]
+    _state["enabled"] = create_graph
+    try:
         for node in reversed(order):
             key = id(node)
             gradient = grads.pop(key, None)
@@ -205,6 +207,8 @@ def _backward_pass(outputs, seeds, targets, retain_graph: bool, create_graph: bo
                     owned.add(parent_key)
             if not retain_graph:
                 ctx.parents = None
+    finally:
+        _state["enabled"] = previous_mode
     return found
 
 
@@ -238,7 +242,10 @@ def backward(tensor: Tensor, grad=None, retain_graph: bool = False, create_graph
     >>> x.grad.numpy()
     array([6.], dtype=float32)
     """
-    seeds = _seed([tensor], None if grad is None else [grad], create_graph)
+    if grad is None and not create_graph and tensor.requires_grad and tensor.data.size == 1:
+        seeds = [np.ones(tensor.data.shape, dtype=tensor.data.dtype)]  # the usual loss.backward()
+    else:
+        seeds = _seed([tensor], None if grad is None else [grad], create_graph)
     _backward_pass([tensor], seeds, (), retain_graph or create_graph, create_graph, store_leaf_grads=True)
 
 

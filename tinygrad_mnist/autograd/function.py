@@ -24,6 +24,8 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from ..tensor import Tensor
+
+_new = object.__new__
 from . import anomaly
 from .grad_mode import _state
 
@@ -69,28 +71,31 @@ class Function:
 
         Non-Tensor inputs (Python numbers, ndarrays) are wrapped as constants.
         """
-        # A plain loop: this is the hot path of every op, and generator expressions cost more here.
-        tensors = []
-        needs = []
+        # This is the hot path of every op: plain loops and direct attribute writes, no helpers.
         for t in inputs:
             if not isinstance(t, Tensor):
-                t = Tensor._constant_like(t, inputs)
-            tensors.append(t)
-            needs.append(t.requires_grad)
+                inputs = tuple(x if isinstance(x, Tensor) else Tensor._constant_like(x, inputs) for x in inputs)
+                break
         fn = cls()
-        fn.needs_input_grad = needs
-        record = _state["enabled"] and True in needs
+        fn.needs_input_grad = needs = [t.requires_grad for t in inputs]
         try:
-            data = fn.forward(*[t.data for t in tensors], **kwargs)
+            data = fn.forward(*[t.data for t in inputs], **kwargs)
         except ShapeError:
             raise
         except ValueError as error:  # NumPy's broadcasting errors do not say which op failed
-            shapes = ", ".join(str(t.shape) for t in tensors)
+            shapes = ", ".join(str(t.shape) for t in inputs)
             raise ShapeError(f"{fn.name.lower()}: inputs of shapes {shapes} do not fit together ({error})") from None
         if _state["anomaly"]:
-            anomaly.check_forward(fn, tensors, data)
-        out = Tensor._wrap(data, record)
-        if record:
-            fn.parents = tuple(tensors)
+            anomaly.check_forward(fn, inputs, data)
+        out = _new(Tensor)
+        out.data = data if type(data) is np.ndarray else np.asarray(data)
+        out.grad = None
+        out.name = None
+        if _state["enabled"] and True in needs:
+            out.requires_grad = True
+            fn.parents = inputs
             out._ctx = fn
+        else:
+            out.requires_grad = False
+            out._ctx = None
         return out

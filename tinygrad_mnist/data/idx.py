@@ -168,7 +168,13 @@ def parse_idx(raw: bytes, source: str = "<bytes>") -> np.ndarray:
             f"{problem}: header declares shape {dims} of {dtype.name} = {expected} payload bytes, "
             f"but {payload} are present",
         )
-    arr = np.frombuffer(data, dtype=dtype, count=math.prod(dims), offset=header_len).reshape(dims)
+    arr = np.frombuffer(data, dtype=dtype, count=math.prod(dims), offset=header_len)
+    try:
+        arr = arr.reshape(dims)
+    except ValueError as e:
+        # IDX allows 255 dimensions, NumPy far fewer (32 or 64 depending on version).
+        raise _fail(source, f"cannot build a {ndim}-dimensional array ({e})",
+                    "Such a file cannot be loaded with NumPy; check that it is the file you meant.") from e
     if dtype.itemsize > 1:
         arr = arr.astype(dtype.newbyteorder("="))
     return arr

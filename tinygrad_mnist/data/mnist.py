@@ -83,7 +83,7 @@ DEFAULT_MIRRORS: tuple[str, ...] = (
 _TIMEOUT_S = 30.0
 _RACY_NS = 2_000_000_000
 _CHUNK = 1 << 20
-_USER_AGENT = "tinygrad_mnist (+https://pypi.org/project/tinygrad_mnist/)"
+_USER_AGENT = "tinygrad_mnist (python urllib)"
 
 
 @dataclass(frozen=True)
@@ -499,7 +499,7 @@ def _download_one(url: str, f: MnistFile, dest: Path, progress: bool) -> tuple[P
         try:
             data = decompress(raw, url, max_size=f.size)
         except IdxError as e:
-            raise _MirrorFailed(str(e)) from e
+            raise _MirrorFailed(f"downloaded file is not valid gzip: {e.problem}") from e
         problem = _content_problem(data, f)
         if problem is not None:
             raise _MirrorFailed(f"downloaded file failed verification: {problem}")
