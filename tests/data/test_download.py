@@ -113,13 +113,26 @@ def test_bad_mirrors_fall_through_to_a_good_one(
     mnist: Mnist,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    empty = tmp_path / "empty"
-    empty.mkdir()
+    empty, portal, broken = tmp_path / "empty", tmp_path / "portal", tmp_path / "broken"
+    for d in (empty, portal, broken):
+        d.mkdir()
+    (portal / f"{LABELS}.gz").write_bytes(b"<html>Please log in to the Wi-Fi</html>")
+    (broken / f"{LABELS}.gz").write_bytes(b"\x1f\x8b" + b"\x08" + b"junk" * 100)
     bad_mirrors = [
         f"http://127.0.0.1:{closed_port()}/",  # unreachable
         http_mirror(empty),  # 404
         http_mirror(corrupted_mirror_dir(tmp_path, raw_contents)),  # wrong contents
         http_mirror(empty, TruncatingHandler),  # connection drops
+        http_mirror(portal),  # a captive portal's HTML page
+        http_mirror(broken),  # gzip magic, then garbage
+    ]
+    expected_reasons = [
+        "refused",
+        "404",
+        "failed verification",
+        "connection ended after 1,000 of 100,000 bytes",
+        "uncompressed contents are 39 bytes, expected 60,008",
+        "downloaded file is not valid gzip",
     ]
     dest = tmp_path / "dest"
     link_real(dest, ["train_images", "test_images", "test_labels"])
@@ -127,7 +140,7 @@ def test_bad_mirrors_fall_through_to_a_good_one(
     with pytest.raises(MnistDataError) as info:
         load_mnist(dest, progress=False, cache_dir=session_cache)
     reasons = str(info.value).splitlines()
-    for url, reason in zip(bad_mirrors, ["refused", "404", "failed verification", "connection ended after 1,000 of 100,000 bytes"]):
+    for url, reason in zip(bad_mirrors, expected_reasons):
         assert any(line.startswith(f"  {url}") and reason in line for line in reasons), (url, reason)
     assert leftovers(dest) == []
 

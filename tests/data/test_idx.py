@@ -111,6 +111,12 @@ def test_documented_failures_raise_idx_error(raw: bytes, expected: str) -> None:
     assert "delete it" in message or "Check" in message
 
 
+def test_more_dimensions_than_numpy_supports() -> None:
+    header = bytes([0, 0, 0x08, 200]) + (1).to_bytes(4, "big") * 200
+    with pytest.raises(IdxError, match="cannot build a 200-dimensional array"):
+        parse_idx(header + b"\x05", "deep.idx")
+
+
 def test_read_idx_missing_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.idx"
     with pytest.raises(IdxError, match="nope.idx: cannot read the file"):
@@ -211,6 +217,28 @@ def mutated(draw: st.DrawFn) -> bytes:
         elif op == "append":
             data += draw(st.binary(min_size=1, max_size=8))
     return bytes(data)
+
+
+@st.composite
+def plausible_headers(draw: st.DrawFn) -> bytes:
+    """Well-formed-looking headers (any code, up to 255 tiny dims) with a payload of
+    exactly the declared size or off by a little."""
+    code = draw(st.one_of(st.sampled_from(sorted(IDX_DTYPES)), st.integers(0, 255)))
+    # Mostly-1 dims keep the payload tiny even at 255 dimensions.
+    dims = [1] * draw(st.integers(0, 255))
+    for _ in range(draw(st.integers(0, 4)) if dims else 0):
+        dims[draw(st.integers(0, len(dims) - 1))] = draw(st.integers(0, 3))
+    itemsize = IDX_DTYPES[code].itemsize if code in IDX_DTYPES else 1
+    size = max(0, int(np.prod(dims, dtype=np.int64)) * itemsize + draw(st.sampled_from([0, 0, 0, -1, 1])))
+    size = min(size, 4096)
+    raw = bytes([0, 0, code, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims) + bytes(size)
+    return gzip.compress(raw) if draw(st.booleans()) else raw
+
+
+@FUZZ
+@given(plausible_headers())
+def test_fuzz_plausible_headers(raw: bytes) -> None:
+    assert_valid_or_idx_error(raw)
 
 
 @FUZZ
