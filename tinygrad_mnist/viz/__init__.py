@@ -1,0 +1,18 @@
+"""Pictures for learning: the graph of ops behind a tensor (graphviz) and learning curves (matplotlib).
+
+>>> from tinygrad_mnist import Tensor
+>>> from tinygrad_mnist.viz import draw_graph
+>>> w = Tensor([1.0, 2.0], requires_grad=True, name="w")
+>>> "MatMul" in draw_graph(w @ w).source
+True
+"""
+from .curves import plot_curves, read_metrics_csv
+from .graph import DotNotFoundError, draw_graph, save_graph
+
+__all__ = [
+    "DotNotFoundError",
+    "draw_graph",
+    "plot_curves",
+    "read_metrics_csv",
+    "save_graph",
+]
