@@ -18,8 +18,8 @@ def main(out: str) -> None:
     loss = ((w @ x + b).tanh() ** 2).sum()
     loss.backward(retain_graph=True)
     print("loss   =", loss.item())
-    print("dL/dw  =", w.grad.numpy().round(4).tolist())
-    print("dL/db  =", b.grad.numpy().round(4).tolist())
+    print("dL/dw  =", np.array2string(w.grad.numpy(), precision=4))
+    print("dL/db  =", np.array2string(b.grad.numpy(), precision=4))
 
     # Second derivative of tanh(x)^2 at one point, through create_graph=True.
     t = Tensor(np.array(0.7), requires_grad=True)

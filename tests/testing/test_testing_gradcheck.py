@@ -31,8 +31,9 @@ gradcheck_module = importlib.import_module("tinygrad_mnist.testing.gradcheck")
 strategies_module = importlib.import_module("tinygrad_mnist.testing.strategies")
 
 FLOAT_DTYPES = [np.float64, np.float32]
-# property tests run many gradchecks: keep them few and without deadline
-few = settings(max_examples=25, deadline=None)
+# a gradcheck runs fn hundreds of times: no per-example deadline (the number
+# of examples comes from the profile in tests/conftest.py)
+no_deadline = settings(deadline=None)
 
 
 def leaf(values, dtype=np.float64, name=None):
@@ -133,7 +134,7 @@ class InfGradient(Function):
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
-@few
+@no_deadline
 @given(data=st.data())
 def test_gradcheck_passes_tanh_and_exp(dtype, data):
     x = data.draw(tensors(dtype=dtype))
@@ -142,7 +143,7 @@ def test_gradcheck_passes_tanh_and_exp(dtype, data):
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
-@few
+@no_deadline
 @given(data=st.data())
 def test_gradcheck_passes_broadcasting_mul(dtype, data):
     a_shape, b_shape = data.draw(broadcastable_shapes())
@@ -152,7 +153,7 @@ def test_gradcheck_passes_broadcasting_mul(dtype, data):
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
-@few
+@no_deadline
 @given(data=st.data())
 def test_gradcheck_passes_matmul(dtype, data):
     a_shape, b_shape = data.draw(matmul_shapes())
@@ -162,7 +163,7 @@ def test_gradcheck_passes_matmul(dtype, data):
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
-@few
+@no_deadline
 @given(data=st.data())
 def test_gradcheck_passes_sum_over_axes(dtype, data):
     x = data.draw(tensors(dtype=dtype))
@@ -242,14 +243,14 @@ def test_gradcheck_is_deterministic_and_leaves_inputs_alone():
     assert np.array_equal(x.numpy(), before) and x.grad is None
 
 
-@few
+@no_deadline
 @given(tensors(avoid=(0.0,)))
 def test_gradcheck_with_avoided_kink(x):
     assert gradcheck(lambda t: abs(t) * t, [x])
     assert gradcheck(lambda t: t.relu(), [x])
 
 
-@few
+@no_deadline
 @given(tensors(shapes(max_dims=2), positive=True))
 def test_gradcheck_on_positive_domain(x):
     assert gradcheck(lambda t: t.log() + t.sqrt(), [x])
@@ -378,7 +379,7 @@ def test_gradgradcheck_passes_custom_cube(dtype):
     assert gradgradcheck(lambda t: Cube.apply(t).sum(), [x])
 
 
-@few
+@no_deadline
 @given(data=st.data())
 def test_gradgradcheck_passes_builtin_ops(data):
     a_shape, b_shape = data.draw(broadcastable_shapes(max_dims=3))
@@ -388,7 +389,7 @@ def test_gradgradcheck_passes_builtin_ops(data):
     assert gradgradcheck(lambda a: a.exp().sum(), [x])
 
 
-@few
+@no_deadline
 @given(data=st.data())
 def test_gradgradcheck_passes_matmul(data):
     a_shape, b_shape = data.draw(matmul_shapes(max_batch_dims=1, max_side=3))

@@ -152,7 +152,9 @@ def _backward_pass(outputs, seeds, targets, retain_graph: bool, create_graph: bo
     for out, seed in zip(outputs, seeds):
         if id(out) in grads:  # the same tensor given twice as an output
             grads[id(out)] = grads[id(out)] + seed
-            owned.add(id(out))
+            if not create_graph:
+                grads[id(out)] = np.asarray(grads[id(out)])
+                owned.add(id(out))
         else:
             grads[id(out)] = seed
     wanted = {id(t) for t in targets}
@@ -203,7 +205,9 @@ def _backward_pass(outputs, seeds, targets, retain_graph: bool, create_graph: bo
                 elif parent_key in owned:
                     np.add(previous, input_grad, out=previous)
                 else:
-                    grads[parent_key] = previous + input_grad
+                    # np.add with no out= gives a NumPy scalar for 0-d operands; keep an array so the
+                    # next contribution can be added in place.
+                    grads[parent_key] = np.asarray(previous + input_grad)
                     owned.add(parent_key)
             if not retain_graph:
                 ctx.parents = None
