@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserError
+
 __all__ = ["IdxError", "IDX_DTYPES", "decompress", "parse_idx", "read_idx", "encode_idx"]
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -40,7 +42,7 @@ _CODE_FOR = {(dt.kind, dt.itemsize): code for code, dt in IDX_DTYPES.items()}
 _HINT_CORRUPT = "The file is damaged or not an IDX file; delete it and download or copy it again."
 
 
-class IdxError(ValueError):
+class IdxError(UserError, ValueError):
     """The bytes are not a valid (optionally gzip-compressed) IDX file.
 
     The message names the file, says what is wrong and what to do about it.

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserError
 from .idx import GZIP_MAGIC, IdxError, decompress, parse_idx
 
 try:  # tqdm is a runtime dependency, but a missing progress bar must not stop a download.
@@ -131,7 +132,7 @@ MNIST_FILES: dict[str, MnistFile] = {
 }
 
 
-class MnistDataError(RuntimeError):
+class MnistDataError(UserError, RuntimeError):
     """The MNIST files are missing, could not be downloaded, or failed verification.
 
     The message says which files, where they were looked for, and what to do.
