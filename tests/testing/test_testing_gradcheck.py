@@ -504,3 +504,22 @@ def test_gradcheck_notes_when_fn_drops_float64_precision():
     x = leaf([0.5, -1.0, 2.0])
     with pytest.raises(GradcheckError, match="did not keep float64 inputs float64"):
         gradcheck(lambda t: WrongCube.apply(t.astype(np.float32)), [x])
+
+
+class IgnoresIncomingGradient(Function):
+    """x**3 whose backward forgets to multiply by the incoming gradient."""
+
+    def forward(self, x):
+        return x**3
+
+    def backward(self, grad, x, out):
+        return (3 * x * x,)
+
+
+def test_gradcheck_catches_a_backward_that_ignores_its_incoming_gradient():
+    # Behind .sum() the incoming gradient is all ones, so only the random
+    # cotangent (a scale other than 1) reveals the bug.
+    x = leaf([0.5, -1.0, 2.0], name="x")
+    with pytest.raises(GradcheckError, match="random normal cotangent") as info:
+        gradcheck(lambda t: IgnoresIncomingGradient.apply(t).sum(), [x])
+    assert info.value.input_name == "x" and info.value.output_index is None

@@ -44,8 +44,8 @@ DEFAULT_TOLERANCES: dict[np.dtype, tuple[float, float, float]] = {
 }
 
 #: Outputs with at most this many elements (in total) get their full Jacobian
-#: checked (one backward pass per output element); larger outputs are checked
-#: through the vector-Jacobian product with one random cotangent.
+#: checked (one backward pass per output element); all outputs are also
+#: checked through the vector-Jacobian product with one random cotangent.
 FULL_JACOBIAN_MAX_OUTPUTS = 16
 
 
@@ -210,8 +210,9 @@ def gradcheck(
     :func:`tinygrad_mnist.grad`, on fresh copies of the inputs at their own
     dtype.  When the outputs have at most :data:`FULL_JACOBIAN_MAX_OUTPUTS`
     elements, every row of the Jacobian is checked (one-hot cotangents);
-    otherwise one random normal cotangent per output is used.  The numeric
-    side evaluates ``fn`` on float64 copies of the inputs (``fn`` should keep
+    in every case the product with one random normal cotangent is checked
+    too (it also catches a backward that ignores the scale of its incoming
+    gradient, which one-hot cotangents cannot).  The numeric side evaluates ``fn`` on float64 copies of the inputs (``fn`` should keep
     float64 as float64).  Inputs the outputs do not depend on must get a zero
     gradient.
 
@@ -260,14 +261,14 @@ def _gradcheck(
     rng = np.random.default_rng(seed)
 
     # ---- cotangents: rows of U, one row = one vector-Jacobian product -------
-    full = total <= FULL_JACOBIAN_MAX_OUTPUTS
-    if full:
-        U = np.eye(total)
-    else:
-        U = rng.standard_normal((1, total))
-        for j, k in enumerate(diff):  # round to the output dtype, use the same values on both sides
-            seg = slice(offsets[j], offsets[j + 1])
-            U[:, seg] = U[:, seg].astype(a_outs[k].dtype).astype(np.float64)
+    # A random row is always included: one-hot rows alone cannot tell whether
+    # a backward scales with its incoming gradient (it only ever sees 0 and 1).
+    random_row = rng.standard_normal((1, total))
+    for j, k in enumerate(diff):  # round to the output dtype, use the same values on both sides
+        seg = slice(offsets[j], offsets[j + 1])
+        random_row[:, seg] = random_row[:, seg].astype(a_outs[k].dtype).astype(np.float64)
+    n_onehot = total if total <= FULL_JACOBIAN_MAX_OUTPUTS else 0
+    U = np.vstack([np.eye(n_onehot, total), random_row])
     n_rows = U.shape[0]
 
     # ---- directions per checked input (one-hot elements or projections) ----
@@ -365,7 +366,7 @@ def _gradcheck(
     # ---- compare -----------------------------------------------------------
     for i in checked:
         _compare(
-            i, inputs[i], analytic[i], numeric[i], U, diff, offsets, a_outs, full, projections,
+            i, inputs[i], analytic[i], numeric[i], U, diff, offsets, a_outs, n_onehot, projections,
             eps, atol, rtol, seed, what, low_precision_outputs, output_labels,
         )
     return True
@@ -382,7 +383,7 @@ def _nan_safe_matvec(U: np.ndarray, d: np.ndarray) -> np.ndarray:
 
 
 def _compare(
-    i, x, A, N, U, diff, offsets, a_outs, full, projections, eps, atol, rtol, seed, what, notes, output_labels
+    i, x, A, N, U, diff, offsets, a_outs, n_onehot, projections, eps, atol, rtol, seed, what, notes, output_labels
 ) -> None:
     if A.size == 0:
         return
@@ -394,7 +395,9 @@ def _compare(
     failing = ratio > 1
     if not failing.any():
         return
-    s, c = np.unravel_index(int(np.argmax(np.where(bad_finite, np.inf, ratio))), ratio.shape)
+    # Report the worst entry, preferring the one-hot rows (they name an output element).
+    rows = n_onehot if failing[:n_onehot].any() else ratio.shape[0]
+    s, c = np.unravel_index(int(np.argmax(ratio[:rows])), ratio[:rows].shape)
     if bad_finite.any():
         s, c = np.argwhere(bad_finite)[0]
     a, n = float(A[s, c]), float(N[s, c])
@@ -412,8 +415,9 @@ def _compare(
         where = f"along random unit direction #{index} (of {projections}, seed={seed})"
         n_bad = int(failing.any(axis=0).sum())
         scope = f"{n_bad} of {projections} direction(s) fail"
-    # with respect to which output (full-Jacobian mode) or which cotangent
+    # with respect to which output (a one-hot row of U) or a random cotangent
     output_index = output_element = None
+    full = s < n_onehot
     if full:
         j = int(np.searchsorted(offsets, int(s), side="right") - 1)
         output_index = diff[j]
@@ -488,7 +492,11 @@ def gradgradcheck(
     the vector-Jacobian product built with ``create_graph=True`` is itself
     correctly differentiable with respect to the inputs *and* to the
     cotangents ``grad_outputs``.  An input the first gradient does not
-    depend on gets a zero gradient.
+    depend on gets a zero gradient.  Failure reports call the outputs of
+    that function ``grad_<name>`` (``grad_input<i>`` for unnamed inputs).
+
+    It does not re-check the first derivative itself (a consistently wrong
+    backward is differentiated consistently): run :func:`gradcheck` too.
 
     Args:
         grad_outputs: one cotangent per output of ``fn`` (``None`` entries, or

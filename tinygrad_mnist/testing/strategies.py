@@ -488,7 +488,11 @@ def axes(
 
         @st.composite
         def _tuple(draw: st.DrawFn) -> tuple[int, ...]:
-            chosen = draw(st.lists(st.integers(0, ndim - 1), unique=True, min_size=0 if allow_empty else 1, max_size=ndim)) if ndim else []
+            if ndim == 0:
+                return ()
+            chosen = draw(
+                st.lists(st.integers(0, ndim - 1), unique=True, min_size=0 if allow_empty else 1, max_size=ndim)
+            )
             return tuple(a - ndim if draw(st.booleans()) else a for a in chosen)
 
         options.append(_tuple())
