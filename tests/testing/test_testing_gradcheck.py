@@ -420,8 +420,8 @@ def test_gradgradcheck_fails_on_non_differentiable_backward():
         gradgradcheck(ConstantCube.apply, [x])  # ... but it is not differentiable
     err = info.value
     assert err.input_index == 0 and err.input_name == "x" and err.analytic == 0.0
-    r, c = err.index
-    assert "second-order" in str(err) and "d(grad_x[" in str(err)
+    assert len(err.index) == 2 and err.numeric != 0.0
+    assert str(err).startswith("gradgradcheck: second-order") and "d(grad_x[" in str(err)
 
 
 def test_gradgradcheck_does_not_recheck_the_first_derivative():

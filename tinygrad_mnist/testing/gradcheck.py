@@ -239,6 +239,7 @@ def _gradcheck(
     fn, inputs, eps, atol, rtol, projections, seed, check_grad_dtypes, what, output_labels=None
 ) -> bool:
     Tensor, grad = _core()
+    tool = "gradgradcheck" if output_labels else "gradcheck"
     inputs = _prepare_inputs(inputs)
     checked = [i for i, x in enumerate(inputs) if _is_checked(x)]
     if not checked:
@@ -303,14 +304,14 @@ def _gradcheck(
             x = inputs[i]
             if g_arr.shape != tuple(x.shape):
                 raise GradcheckError(
-                    f"gradcheck: the analytic {what} of {_describe_input(i, x)} has shape {g_arr.shape}, "
+                    f"{tool}: the analytic {what} of {_describe_input(i, x)} has shape {g_arr.shape}, "
                     f"expected {tuple(x.shape)}",
                     input_index=i,
                     input_name=x.name,
                 )
             if check_grad_dtypes and g_arr.dtype != x.dtype:
                 raise GradcheckError(
-                    f"gradcheck: the analytic {what} of {_describe_input(i, x)} has dtype {g_arr.dtype}, "
+                    f"{tool}: the analytic {what} of {_describe_input(i, x)} has dtype {g_arr.dtype}, "
                     f"expected {x.dtype} (pass check_grad_dtypes=False to allow this)",
                     input_index=i,
                     input_name=x.name,
@@ -404,6 +405,7 @@ def _compare(
     abs_err = abs(a - n)
     rel_err = abs_err / abs(n) if n != 0 else math.inf
     name = getattr(x, "name", None)
+    tool = "gradgradcheck" if output_labels else "gradcheck"
     # where in the input
     if projections is None:
         index: Any = tuple(int(v) for v in np.unravel_index(int(c), tuple(x.shape)))
@@ -437,9 +439,9 @@ def _compare(
             which.append(f"numeric value is {n} (fn is not finite/differentiable within eps={eps:g} of the input)")
         if not math.isfinite(a):
             which.append(f"analytic value is {a}")
-        lines.append(f"gradcheck: non-finite {what} for {_describe_input(i, x)} {where}: " + "; ".join(which))
+        lines.append(f"{tool}: non-finite {what} for {_describe_input(i, x)} {where}: " + "; ".join(which))
     else:
-        lines.append(f"gradcheck: {what} mismatch for {_describe_input(i, x)} {where}")
+        lines.append(f"{tool}: {what} mismatch for {_describe_input(i, x)} {where}")
     lines.append(f"  entry:     {wrt}" if full else f"  compared:  {wrt}")
     lines.append(f"  analytic:  {_fmt(a)}")
     lines.append(f"  numeric:   {_fmt(n)}   (float64 central difference, eps={eps:g})")
