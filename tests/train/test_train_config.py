@@ -1,0 +1,87 @@
+"""TrainConfig: defaults, JSON round trip, and one-line errors with did-you-mean suggestions."""
+import json
+
+import pytest
+
+from tinygrad_mnist.errors import ConfigError
+from tinygrad_mnist.train import TrainConfig
+from tinygrad_mnist.train.config import did_you_mean
+
+
+def test_defaults_follow_the_contract():
+    config = TrainConfig()
+    assert config.hidden == [128] and config.activation == "relu" and config.loss == "ce"
+    assert (config.lr, config.momentum, config.batch_size, config.epochs) == (0.1, 0.9, 100, 10)
+    assert config.on_nonfinite == "stop" and config.checkpoint_every == 1 and config.val_size == 0.0
+
+
+def test_round_trip_through_json_is_exact():
+    config = TrainConfig(hidden=[256, 64], activation="gelu", loss="focal", focal_alpha=[0.1] * 10, lr=1e-4,
+                         val_size=5000, train_size=2000, lr_schedule="cosine", data_dir="/data/mnist")
+    again = TrainConfig.from_dict(json.loads(json.dumps(config.to_dict())))
+    assert again == config
+    assert again.to_dict() == config.to_dict()
+
+
+def test_missing_keys_take_defaults():
+    assert TrainConfig.from_dict({"lr": 0.01}) == TrainConfig(lr=0.01)
+
+
+@pytest.mark.parametrize(
+    "data, fragment",
+    [
+        ({"epoch": 3}, "unknown config key 'epoch'; did you mean 'epochs'?"),
+        ({"learning_rate": 0.1}, "unknown config key 'learning_rate'"),
+        ({"activation": "rleu"}, "unknown activation 'rleu'; did you mean 'relu'?"),
+        ({"loss": "hinje"}, "unknown loss 'hinje'; did you mean 'hinge'?"),
+        ({"lr_schedule": "cosin"}, "did you mean 'cosine'?"),
+        ({"init": "xavir"}, "did you mean 'xavier'?"),
+        ({"normalize": "standardise"}, "did you mean 'standardize'?"),
+        ({"on_nonfinite": "skp"}, "did you mean 'skip'?"),
+        ({"lr": -1.0}, "lr must be in (0, inf]"),
+        ({"lr": float("nan")}, "lr must be a finite number"),
+        ({"batch_size": 0}, "batch_size must be >= 1"),
+        ({"batch_size": 2.5}, "batch_size must be an integer"),
+        ({"epochs": True}, "epochs must be an integer"),
+        ({"hidden": [128, 0]}, "hidden must be a list of positive layer widths"),
+        ({"momentum": 1.0}, "momentum must be in [0, 1)"),
+        ({"nesterov": True, "momentum": 0.0}, "nesterov=true needs momentum > 0"),
+        ({"val_size": 2.5}, "val_size >= 1 is a count"),
+        ({"focal_alpha": [0.5, 2.0]}, "focal_alpha must be"),
+        ({"progress": "yes"}, "progress must be true or false"),
+        ({"dtype": "float16"}, "unknown dtype 'float16'"),
+    ],
+)
+def test_bad_values_raise_one_line_config_errors(data, fragment):
+    with pytest.raises(ConfigError) as info:
+        TrainConfig.from_dict(data)
+    message = str(info.value)
+    assert fragment in message
+    assert "\n" not in message
+
+
+def test_unknown_key_lists_valid_keys_without_suggestion_when_nothing_is_close():
+    with pytest.raises(ConfigError, match=r"unknown config key 'zzz' \(valid keys: hidden, activation"):
+        TrainConfig.from_dict({"zzz": 1})
+
+
+def test_validate_normalises_harmless_spellings():
+    config = TrainConfig(hidden=(64, 32), val_size=5000.0, batch_size=50.0).validate()
+    assert config.hidden == [64, 32] and config.val_size == 5000 and isinstance(config.val_size, int)
+    assert config.batch_size == 50 and isinstance(config.batch_size, int)
+
+
+def test_replace_validates_and_leaves_the_original():
+    config = TrainConfig()
+    assert config.replace(lr=0.5).lr == 0.5 and config.lr == 0.1
+    with pytest.raises(ConfigError, match="did you mean 'momentum'"):
+        config.replace(momentun=0.5)
+
+
+def test_from_dict_needs_a_dict():
+    with pytest.raises(ConfigError, match="JSON object"):
+        TrainConfig.from_dict([1, 2])
+
+
+def test_did_you_mean_is_empty_when_nothing_is_close():
+    assert did_you_mean("qqqq", ["relu", "tanh"]) == ""

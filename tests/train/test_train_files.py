@@ -1,0 +1,85 @@
+"""Atomic writes and run directories: nothing is half-written and nothing is overwritten."""
+import os
+import stat
+
+import pytest
+
+from tinygrad_mnist.errors import RunDirectoryError
+from tinygrad_mnist.train import TrainConfig, fit
+from tinygrad_mnist.train.atomic import atomic_open, atomic_write_text
+from tinygrad_mnist.train.rundir import create_run_dir, run_name
+from train_helpers import quiet
+
+
+def test_atomic_write_replaces_and_leaves_no_temporary_files(tmp_path):
+    target = tmp_path / "summary.json"
+    atomic_write_text(target, "old")
+    atomic_write_text(target, "new")
+    assert target.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json"]
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path):
+    target = tmp_path / "metrics.csv"
+    atomic_write_text(target, "epoch\n1\n")
+    with pytest.raises(RuntimeError):
+        with atomic_open(target, "w") as handle:
+            handle.write("epoch\n")
+            raise RuntimeError("crash in the middle of writing")
+    assert target.read_text() == "epoch\n1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.csv"]
+
+
+def test_atomic_files_get_normal_permissions(tmp_path):
+    target = tmp_path / "config.json"
+    atomic_write_text(target, "{}")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+
+
+def test_atomic_open_refuses_append_mode(tmp_path):
+    with pytest.raises(ValueError, match="whole files"):
+        with atomic_open(tmp_path / "x", "a"):
+            pass
+
+
+def test_run_names_describe_the_run():
+    assert run_name(TrainConfig(hidden=[256, 128], activation="gelu", loss="hinge", seed=7)) == "gelu-hinge-256x128-s7"
+    assert run_name(TrainConfig(hidden=[])) == "relu-ce-linear-s0"
+
+
+def test_default_run_dirs_get_a_fresh_suffix(tmp_path):
+    config = TrainConfig()
+    names = [create_run_dir(config, root=tmp_path).name for _ in range(3)]
+    assert names == ["relu-ce-128-s0", "relu-ce-128-s0-2", "relu-ce-128-s0-3"]
+
+
+def test_fit_never_overwrites_a_non_empty_out_dir(tmp_path, data, small_config):
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "notes.txt").write_text("precious")
+    with pytest.raises(RunDirectoryError, match="not empty; results are never overwritten"):
+        fit(small_config, out_dir=out, data=data, log=quiet)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_fit_without_out_dir_makes_a_new_runs_folder_each_time(tmp_path, data, small_config):
+    config = small_config.replace(epochs=1)
+    first = fit(config, data=data, log=quiet)["run_dir"]
+    second = fit(config, data=data, log=quiet)["run_dir"]
+    assert os.path.basename(first) == "relu-ce-32-s0"
+    assert os.path.basename(second) == "relu-ce-32-s0-2"
+    assert (tmp_path / "runs" / "relu-ce-32-s0" / "summary.json").is_file()
+
+
+def test_fit_into_an_existing_empty_folder_is_fine(tmp_path, data, small_config):
+    out = tmp_path / "empty"
+    out.mkdir()
+    assert fit(small_config.replace(epochs=1), out_dir=out, data=data, log=quiet)["stopped"] == "completed"
+
+
+def test_out_dir_that_is_a_file_is_refused(tmp_path, data, small_config):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(RunDirectoryError, match="not a folder"):
+        fit(small_config, out_dir=tmp_path / "file", data=data, log=quiet)

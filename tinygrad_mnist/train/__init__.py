@@ -1,0 +1,36 @@
+"""Training: configs, the training loop, metrics, checkpoints, resuming, and grids of experiments.
+
+>>> from tinygrad_mnist import train
+>>> config = train.TrainConfig(hidden=[128], activation="relu", loss="ce", epochs=2)
+>>> summary = train.fit(config, out_dir="runs/example")  # doctest: +SKIP
+>>> train.evaluate("runs/example")["accuracy"]  # doctest: +SKIP
+0.95...
+"""
+from .builders import build_loss, build_model, build_optimizer, build_schedule
+from .checkpoint import CHECKPOINT_NAME, Checkpoint, load_checkpoint, read_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .evaluation import evaluate, evaluate_arrays
+from .grid import run_grid
+from .metrics import accuracy, confusion_matrix, read_metrics_csv
+from .runs import fit, resume
+
+__all__ = [
+    "CHECKPOINT_NAME",
+    "Checkpoint",
+    "TrainConfig",
+    "accuracy",
+    "build_loss",
+    "build_model",
+    "build_optimizer",
+    "build_schedule",
+    "confusion_matrix",
+    "evaluate",
+    "evaluate_arrays",
+    "fit",
+    "load_checkpoint",
+    "read_checkpoint",
+    "read_metrics_csv",
+    "resume",
+    "run_grid",
+    "save_checkpoint",
+]

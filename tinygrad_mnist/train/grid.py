@@ -1,0 +1,384 @@
+"""Grids of experiments: every combination of some options, each a run, in parallel processes,
+summarised in ``results.md`` / ``results.json`` and one ``curves.png``.
+
+Per-combination overrides serve experiments such as the lab's activations x losses table, where
+the hinge loss needs a much smaller learning rate than the others::
+
+    run_grid(base, {"activation": ["sigmoid", "relu", "gelu"], "loss": ["euclidean", "ce", "hinge"]},
+             "runs/act-loss", jobs=2, overrides=[({"loss": "hinge"}, {"lr": 1e-4})])
+
+An override ``(match, changes)`` applies ``changes`` to every combination whose config (the base
+with the combination's values) has all the values in ``match``; several matching overrides apply
+in order.
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import math
+import multiprocessing
+import os
+import signal
+import traceback
+from concurrent.futures import FIRST_COMPLETED, CancelledError, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+from ..data import Splits
+from ..errors import ConfigError, NonFiniteError
+from .atomic import atomic_write_text
+from .config import TrainConfig, did_you_mean
+from .interrupt import InterruptGuard
+from .rundir import claim_dir, safe_name
+from .summary import json_safe, write_summary
+
+Log = Callable[[str], None]
+Override = Tuple[Dict[str, Any], Dict[str, Any]]
+METRICS = (
+    ("test_accuracy", "Final test accuracy"),
+    ("train_accuracy", "Final train accuracy"),
+    ("test_loss", "Final test loss"),
+    ("train_loss", "Final train loss"),
+)
+_BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+# ---- planning ---------------------------------------------------------------------------------------
+
+
+def _check_keys(keys, what: str) -> None:
+    names = TrainConfig.field_names()
+    for key in keys:
+        if key not in names:
+            hint = did_you_mean(key, names)
+            hint = f";{hint}" if hint else ""
+            raise ConfigError(f"unknown option {key!r} in the grid {what}{hint} (valid: {', '.join(names)})")
+
+
+def _value_text(key: str, value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return key + ("x".join(str(v) for v in value) or "linear")
+    return f"{key}{value}"
+
+
+def plan_grid(
+    base: TrainConfig, axes: Dict[str, Sequence[Any]], overrides: Optional[Sequence[Override]] = None
+) -> List[Dict[str, Any]]:
+    """The runs of a grid: for each combination its name, the axis values and the full config.
+
+    All configs are validated before anything runs. Run names join the values of the axes that
+    vary (non-string values get their option name: ``lr0.01``, ``hidden256x128``).
+
+    >>> runs = plan_grid(TrainConfig(), {"activation": ["relu", "gelu"], "lr": [0.1]},
+    ...                  overrides=[({"activation": "gelu"}, {"lr": 0.05})])
+    >>> [(r["name"], r["config"].lr) for r in runs]
+    [('relu', 0.1), ('gelu', 0.05)]
+    """
+    if not isinstance(axes, dict):
+        raise ConfigError(f"grid axes must be a dict of option -> list of values, got {type(axes).__name__}")
+    _check_keys(axes, "axes")
+    for key, values in axes.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)) or not values:
+            raise ConfigError(f"grid axis {key!r} needs a non-empty list of values, got {values!r}")
+        texts = [json.dumps(v, sort_keys=True) for v in values]
+        if len(set(texts)) != len(texts):
+            raise ConfigError(f"grid axis {key!r} lists a value twice: {list(values)!r}")
+    overrides = list(overrides or [])
+    for number, override in enumerate(overrides):
+        if not (isinstance(override, (list, tuple)) and len(override) == 2 and all(isinstance(d, dict) for d in override)):
+            raise ConfigError(f"override {number} must be a pair (match dict, changes dict), got {override!r}")
+        _check_keys(override[0], f"override {number} match")
+        _check_keys(override[1], f"override {number} changes")
+
+    keys = list(axes)
+    varying = [k for k in keys if len(axes[k]) > 1]
+    runs = []
+    for values in itertools.product(*(axes[k] for k in keys)):
+        params = dict(zip(keys, values))
+        config = base.replace(**params)
+        applied: Dict[str, Any] = {}
+        for match, changes in overrides:
+            if all(getattr(config, k) == _normalised(k, v) for k, v in match.items()):
+                applied.update(changes)
+        if applied:
+            config = config.replace(**applied)
+        name = "-".join(_value_text(k, params[k]) for k in varying) or "run"
+        runs.append({"name": safe_name(name), "params": params, "overrides": applied, "config": config})
+    names = [r["name"] for r in runs]
+    if len(set(names)) != len(names):
+        for run in runs:
+            run["name"] = safe_name("-".join(f"{k}={_value_text(k, run['params'][k])}" for k in varying))
+    return runs
+
+
+def _normalised(key: str, value: Any) -> Any:
+    """A match value as the validated config would hold it (tuples as lists, ints as floats...)."""
+    try:
+        return getattr(TrainConfig().replace(**{key: value}), key)
+    except ConfigError:
+        return value
+
+
+# ---- running ------------------------------------------------------------------------------------------
+
+
+def _worker_init() -> None:
+    # Idle workers ignore Ctrl-C / SIGTERM (no tracebacks, no broken pool); during a run, fit's own
+    # handler takes over and turns them into a clean, resumable stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _run_one(config_dict: Dict[str, Any], run_dir: str, name: str, data: Optional[Splits]) -> Dict[str, Any]:
+    """Run one combination; never raises, so every failure reaches the parent as a message."""
+    from .runs import fit
+
+    def log(line: str) -> None:
+        print(f"[{name}] {line}", flush=True)
+
+    try:
+        return fit(TrainConfig.from_dict(config_dict), out_dir=run_dir, data=data, log=log)
+    except NonFiniteError as error:
+        summary = dict(getattr(error, "summary", {}) or {})
+        summary.setdefault("stopped", "nonfinite")
+        summary["error"] = str(error)
+        return summary
+    except Exception as error:  # noqa: BLE001 - any failure of one run must be reported, not hang the grid
+        return {"stopped": "error", "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
+
+
+@contextlib.contextmanager
+def _worker_environment(jobs: int) -> Iterator[None]:
+    """Give each worker process an equal share of the cores for BLAS, unless the user chose."""
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    added = [v for v in _BLAS_THREAD_VARIABLES if v not in os.environ]
+    for variable in added:
+        os.environ[variable] = threads
+    try:
+        yield
+    finally:
+        for variable in added:
+            os.environ.pop(variable, None)
+
+
+def _summary_from_disk(run_dir: Path, why: str) -> Dict[str, Any]:
+    path = run_dir / "summary.json"
+    if path.is_file():
+        with contextlib.suppress(OSError, ValueError):
+            summary = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(summary, dict):
+                return summary
+    return {"stopped": "error", "error": why}
+
+
+def run_grid(
+    base: Union[TrainConfig, Dict[str, Any]],
+    axes: Dict[str, Sequence[Any]],
+    out_dir: Union[str, os.PathLike],
+    jobs: int = 1,
+    log: Log = print,
+    overrides: Optional[Sequence[Override]] = None,
+    data: Optional[Splits] = None,
+) -> List[Dict[str, Any]]:
+    """Train every combination of ``axes`` on top of ``base``; return one entry per run.
+
+    Each run gets the folder ``out_dir/<name>`` (``out_dir`` must be new or empty). With
+    ``jobs > 1`` runs go to that many worker processes (spawned; progress bars off, each worker's
+    BLAS limited to its share of the cores); their progress lines go to stdout prefixed with the
+    run's name. A run that fails is reported (``"stopped": "error"`` and ``"error"``) and the others
+    go on. Ctrl-C stops the grid: running runs save resumable checkpoints, queued ones never start.
+    ``data`` (a prepared Splits) replaces loading MNIST in every run. Writes ``results.md`` (when
+    exactly two axes vary, one table per metric with the first axis as rows and the second as
+    columns; otherwise one row per run), ``results.json`` and ``curves.png``.
+
+    >>> entries = run_grid(TrainConfig(epochs=1), {"activation": ["relu", "gelu"]}, "runs/grid", jobs=2)  # doctest: +SKIP
+    >>> [e["name"] for e in entries]  # doctest: +SKIP
+    ['relu', 'gelu']
+    """
+    if isinstance(base, dict):
+        base = TrainConfig.from_dict(base)
+    elif isinstance(base, TrainConfig):
+        base = TrainConfig.from_dict(base.to_dict())
+    else:
+        raise ConfigError(f"base must be a TrainConfig or a dict of options, got {type(base).__name__}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"jobs must be a positive integer (number of parallel runs), got {jobs!r}")
+    runs = plan_grid(base, axes, overrides)
+    if jobs > 1:
+        for run in runs:
+            run["config"] = run["config"].replace(progress=False)
+    out = claim_dir(Path(out_dir))
+    for run in runs:
+        run["run_dir"] = out / run["name"]
+    log(f"grid: {len(runs)} runs into {out} with {min(jobs, len(runs))} parallel job(s)")
+
+    if jobs == 1:
+        results = _run_sequential(runs, data, log)
+    else:
+        results = _run_parallel(runs, data, jobs, log)
+
+    entries = []
+    for run, result in zip(runs, results):
+        entry = {"name": run["name"], "params": run["params"], "overrides": run["overrides"], "run_dir": str(run["run_dir"])}
+        entry.update({k: v for k, v in result.items() if k != "run_dir"})
+        entries.append(entry)
+        if entry.get("stopped") == "error":
+            log(f"[{run['name']}] failed: {entry.get('error')}")
+    _write_results(out, base, axes, overrides, entries, log)
+    return entries
+
+
+def _run_sequential(runs: List[Dict[str, Any]], data: Optional[Splits], log: Log) -> List[Dict[str, Any]]:
+    results: List[Dict[str, Any]] = []
+    with InterruptGuard() as guard:
+        for run in runs:
+            if guard.requested or any(r.get("stopped") == "interrupted" for r in results):
+                results.append({"stopped": "not_started", "error": "the grid was interrupted before this run started"})
+                continue
+            log(f"[{run['name']}] starting")
+            results.append(_run_one(run["config"].to_dict(), str(run["run_dir"]), run["name"], data))
+    return results
+
+
+def _run_parallel(runs: List[Dict[str, Any]], data: Optional[Splits], jobs: int, log: Log) -> List[Dict[str, Any]]:
+    results: List[Optional[Dict[str, Any]]] = [None] * len(runs)
+    context = multiprocessing.get_context("spawn")
+    with InterruptGuard() as guard:
+        executor = ProcessPoolExecutor(max_workers=min(jobs, len(runs)), mp_context=context, initializer=_worker_init)
+        try:
+            with _worker_environment(jobs):
+                futures = {
+                    executor.submit(_run_one, run["config"].to_dict(), str(run["run_dir"]), run["name"], data): index
+                    for index, run in enumerate(runs)
+                }
+            pending = set(futures)
+            stopping = False
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index = futures[future]
+                    results[index] = _collect(future, runs[index])
+                if guard.requested and not stopping:
+                    stopping = True
+                    log(f"grid: {guard.signal_name} received; queued runs are cancelled, running runs save a checkpoint")
+                    for future in pending:
+                        future.cancel()
+                    if guard.signal_name == "SIGTERM":
+                        # Ctrl-C reaches every process of the terminal's group by itself; a SIGTERM
+                        # sent to this process alone is passed on to the workers.
+                        for process in list(getattr(executor, "_processes", {}).values()):
+                            with contextlib.suppress(OSError):
+                                process.terminate()
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+    return [r if r is not None else {"stopped": "not_started", "error": "never ran"} for r in results]
+
+
+def _collect(future, run: Dict[str, Any]) -> Dict[str, Any]:
+    try:
+        return future.result()
+    except CancelledError:
+        return {"stopped": "not_started", "error": "the grid was interrupted before this run started"}
+    except BrokenProcessPool as error:
+        return _summary_from_disk(run["run_dir"], f"its worker process died ({error})")
+
+
+# ---- results --------------------------------------------------------------------------------------------
+
+
+def _cell(entry: Dict[str, Any], metric: str) -> str:
+    value = entry.get(metric)
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return f"{value:.4f}"
+    stopped = entry.get("stopped")
+    if stopped == "nonfinite":
+        return "diverged"
+    if stopped == "error":
+        return "failed"
+    if stopped in ("interrupted", "not_started"):
+        return stopped.replace("_", " ")
+    return "n/a"
+
+
+def _shown(key: str, value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "-".join(str(v) for v in value) or "none"
+    return str(value)
+
+
+def results_markdown(axes: Dict[str, Sequence[Any]], entries: List[Dict[str, Any]], title: str = "Grid results") -> str:
+    """The Markdown report of a grid (see :func:`run_grid` for the layout).
+
+    >>> entries = [{"params": {"a": x, "l": y}, "test_accuracy": 0.5, "train_accuracy": 0.6, "test_loss": 1.0,
+    ...             "train_loss": 0.9, "stopped": "completed"} for x in ("relu", "gelu") for y in ("ce", "hinge")]
+    >>> print(results_markdown({"a": ["relu", "gelu"], "l": ["ce", "hinge"]}, entries).splitlines()[4])
+    | a \\ l | ce | hinge |
+    """
+    varying = [k for k in axes if len(axes[k]) > 1]
+    lines = [f"# {title}", ""]
+    if len(varying) == 2:
+        rows_key, cols_key = varying
+        lookup = {}
+        for entry in entries:
+            key = (json.dumps(entry["params"][rows_key]), json.dumps(entry["params"][cols_key]))
+            lookup.setdefault(key, []).append(entry)
+        for metric, heading in METRICS:
+            lines += [f"## {heading}", ""]
+            lines.append(f"| {rows_key} \\ {cols_key} | " + " | ".join(_shown(cols_key, c) for c in axes[cols_key]) + " |")
+            lines.append("|---" * (len(axes[cols_key]) + 1) + "|")
+            for row_value in axes[rows_key]:
+                cells = []
+                for col_value in axes[cols_key]:
+                    found = lookup.get((json.dumps(row_value), json.dumps(col_value)), [])
+                    cells.append(" / ".join(_cell(e, metric) for e in found) or "n/a")
+                lines.append(f"| {_shown(rows_key, row_value)} | " + " | ".join(cells) + " |")
+            lines.append("")
+    else:
+        shown_axes = varying or list(axes)
+        header = ["run"] + shown_axes + [heading.replace("Final ", "") for _, heading in METRICS] + ["epochs", "stopped"]
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|---" * len(header) + "|")
+        for entry in entries:
+            cells = [str(entry.get("name", ""))]
+            cells += [_shown(k, entry["params"].get(k)) for k in shown_axes]
+            cells += [_cell(entry, metric) for metric, _ in METRICS]
+            cells += [str(entry.get("epochs_run", "")), str(entry.get("stopped", ""))]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    failed = [e for e in entries if e.get("error")]
+    if failed:
+        lines += ["## Problems", ""]
+        lines += [f"- {e.get('name')}: {str(e['error']).splitlines()[0]}" for e in failed]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _write_results(out: Path, base: TrainConfig, axes, overrides, entries: List[Dict[str, Any]], log: Log) -> None:
+    atomic_write_text(out / "results.md", results_markdown(axes, entries, title=f"Grid results: {out.name}"))
+    write_summary(
+        out / "results.json",
+        {
+            "base": base.to_dict(),
+            "axes": {k: list(v) for k, v in axes.items()},
+            "overrides": [[dict(m), dict(c)] for m, c in (overrides or [])],
+            "runs": [{k: v for k, v in e.items() if k != "traceback"} for e in entries],
+        },
+    )
+    plotted = [Path(e["run_dir"]) for e in entries if e.get("epochs_run") and (Path(e["run_dir"]) / "metrics.csv").is_file()]
+    if not plotted:
+        return
+    try:
+        import matplotlib  # noqa: F401  (only to learn whether plotting is possible)
+    except ImportError:
+        log("grid: matplotlib is not installed, so no curves.png (pip install tinygrad_mnist[plot])")
+        return
+    from ..viz import plot_curves
+
+    try:
+        plot_curves(plotted, out / "curves.png", title=out.name)
+    except (ValueError, OSError, RuntimeError) as error:
+        log(f"grid: could not draw curves.png: {error}")

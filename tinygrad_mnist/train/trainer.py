@@ -1,0 +1,422 @@
+"""The training loop: mini-batch SGD epochs with evaluation, checkpoints, early stopping, and
+clean handling of interrupts and non-finite numbers.
+
+The inner loop does only what a hand-written NumPy loop would: forward, loss, zero_grad,
+backward, step, plus two scalar additions for the running metrics and one finiteness check of the
+gradients. Everything else (evaluation, files, progress lines) happens between batches or epochs.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import shlex
+import sys
+from pathlib import Path
+from time import perf_counter
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from ..data import BatchIterator, Splits
+from ..errors import ConfigError, NonFiniteError
+from ..tensor import Tensor
+from .atomic import atomic_write_text
+from .checkpoint import CHECKPOINT_NAME, save_checkpoint
+from .config import TrainConfig
+from .evaluation import evaluate_arrays
+from .interrupt import InterruptGuard
+from .metrics import metric_columns, write_metrics_csv
+from .rngstate import capture_rng_states
+from .state import TrainingState
+from .summary import write_summary
+
+STATUS_RUNNING = "running"
+STOP_COMPLETED = "completed"
+STOP_EARLY = "early_stop"
+STOP_INTERRUPTED = "interrupted"
+STOP_NONFINITE = "nonfinite"
+# Non-finite batches skipped with on_nonfinite="skip" are reported one by one up to this many.
+_SKIP_REPORTS = 5
+
+Log = Callable[[str], None]
+
+
+def resume_command(run_dir: Path) -> str:
+    """The shell command that continues an interrupted run.
+
+    >>> resume_command(Path("runs/my run"))
+    "tinygrad-mnist train --resume 'runs/my run'"
+    """
+    return f"tinygrad-mnist train --resume {shlex.quote(str(run_dir))}"
+
+
+def anomaly_mode(enabled: bool):
+    """``tinygrad_mnist.autograd.detect_anomaly()`` when enabled, else a no-op context."""
+    if not enabled:
+        return contextlib.nullcontext()
+    try:
+        from ..autograd import detect_anomaly
+    except ImportError:
+        raise ConfigError(
+            "detect_anomaly=true needs tinygrad_mnist.autograd.detect_anomaly, which this installation "
+            "lacks; update tinygrad_mnist or set detect_anomaly to false"
+        ) from None
+    return detect_anomaly()
+
+
+def _describe_nonfinite(values: np.ndarray) -> str:
+    if np.isnan(values).any():
+        return "nan"
+    return "inf" if (values == np.inf).any() else "-inf"
+
+
+class Trainer:
+    """Runs (or continues) the epochs of one run and writes its files; see :func:`train.fit`.
+
+    >>> from tinygrad_mnist.train import TrainConfig, fit
+    >>> fit(TrainConfig(epochs=1), out_dir="runs/demo")["stopped"]  # doctest: +SKIP
+    'completed'
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        splits: Splits,
+        run_dir: Path,
+        model,
+        loss_fn,
+        optimizer,
+        schedule,
+        state: TrainingState,
+        model_meta: Dict[str, Any],
+        data_fingerprint: Dict[str, Any],
+        log: Log = print,
+    ) -> None:
+        self.config = config
+        self.splits = splits
+        self.run_dir = Path(run_dir)
+        self.model = model
+        self.loss_fn = loss_fn
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.state = state
+        self.model_meta = model_meta
+        self.data_fingerprint = data_fingerprint
+        self.log = log
+        self.batches = BatchIterator(splits.x_train, splits.y_train, config.batch_size, shuffle=True, seed=config.seed)
+        self.params = list(model.parameters())
+        self.has_val = splits.x_val is not None
+        self.columns = metric_columns(self.has_val)
+        self.monitor = "val_loss" if self.has_val else "test_loss"
+        self.checkpoint_path = self.run_dir / CHECKPOINT_NAME
+        self.checkpoint_epoch = state.epoch  # completed epochs in the checkpoint on disk
+        self._skip_reports = 0
+
+    # ---- files ------------------------------------------------------------------------------------
+    def save_checkpoint(self, status: str) -> None:
+        """Write the full resumable state atomically (a crash leaves the previous checkpoint)."""
+        meta = {
+            "config": self.config.to_dict(),
+            "model": self.model_meta,
+            "rng": capture_rng_states(self.model),
+            "training": {"status": status, "state": self.state.to_json(), "data": self.data_fingerprint},
+        }
+        schedule_state = None if self.schedule is None else self.schedule.state_dict()
+        save_checkpoint(self.checkpoint_path, self.model, self.optimizer, meta=meta, states={"schedule": schedule_state})
+        self.checkpoint_epoch = self.state.epoch
+
+    def write_metrics(self) -> None:
+        """Rewrite metrics.csv from the rows so far (atomically)."""
+        write_metrics_csv(self.run_dir / "metrics.csv", self.state.rows, self.columns)
+
+    # ---- the run ----------------------------------------------------------------------------------
+    def run(self) -> Dict[str, Any]:
+        """Train until done, early-stopped, interrupted or non-finite; write the files; return the
+        summary. A non-finite stop raises NonFiniteError after writing everything."""
+        session_start = perf_counter()
+        seconds_before = self.state.seconds
+        # NumPy's overflow/invalid warnings are replaced by the trainer's own report of the first
+        # non-finite loss or gradient, which says where it happened and what to do.
+        with InterruptGuard() as guard, anomaly_mode(self.config.detect_anomaly), np.errstate(
+            over="ignore", invalid="ignore", divide="ignore"
+        ):
+            stopped, message = self._epochs(guard, session_start, seconds_before)
+        self.state.seconds = seconds_before + (perf_counter() - session_start)
+
+        if stopped == STOP_INTERRUPTED:
+            self.save_checkpoint(STOP_INTERRUPTED)
+            summary = self._finish(stopped, message, plot=False)
+            return summary
+        if stopped in (STOP_COMPLETED, STOP_EARLY):
+            self.save_checkpoint(stopped)
+        summary = self._finish(stopped, message, plot=True)
+        if stopped == STOP_NONFINITE:
+            error = NonFiniteError(message)
+            error.summary = summary
+            raise error
+        return summary
+
+    def _finish(self, stopped: str, message: Optional[str], plot: bool) -> Dict[str, Any]:
+        self.write_metrics()
+        summary = self._summary(stopped, message)
+        write_summary(self.run_dir / "summary.json", summary)
+        if plot:
+            self._plot()
+        if message:
+            self.log(message)
+        return summary
+
+    def _summary(self, stopped: str, message: Optional[str]) -> Dict[str, Any]:
+        state = self.state
+        final = {k: v for k, v in state.rows[-1].items() if k != "epoch"} if state.rows else {}
+        best: Dict[str, Any] = {"monitor": self.monitor, "epoch": state.best_epoch}
+        if state.best_epoch is not None:
+            best.update({k: v for k, v in state.rows[state.best_epoch - 1].items() if k != "epoch"})
+        summary: Dict[str, Any] = {
+            "run_dir": str(self.run_dir),
+            "stopped": stopped,
+            "message": message,
+            "epochs": self.config.epochs,
+            "epochs_run": len(state.rows),
+            "seconds": state.seconds,
+            "seconds_per_epoch": state.seconds / len(state.rows) if state.rows else None,
+        }
+        for key in ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "val_loss", "val_accuracy"):
+            if key in final:
+                summary[key] = final[key]
+        summary.update(
+            {
+                "final": final,
+                "best": best,
+                "skipped_batches": state.skipped,
+                "checkpoint": str(self.checkpoint_path),
+                "checkpoint_epoch": self.checkpoint_epoch,
+            }
+        )
+        if stopped == STOP_INTERRUPTED:
+            summary["resume_command"] = resume_command(self.run_dir)
+        return summary
+
+    def _plot(self) -> None:
+        if not self.state.rows:
+            return
+        try:
+            import matplotlib  # noqa: F401  (only to learn whether plotting is possible)
+        except ImportError:
+            return
+        from ..viz import plot_curves
+
+        try:
+            plot_curves([self.run_dir], self.run_dir / "curves.png", title=self.run_dir.name)
+        except (ValueError, OSError, RuntimeError) as error:
+            # The run's results are already on disk; a failed figure must not hide them.
+            self.log(f"warning: could not draw curves.png: {error}")
+
+    # ---- epochs -----------------------------------------------------------------------------------
+    def _epochs(self, guard: InterruptGuard, session_start: float, seconds_before: float) -> Tuple[str, Optional[str]]:
+        config, state = self.config, self.state
+        while state.epoch < config.epochs:
+            outcome = self._train_epoch(guard)
+            if outcome is not None:
+                if outcome[0] == STOP_INTERRUPTED:
+                    state.seconds = seconds_before + (perf_counter() - session_start)
+                return outcome
+            if self._end_epoch():
+                return STOP_EARLY, (
+                    f"early stop after epoch {state.epoch}: {self.monitor} did not improve by more than "
+                    f"{config.early_stop_min_delta:g} for {config.early_stop} epochs "
+                    f"(best {state.best_loss:.4f} at epoch {state.best_epoch})"
+                )
+            every = config.checkpoint_every
+            if every and state.epoch % every == 0 and state.epoch < config.epochs:
+                state.seconds = seconds_before + (perf_counter() - session_start)
+                self.save_checkpoint(STATUS_RUNNING)
+        return STOP_COMPLETED, None
+
+    def _progress_bar(self, epoch: int, total: int, initial: int):
+        if not (self.config.progress and sys.stderr.isatty()):
+            return None
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            return None
+        return tqdm(
+            total=total,
+            initial=initial,
+            desc=f"epoch {epoch + 1}/{self.config.epochs}",
+            unit="batch",
+            leave=False,
+            dynamic_ncols=True,
+            file=sys.stderr,
+        )
+
+    def _train_epoch(self, guard: InterruptGuard) -> Optional[Tuple[str, str]]:
+        """Run the remaining batches of the current epoch; return (stop reason, message) to stop."""
+        config, state = self.config, self.state
+        model, loss_fn, optimizer, params = self.model, self.loss_fn, self.optimizer, self.params
+        epoch, n_batches = state.epoch, len(self.batches)
+        sums, window = state.epoch_sums, state.window
+        disp_freq = config.disp_freq
+        skip = config.on_nonfinite == "skip"
+        bar = self._progress_bar(epoch, n_batches, state.batch)
+        log = self.log
+        if bar is not None and log is print:
+            log = bar.write
+        epoch_start = perf_counter() - state.epoch_seconds
+        model.train()
+        try:
+            for xb, yb in self.batches.epoch(epoch, start_batch=state.batch):
+                if guard.requested:
+                    state.epoch_seconds = perf_counter() - epoch_start
+                    return STOP_INTERRUPTED, self._interrupt_message(guard.signal_name)
+                logits = model(Tensor(xb))
+                loss = loss_fn(logits, yb)
+                loss_value = float(loss.data)
+                bad = None
+                if math.isfinite(loss_value):
+                    optimizer.zero_grad()
+                    loss.backward()
+                    # One float64 sum per gradient: finite exactly when every element is finite
+                    # (float32 values cannot overflow a float64 sum), without a mask array.
+                    total = 0.0
+                    for p in params:
+                        if p.grad is not None:
+                            total += p.grad.data.sum(dtype=np.float64)
+                    if math.isfinite(total):
+                        optimizer.step()
+                        correct = int(np.count_nonzero(logits.data.argmax(axis=1) == yb))
+                        sums.add(loss_value, correct, len(yb))
+                        window.add(loss_value, correct, len(yb))
+                    else:
+                        bad = "gradient"
+                else:
+                    bad = "loss"
+                del logits, loss
+                if bad is not None:
+                    if not skip:
+                        return STOP_NONFINITE, self._nonfinite_message(bad, loss_value, n_batches)
+                    self._report_skip(bad, loss_value, n_batches, log)
+                state.batch += 1
+                if bar is not None:
+                    bar.update(1)
+                if disp_freq and state.batch % disp_freq == 0 and window.count:
+                    log(
+                        f"Epoch [{epoch + 1}][{config.epochs}] Batch [{state.batch}][{n_batches}] "
+                        f"Training Loss {window.loss:.4f} Accuracy {window.accuracy:.4f}"
+                    )
+                    window.reset()
+        except FloatingPointError as error:
+            # detect_anomaly's AnomalyError (or NumPy with np.seterr(all="raise")).
+            return STOP_NONFINITE, (
+                f"a NaN/Inf appeared at epoch {epoch + 1} batch {state.batch + 1} (of {n_batches}): {error}; "
+                f"the last good checkpoint (epoch {self.checkpoint_epoch}) is {self.checkpoint_path}"
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+        state.epoch_seconds = perf_counter() - epoch_start
+        if sums.count == 0:
+            return STOP_NONFINITE, (
+                f"every batch of epoch {epoch + 1} was non-finite and skipped; the learning rate "
+                f"{config.lr!r} is probably too high: try {self._suggested_lr():g}"
+            )
+        return None
+
+    def _end_epoch(self) -> bool:
+        """Evaluate, record the epoch's row, step the schedule; return True to stop early."""
+        config, state = self.config, self.state
+        epoch_start = perf_counter() - state.epoch_seconds
+        lr = self.optimizer.param_groups[0]["lr"]
+        test = evaluate_arrays(self.model, self.loss_fn, self.splits.x_test, self.splits.y_test)
+        row: Dict[str, Any] = {
+            "epoch": state.epoch + 1,
+            "lr": lr,
+            "train_loss": state.epoch_sums.loss,
+            "train_accuracy": state.epoch_sums.accuracy,
+            "test_loss": test.loss,
+            "test_accuracy": test.accuracy,
+        }
+        if self.has_val:
+            val = evaluate_arrays(self.model, self.loss_fn, self.splits.x_val, self.splits.y_val)
+            row["val_loss"], row["val_accuracy"] = val.loss, val.accuracy
+        row["seconds"] = perf_counter() - epoch_start
+        state.rows.append(row)
+
+        monitored = row[self.monitor]
+        if monitored < state.best_loss - config.early_stop_min_delta:
+            state.best_loss, state.best_epoch, state.bad_epochs = monitored, state.epoch + 1, 0
+        else:
+            state.bad_epochs += 1
+        if self.schedule is not None:
+            self.schedule.step()
+        state.epoch += 1
+        state.batch = 0
+        state.epoch_sums.reset()
+        state.window.reset()
+        state.epoch_seconds = 0.0
+        self.write_metrics()
+        self.log(self._epoch_line(row))
+        return bool(config.early_stop) and state.bad_epochs >= config.early_stop
+
+    def _epoch_line(self, row: Dict[str, Any]) -> str:
+        parts = [
+            f"Epoch [{row['epoch']}][{self.config.epochs}]",
+            f"train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.4f}",
+        ]
+        if self.has_val:
+            parts.append(f"val loss {row['val_loss']:.4f} acc {row['val_accuracy']:.4f}")
+        parts.append(f"test loss {row['test_loss']:.4f} acc {row['test_accuracy']:.4f}")
+        parts.append(f"lr {row['lr']:g}")
+        parts.append(f"{row['seconds']:.2f} s/epoch")
+        line = " | ".join(parts)
+        if self.state.skipped:
+            line += f" | {self.state.skipped} non-finite batches skipped so far"
+        return line
+
+    # ---- messages ---------------------------------------------------------------------------------
+    def _interrupt_message(self, signal_name: Optional[str]) -> str:
+        state = self.state
+        return (
+            f"{signal_name or 'interrupt'} received: stopped at epoch {state.epoch + 1} batch {state.batch + 1} "
+            f"(of {len(self.batches)}) and saved a resumable checkpoint in {self.run_dir}; "
+            f"resume with: {resume_command(self.run_dir)}"
+        )
+
+    def _suggested_lr(self) -> float:
+        lr = self.optimizer.param_groups[0]["lr"]
+        return 0.1 if lr > 0.1 else lr / 10
+
+    def _nonfinite_what(self, what: str, loss_value: float) -> str:
+        if what == "loss":
+            kind = "nan" if math.isnan(loss_value) else ("inf" if loss_value > 0 else "-inf")
+            return f"loss became {kind}"
+        kinds = [_describe_nonfinite(p.grad.data) for p in self.params if p.grad is not None and not np.isfinite(p.grad.data).all()]
+        names = [name for name, p in self.model.named_parameters() if p.grad is not None and not np.isfinite(p.grad.data).all()]
+        return f"the gradient of {names[0] if names else 'a parameter'} became {kinds[0] if kinds else 'non-finite'} (the loss was finite)"
+
+    def _nonfinite_message(self, what: str, loss_value: float, n_batches: int) -> str:
+        state = self.state
+        lr = self.optimizer.param_groups[0]["lr"]
+        where = f"at epoch {state.epoch + 1} batch {state.batch + 1}"
+        if state.epoch == 0 and state.batch == 0:
+            cause = (
+                "it happened on the very first batch, before any update, so check the inputs for NaN/Inf, "
+                f"the loss, or a too large init_std ({self.config.init_std:g})"
+            )
+        else:
+            cause = f"the learning rate {lr!r} is probably too high: try {self._suggested_lr():g}"
+        return (
+            f"{self._nonfinite_what(what, loss_value)} {where}; {cause}. The last good checkpoint "
+            f"(after epoch {self.checkpoint_epoch}) is {self.checkpoint_path}; rerun with detect_anomaly=true "
+            "(--detect-anomaly) to find the op that produced it"
+        )
+
+    def _report_skip(self, what: str, loss_value: float, n_batches: int, log: Log) -> None:
+        self.state.skipped += 1
+        if self._skip_reports < _SKIP_REPORTS:
+            self._skip_reports += 1
+            last = " (further skips are only counted)" if self._skip_reports == _SKIP_REPORTS else ""
+            log(
+                f"skipping batch {self.state.batch + 1} of epoch {self.state.epoch + 1}: "
+                f"{self._nonfinite_what(what, loss_value)}; the update was not applied{last}"
+            )
