@@ -1,0 +1,75 @@
+"""The experiment configs in examples/experiments say what the lab reports did, and all parse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tinygrad_mnist.cli import build_parser, resolve_grid
+
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "examples" / "experiments"
+REPORTS = sorted(p.name for p in EXPERIMENTS.glob("*.toml") if p.name != "quick.toml")
+LAB_SETTING = {"batch_size": 100, "momentum": 0.9, "momentum_form": "lab", "init": "normal",
+               "init_std": 0.01, "seed": 0}
+
+
+def plan(name: str):
+    return resolve_grid(build_parser().parse_args(["grid", "--config", str(EXPERIMENTS / name)]))
+
+
+def test_every_config_is_listed_in_the_readme():
+    readme = (EXPERIMENTS / "README.md").read_text(encoding="utf-8")
+    names = sorted(p.name for p in EXPERIMENTS.glob("*.toml"))
+    assert len(names) == 8
+    for name in names:
+        assert f"`{name}`" in readme
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_reports_use_the_lab_setting(name):
+    base = plan(name).base.to_dict()
+    for key, value in LAB_SETTING.items():
+        assert base[key] == value, (name, key)
+    assert base["train_size"] is None and base["test_size"] is None  # the full data set
+
+
+@pytest.mark.parametrize("name, hidden", [("a_one_hidden.toml", [128]), ("b_two_hidden.toml", [256, 128])])
+def test_activation_by_loss_reports(name, hidden):
+    grid = plan(name)
+    assert grid.base.hidden == hidden and grid.base.epochs == 100 and grid.base.weight_decay == 2e-4
+    assert grid.axes == {"activation": ["sigmoid", "relu", "gelu"], "loss": ["euclidean", "ce", "hinge"]}
+    lrs = {(run["activation"], run["loss"]): run.get("lr", grid.base.lr) for run in grid.runs}
+    assert len(lrs) == 9
+    assert all(lr == (1e-4 if loss == "hinge" else 0.1) for (_, loss), lr in lrs.items())
+    assert grid.base.margin == 5.0
+
+
+@pytest.mark.parametrize(
+    "name, axis, values",
+    [
+        ("c_gelu_hyper_lr.toml", "lr", [0.1, 0.01, 0.001, 0.0001]),
+        ("c_gelu_hyper_batch.toml", "batch_size", [10, 50, 100, 200]),
+        ("c_gelu_hyper_momentum.toml", "momentum", [0.0, 0.5, 0.9, 0.99]),
+        ("c_gelu_hyper_wd.toml", "weight_decay", [0.0, 2e-4, 2e-3, 2e-2]),
+    ],
+)
+def test_gelu_hyperparameter_reports(name, axis, values):
+    grid = plan(name)
+    assert grid.axes == {axis: values}
+    base = grid.base
+    assert (base.hidden, base.activation, base.loss, base.epochs) == ([128], "gelu", "ce", 50)
+    assert (base.lr, base.weight_decay) == (0.01, 2e-4)
+
+
+def test_small_hidden_report():
+    grid = plan("d_small_hidden.toml")
+    base = grid.base
+    assert (base.hidden, base.lr, base.weight_decay, base.momentum, base.epochs) == ([28], 0.01, 1e-4, 0.9, 20)
+    assert grid.axes == {"activation": ["selu", "hardswish", "tanh"], "loss": ["ce", "kldiv", "hinge"]}
+    assert base.margin == 5.0 and not grid.overrides
+
+
+def test_quick_config_is_small():
+    grid = plan("quick.toml")
+    assert len(grid.runs) == 4 and grid.base.epochs <= 2 and grid.base.train_size <= 1000
