@@ -1,0 +1,163 @@
+"""Building blocks: ``Linear``, ``Sequential``, ``Flatten`` and ``Dropout``."""
+from __future__ import annotations
+
+from typing import Iterator, Tuple
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..tensor import Tensor
+from .init import INITS, Seed, as_generator, initial_weight
+from .module import Module, Parameter
+
+
+def _positive_int(owner: str, name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ConfigError(f"{owner}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class Linear(Module):
+    """Affine layer ``x @ weight + bias`` with weight of shape (in_features, out_features).
+
+    ``init`` is one of ``INITS``: "normal" (std ``init_std``; the lab reports used 0.01), "xavier"
+    (Glorot uniform) or "he" (Kaiming normal, fan_in). Biases start at zero. ``seed`` is None, an int
+    or a numpy Generator; ``dtype`` (float32 by default) is kept by the parameters.
+
+    >>> layer = Linear(3, 2, init="he", seed=0)
+    >>> layer(Tensor(np.ones((4, 3), dtype=np.float32))).shape
+    (4, 2)
+    >>> layer
+    Linear(in_features=3, out_features=2, bias=True)
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        init: str = "normal",
+        init_std: float = 0.01,
+        seed: Seed = None,
+        dtype=np.float32,
+    ):
+        self.in_features = _positive_int("Linear", "in_features", in_features)
+        self.out_features = _positive_int("Linear", "out_features", out_features)
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise ConfigError(f"Linear: dtype must be a float type such as float32, got {dtype}")
+        if init not in INITS:
+            raise ConfigError(f"Linear: unknown init {init!r}; choose one of {', '.join(INITS)}")
+        shape = (self.in_features, self.out_features)
+        self.weight = Parameter(initial_weight(init, shape, init_std, as_generator(seed), dtype))
+        self.bias = Parameter(np.zeros(self.out_features, dtype=dtype)) if bias else None
+
+    def forward(self, x):
+        shape, dtype = x.shape, x.dtype
+        if len(shape) == 0 or shape[-1] != self.in_features:
+            raise ValueError(
+                f"Linear({self.in_features} -> {self.out_features}) got an input of shape {shape}; it needs "
+                f"(..., {self.in_features}) (flatten images first, e.g. with nn.Flatten())"
+            )
+        if dtype != self.weight.dtype:
+            # Mixing dtypes would silently promote the whole graph (or fail on integers).
+            raise TypeError(
+                f"Linear holds {self.weight.dtype} weights but got a {dtype} input; "
+                f"convert the input (x.astype(np.{self.weight.dtype})) or build the model with dtype={dtype}"
+            )
+        out = x @ self.weight
+        return out if self.bias is None else out + self.bias
+
+    def extra_repr(self) -> str:
+        text = f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        return text if self.weight.dtype == np.float32 else f"{text}, dtype={self.weight.dtype}"
+
+
+class Sequential(Module):
+    """Modules applied one after the other; their names are their positions ("0", "1", ...).
+
+    >>> from tinygrad_mnist.nn import ReLU
+    >>> net = Sequential(Linear(4, 3, seed=0), ReLU(), Linear(3, 2, seed=1))
+    >>> [name for name, _ in net.named_parameters()]
+    ['0.weight', '0.bias', '2.weight', '2.bias']
+    >>> len(net), type(net[1]).__name__
+    (3, 'ReLU')
+    """
+
+    def __init__(self, *modules: Module):
+        for position, module in enumerate(modules):
+            if not isinstance(module, Module):
+                what = f"the class {module.__name__}" if isinstance(module, type) else f"a {type(module).__name__}"
+                hint = f"; create it: {module.__name__}()" if isinstance(module, type) else ""
+                raise TypeError(f"Sequential: argument {position} is {what}, not a Module{hint}")
+        # A dict, not a list: the generic registration refuses lists of modules (see _own_members).
+        self._layers = {str(position): module for position, module in enumerate(modules)}
+
+    def _own_members(self) -> Iterator[Tuple[str, object]]:
+        yield from self._layers.items()
+        yield from super()._own_members()
+
+    def forward(self, x):
+        for module in self._layers.values():
+            x = module(x)
+        return x
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._layers.values())
+
+    def __getitem__(self, index):
+        layers = list(self._layers.values())
+        if isinstance(index, slice):
+            return Sequential(*layers[index])
+        return layers[index]
+
+
+class Flatten(Module):
+    """Merge axes ``start_axis..end_axis`` (by default all but the batch axis).
+
+    >>> Flatten()(Tensor(np.zeros((2, 28, 28), dtype=np.float32))).shape
+    (2, 784)
+    """
+
+    def __init__(self, start_axis: int = 1, end_axis: int = -1):
+        self.start_axis, self.end_axis = int(start_axis), int(end_axis)
+
+    def forward(self, x):
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        return x.flatten(self.start_axis, self.end_axis)
+
+    def extra_repr(self) -> str:
+        return f"start_axis={self.start_axis}, end_axis={self.end_axis}"
+
+
+class Dropout(Module):
+    """Inverted dropout: in training mode zero each element with probability ``p`` and scale the rest
+    by 1 / (1 - p); the identity in evaluation mode (``model.eval()``).
+
+    >>> drop = Dropout(0.5, seed=0)
+    >>> x = Tensor(np.ones((1, 6), dtype=np.float32))
+    >>> sorted(set(drop(x).numpy().ravel().tolist())) == [0.0, 2.0]
+    True
+    >>> bool((drop.eval()(x).numpy() == 1).all())
+    True
+    """
+
+    def __init__(self, p: float = 0.5, seed: Seed = None):
+        if not 0.0 <= p <= 1.0:
+            raise ConfigError(f"Dropout: p must be in [0, 1], got {p!r}")
+        self.p = float(p)
+        self.rng = as_generator(seed)
+
+    def forward(self, x):
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if not self.training or self.p == 0.0:
+            return x
+        keep = self.rng.random(x.shape, dtype=np.float32) >= self.p
+        scale = 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)
+        return x * (keep * np.asarray(scale, dtype=x.dtype))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

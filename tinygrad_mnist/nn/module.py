@@ -1,0 +1,244 @@
+"""``Parameter`` (a trainable Tensor) and ``Module`` (a tree of layers that owns parameters).
+
+A Module registers its Parameters and sub-Modules simply by holding them as attributes: the
+instance ``__dict__`` keeps assignment order, so ``named_parameters()`` lists them in the order the
+constructor defined them, with no ``__setattr__`` hook and nothing to forget to call.
+"""
+from __future__ import annotations
+
+from typing import Dict, Iterator, List, NamedTuple, Tuple
+
+import numpy as np
+
+from ..errors import CheckpointError
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module trains: it always has ``requires_grad=True``.
+
+    Python numbers and lists become float32; an ndarray keeps its dtype (and is shared, not copied).
+
+    >>> w = Parameter(np.zeros((2, 3), dtype=np.float32), name="w")
+    >>> w.requires_grad, w.shape, w.dtype
+    (True, (2, 3), dtype('float32'))
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data, name=None):
+        super().__init__(data, requires_grad=True, name=name)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class LoadResult(NamedTuple):
+    """What ``load_state_dict(strict=False)`` skipped: keys the model has but the state lacks, and keys
+    the state has but the model lacks."""
+
+    missing_keys: List[str]
+    unexpected_keys: List[str]
+
+
+class Module:
+    """Base class of layers and models.
+
+    Subclasses assign Parameters and Modules as attributes in ``__init__`` and implement ``forward``;
+    calling the module calls ``forward``.
+
+    >>> class Affine(Module):
+    ...     def __init__(self):
+    ...         self.scale = Parameter([2.0])
+    ...         self.shift = Parameter([1.0])
+    ...     def forward(self, x):
+    ...         return x * self.scale + self.shift
+    >>> m = Affine()
+    >>> [name for name, _ in m.named_parameters()]
+    ['scale', 'shift']
+    >>> m(Tensor([3.0])).numpy()
+    array([7.], dtype=float32)
+    """
+
+    # A class attribute, so a subclass that never calls super().__init__() still works;
+    # train()/eval() set it per instance.
+    training: bool = True
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(self, ...)")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ---- registration ---------------------------------------------------------------------------
+    def _own_members(self) -> Iterator[Tuple[str, object]]:
+        """(name, value) of this module's own Parameters and sub-Modules, in definition order."""
+        for name, value in vars(self).items():
+            if isinstance(value, (Parameter, Module)):
+                yield name, value
+            elif isinstance(value, (list, tuple)) and any(isinstance(v, (Parameter, Module)) for v in value):
+                # A plain list would silently hide its layers from parameters() and the optimizer.
+                raise TypeError(
+                    f"{type(self).__name__}.{name} is a {type(value).__name__} of modules or parameters, which "
+                    "is not registered; wrap modules in nn.Sequential(...) and assign parameters one per attribute"
+                )
+
+    def named_children(self) -> Iterator[Tuple[str, "Module"]]:
+        """The direct sub-Modules with their attribute names.
+
+        >>> from tinygrad_mnist.nn import Linear, ReLU, Sequential
+        >>> [name for name, _ in Sequential(Linear(2, 2), ReLU()).named_children()]
+        ['0', '1']
+        """
+        for name, value in self._own_members():
+            if isinstance(value, Module):
+                yield name, value
+
+    def children(self) -> Iterator["Module"]:
+        """The direct sub-Modules."""
+        for _, child in self.named_children():
+            yield child
+
+    def named_modules(self, prefix: str = "") -> Iterator[Tuple[str, "Module"]]:
+        """This module and all modules below it, depth first in definition order, each once.
+
+        >>> from tinygrad_mnist.nn import MLP
+        >>> [name for name, _ in MLP(4, [3], 2).named_modules()]
+        ['', 'layers', 'layers.0', 'layers.1', 'layers.2']
+        """
+        seen = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = list(module.named_children())
+            for child_name, child in reversed(children):
+                stack.append((f"{name}.{child_name}" if name else child_name, child))
+
+    def modules(self) -> Iterator["Module"]:
+        """This module and all modules below it (see ``named_modules``)."""
+        for _, module in self.named_modules():
+            yield module
+
+    def named_parameters(self, prefix: str = "") -> Iterator[Tuple[str, Parameter]]:
+        """All Parameters with dotted names such as ``"layers.0.weight"``; a shared one is listed once.
+
+        Order (as in PyTorch): module by module, depth first; within a module its own parameters, in
+        definition order, come before those of its sub-modules.
+
+        >>> from tinygrad_mnist.nn import Linear
+        >>> [(name, p.shape) for name, p in Linear(3, 2).named_parameters()]
+        [('weight', (3, 2)), ('bias', (2,))]
+        """
+        seen = set()
+        for module_name, module in self.named_modules(prefix):
+            for name, value in module._own_members():
+                if isinstance(value, Parameter) and id(value) not in seen:
+                    seen.add(id(value))
+                    yield (f"{module_name}.{name}" if module_name else name), value
+
+    def parameters(self) -> Iterator[Parameter]:
+        """All Parameters (see ``named_parameters``), e.g. for ``optim.SGD(model.parameters(), lr=0.1)``."""
+        for _, parameter in self.named_parameters():
+            yield parameter
+
+    # ---- modes and gradients --------------------------------------------------------------------
+    def train(self, mode: bool = True) -> "Module":
+        """Put this module and every sub-module in training mode (or evaluation mode with False).
+
+        >>> from tinygrad_mnist.nn import Dropout, Sequential
+        >>> net = Sequential(Dropout(0.5))
+        >>> net.eval()[0].training, net.train()[0].training
+        (False, True)
+        """
+        for module in self.modules():
+            module.training = bool(mode)
+        return self
+
+    def eval(self) -> "Module":
+        """Evaluation mode: ``train(False)`` (Dropout becomes the identity)."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        """Forget the gradients of all parameters (``.grad = None``)."""
+        for parameter in self.parameters():
+            parameter.grad = None
+
+    # ---- state ----------------------------------------------------------------------------------
+    def state_dict(self) -> Dict[str, np.ndarray]:
+        """Copies of all parameter arrays by name, ready for ``np.savez``.
+
+        >>> from tinygrad_mnist.nn import Linear
+        >>> {name: a.shape for name, a in Linear(3, 2).state_dict().items()}
+        {'weight': (3, 2), 'bias': (2,)}
+        """
+        return {name: parameter.data.copy() for name, parameter in self.named_parameters()}
+
+    def load_state_dict(self, state, strict: bool = True) -> LoadResult:
+        """Copy arrays from ``state`` (name -> array) into the parameters, in place.
+
+        Nothing is changed unless everything fits. With ``strict=True`` missing or unexpected keys are
+        an error; shape and dtype mismatches always are. Returns the skipped keys.
+
+        >>> from tinygrad_mnist.nn import Linear
+        >>> a, b = Linear(3, 2, seed=0), Linear(3, 2, seed=1)
+        >>> b.load_state_dict(a.state_dict())
+        LoadResult(missing_keys=[], unexpected_keys=[])
+        >>> bool((a.weight.numpy() == b.weight.numpy()).all())
+        True
+        """
+        if not hasattr(state, "items"):
+            raise CheckpointError(
+                f"{type(self).__name__}.load_state_dict expects a mapping of name -> array "
+                f"(as made by state_dict()), got {type(state).__name__}"
+            )
+        own = dict(self.named_parameters())
+        missing = [name for name in own if name not in state]
+        unexpected = [name for name in state if name not in own]
+        problems = []
+        if strict and missing:
+            problems.append("missing keys: " + ", ".join(missing))
+        if strict and unexpected:
+            problems.append("unexpected keys: " + ", ".join(unexpected))
+        arrays = {}
+        for name, parameter in own.items():
+            if name not in state:
+                continue
+            value = state[name]
+            array = value.data if isinstance(value, Tensor) else np.asarray(value)
+            if array.shape != parameter.shape:
+                problems.append(
+                    f"shape mismatch for {name}: the model has {parameter.shape}, the state has {array.shape}"
+                )
+            elif array.dtype != parameter.dtype:
+                problems.append(
+                    f"dtype mismatch for {name}: the model has {parameter.dtype}, the state has {array.dtype} "
+                    "(build the model with the state's dtype)"
+                )
+            arrays[name] = array
+        if problems:
+            hint = "; pass strict=False to skip missing/unexpected keys" if strict and (missing or unexpected) else ""
+            raise CheckpointError(
+                f"the state does not fit {type(self).__name__}: " + "; ".join(problems) + hint
+            )
+        for name, array in arrays.items():
+            own[name].data[...] = array
+        return LoadResult(missing, unexpected)
+
+    # ---- display --------------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The settings shown inside the parentheses of ``repr`` (override in subclasses)."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        for name, child in self.named_children():
+            child_text = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child_text}")
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n" + "\n".join(lines) + "\n)"

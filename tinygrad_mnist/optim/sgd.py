@@ -1,0 +1,159 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov and coupled L2 weight decay."""
+from __future__ import annotations
+
+import math
+from typing import Any, Dict
+
+import numpy as np
+
+from ..errors import ConfigError
+from .optimizer import Optimizer
+
+MOMENTUM_FORMS = ("pytorch", "lab")
+
+
+class SGD(Optimizer):
+    """SGD, updating ``p.data`` in place (no graph, dtype kept); parameters without ``.grad`` are skipped.
+
+    Each step, with g = p.grad:
+
+    * weight decay (coupled L2): ``g = g + weight_decay * p``;
+    * momentum, ``momentum_form="pytorch"`` (default)::
+
+          v = g                                 on the first step
+          v = momentum * v + (1 - dampening) * g afterwards
+          p -= lr * (g + momentum * v)          if nesterov, else  p -= lr * v
+
+    * momentum, ``momentum_form="lab"`` (the lab reports' convention, the learning rate inside v)::
+
+          v = lr * g                            on the first step
+          v = momentum * v + (1 - dampening) * lr * g afterwards
+          p -= lr * g + momentum * v            if nesterov, else  p -= v
+
+    The two forms are the same algorithm while lr is constant: by induction v_lab = lr * v_pytorch, so
+    every update is equal (up to rounding). They differ when lr changes (a schedule): the PyTorch form
+    applies a new lr to the whole accumulated velocity at once, the lab form only to new gradients, so
+    its velocity keeps the old step sizes and decays with the momentum.
+
+    Nesterov needs momentum > 0 and dampening 0.
+
+    >>> import numpy as np
+    >>> from tinygrad_mnist.nn import Parameter
+    >>> from tinygrad_mnist import Tensor
+    >>> w = Parameter(np.array([1.0], dtype=np.float32))
+    >>> opt = SGD([w], lr=0.1, momentum=0.9)
+    >>> for _ in range(2):
+    ...     w.grad = Tensor(np.array([1.0], dtype=np.float32))
+    ...     opt.step()
+    >>> w.numpy()  # 1 - 0.1 * 1 - 0.1 * (0.9 + 1)
+    array([0.71], dtype=float32)
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        dampening: float = 0.0,
+        momentum_form: str = "pytorch",
+    ):
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "dampening": dampening,
+            "momentum_form": momentum_form,
+        }
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: Dict[str, Any], loading: bool) -> None:
+        def number(key: str) -> float:
+            value = group[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise ConfigError(f"SGD: {key} must be a number, got {value!r}")
+            value = float(value)  # Python floats keep float32 arrays float32 in NumPy arithmetic
+            if not math.isfinite(value):
+                raise ConfigError(f"SGD: {key} must be finite, got {value!r}")
+            group[key] = value
+            return value
+
+        lr = number("lr")
+        # A schedule may have annealed lr to 0 before a checkpoint, so loading accepts it.
+        if lr < 0 or (lr == 0 and not loading):
+            raise ConfigError(f"SGD: lr must be > 0, got {lr!r}")
+        if number("momentum") < 0:
+            raise ConfigError(f"SGD: momentum must be >= 0, got {group['momentum']!r}")
+        if number("weight_decay") < 0:
+            raise ConfigError(f"SGD: weight_decay must be >= 0, got {group['weight_decay']!r}")
+        if not 0 <= number("dampening") <= 1:
+            raise ConfigError(f"SGD: dampening must be in [0, 1], got {group['dampening']!r}")
+        if not isinstance(group["nesterov"], (bool, np.bool_)):
+            raise ConfigError(f"SGD: nesterov must be True or False, got {group['nesterov']!r}")
+        group["nesterov"] = bool(group["nesterov"])
+        if group["nesterov"] and (group["momentum"] == 0 or group["dampening"] != 0):
+            raise ConfigError(
+                "SGD: nesterov needs momentum > 0 and dampening = 0, got "
+                f"momentum={group['momentum']}, dampening={group['dampening']}"
+            )
+        if group["momentum_form"] not in MOMENTUM_FORMS:
+            raise ConfigError(
+                f"SGD: momentum_form must be one of {', '.join(MOMENTUM_FORMS)}, got {group['momentum_form']!r}"
+            )
+
+    def step(self) -> None:
+        """Apply one update to every parameter that has a gradient."""
+        index = -1
+        for group in self.param_groups:
+            lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
+            lab = group["momentum_form"] == "lab"
+            nesterov = group["nesterov"]
+            # In the lab form the velocity carries the learning rate: new gradients enter scaled by lr.
+            gain = lr if lab else 1.0
+            new_fraction = (1.0 - group["dampening"]) * gain
+            for p in group["params"]:
+                index += 1
+                if p.grad is None:
+                    continue
+                weights, g = p.data, p.grad.data
+                if g.shape != weights.shape or g.dtype != weights.dtype:
+                    raise ValueError(
+                        f"SGD: parameter {index} is {weights.dtype}{list(weights.shape)} but its gradient is "
+                        f"{g.dtype}{list(g.shape)}; a gradient must match its parameter"
+                    )
+                fresh = False  # whether g is our own temporary (it may then be reused)
+                if decay != 0.0:
+                    g = weights * decay
+                    g += p.grad.data
+                    fresh = True
+                if momentum == 0.0:
+                    weights -= lr * g
+                    continue
+                state = self.state.setdefault(index, {})
+                velocity = state.get("momentum_buffer")
+                if velocity is None:
+                    if lab:
+                        velocity = g * lr
+                    else:
+                        velocity = g if fresh else g.copy()
+                    state["momentum_buffer"] = velocity
+                else:
+                    velocity *= momentum
+                    if new_fraction == 1.0:
+                        velocity += g
+                    else:
+                        velocity += new_fraction * g
+                if nesterov:
+                    update = velocity * momentum
+                    if lab:
+                        update += lr * g
+                    else:
+                        update += g
+                        update *= lr
+                    weights -= update
+                elif lab:
+                    weights -= velocity
+                else:
+                    weights -= lr * velocity
