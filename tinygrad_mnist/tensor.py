@@ -353,7 +353,7 @@ def arange(start, stop=None, step=1, dtype=None) -> Tensor:
     >>> arange(3).numpy()
     array([0, 1, 2])
     """
-    values = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    values = np.arange(start, stop, step) if stop is not None else np.arange(0, start, step)
     if dtype is None and values.dtype == np.float64:
         dtype = DEFAULT_FLOAT
     return Tensor(values, dtype=dtype)

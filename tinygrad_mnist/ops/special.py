@@ -83,7 +83,9 @@ def _erf_with(x: np.ndarray, core: np.ndarray, tail: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
     work = x.astype(np.float64)
     square = work * work
-    result = work * chebyshev.chebval(square * (2.0 / SPLIT**2) - 1.0, core)
+    # np.array, not the bare product: for 0-d input the product is a NumPy scalar, which cannot be
+    # assigned into below.
+    result = np.array(work * chebyshev.chebval(square * (2.0 / SPLIT**2) - 1.0, core))
     far = square > SPLIT**2
     if far.any():
         xf = np.abs(work[far])
