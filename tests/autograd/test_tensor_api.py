@@ -38,8 +38,6 @@ def test_arange():
     assert arange(3, dtype=np.float64).dtype == np.float64
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: arange(stop, step=k) ignores step when stop is not given "
-                   "(tensor.py calls np.arange(start) without step)")
 def test_arange_with_only_a_stop_and_a_step():
     np.testing.assert_array_equal(arange(6, step=2).numpy(), np.arange(6, step=2))
 

@@ -308,16 +308,12 @@ def _ndarray_matmul_case(draw, dtype):
     return Case((draw(arrays(shape_b, dtype=dtype)),), {"other": draw(arrays(shape_a, dtype=dtype))})
 
 
-# A 0-d float64 tensor beyond |x| = 3 (erf's tail branch) crashes in the core: see
-# test_erf_of_a_0d_tensor_in_the_tail (xfail). Until that is fixed 0-d inputs stay in the core branch;
-# then set ERF_0D_LIMIT = 4.0 and remove the xfail. (2.9, not 3: gradcheck steps a little past the value.)
-ERF_0D_LIMIT = 2.9
 
 
 @st.composite
 def _erf_case(draw, dtype):
     shape = draw(_small_shapes())
-    limit = 4.0 if shape else ERF_0D_LIMIT
+    limit = 4.0
     return Case((draw(arrays(shape, dtype=dtype, min_value=-limit, max_value=limit)),), {})
 
 

@@ -171,9 +171,7 @@ def test_gradgradcheck_catches_a_lost_second_derivative():
         check_second_gradient(spec, _BROKEN_CASE)
 
 
-# ---- core bugs found by the table (the lead removes the xfail with the fix) -------------------------
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="core bug: erf of a 0-d float64 array beyond |x|=3 "
-                   "assigns into a numpy scalar in ops/special.py (_erf_with)")
+# ---- core bugs found by the table (regression tests) ----------------------------------------------
 def test_erf_of_a_0d_tensor_in_the_tail():
     x = Tensor(np.array(4.0), requires_grad=True)
     y = x.erf()
