@@ -1158,7 +1158,8 @@ def _warnings_as_one_line() -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 2 bad input, 130 interrupted).
+    """Run the command line; returns the exit status: 0 ok, 1 some grid runs failed, 2 bad input,
+    130 interrupted (resumable), 141 output pipe closed.
 
     Example:
         >>> main(["graph", "--activation", "gleu", "--dry-run"])
@@ -1174,6 +1175,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         except _UsageError as e:
             _error(str(e))
             return 2
+        except BrokenPipeError:
+            # The reader went away (`tinygrad-mnist train --help | head`): not an error to report.
+            # Point stdout at devnull so the interpreter's final flush cannot fail again.
+            if sys.stdout is sys.__stdout__:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            return 141  # what a shell reports for a process ended by SIGPIPE
         except _USER_ERRORS as e:
             _error(_describe_error(e))
             return 2
