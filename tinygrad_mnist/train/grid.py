@@ -20,6 +20,7 @@ import math
 import multiprocessing
 import os
 import signal
+import threading
 import traceback
 from concurrent.futures import FIRST_COMPLETED, CancelledError, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -30,9 +31,9 @@ from ..data import Splits
 from ..errors import ConfigError, NonFiniteError
 from .atomic import atomic_write_text
 from .config import TrainConfig, did_you_mean
-from .interrupt import InterruptGuard
+from .interrupt import InterruptGuard, stop_when
 from .rundir import claim_dir, safe_name
-from .summary import json_safe, write_summary
+from .summary import write_summary
 
 Log = Callable[[str], None]
 Override = Tuple[Dict[str, Any], Dict[str, Any]]
@@ -126,16 +127,27 @@ def _normalised(key: str, value: Any) -> Any:
 # ---- running ------------------------------------------------------------------------------------------
 
 
-def _worker_init() -> None:
-    # Idle workers ignore Ctrl-C / SIGTERM (no tracebacks, no broken pool); during a run, fit's own
-    # handler takes over and turns them into a clean, resumable stop.
+def _worker_init(stop_event) -> None:
+    # Idle workers ignore Ctrl-C / SIGTERM (no tracebacks, no broken pool). The parent stops runs
+    # through ``stop_event``, which every fit in this worker treats like a Ctrl-C; a Ctrl-C from the
+    # terminal also reaches a running fit's own handler, to the same effect.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    stop_when(stop_event)
+    _worker_state["stop"] = stop_event
+
+
+_worker_state: Dict[str, Any] = {"stop": None}
+NOT_STARTED = {"stopped": "not_started", "error": "the grid was interrupted before this run started"}
 
 
 def _run_one(config_dict: Dict[str, Any], run_dir: str, name: str, data: Optional[Splits]) -> Dict[str, Any]:
     """Run one combination; never raises, so every failure reaches the parent as a message."""
     from .runs import fit
+
+    stop = _worker_state["stop"]
+    if stop is not None and stop.is_set():
+        return dict(NOT_STARTED)
 
     def log(line: str) -> None:
         print(f"[{name}] {line}", flush=True)
@@ -149,6 +161,25 @@ def _run_one(config_dict: Dict[str, Any], run_dir: str, name: str, data: Optiona
         return summary
     except Exception as error:  # noqa: BLE001 - any failure of one run must be reported, not hang the grid
         return {"stopped": "error", "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
+
+
+@contextlib.contextmanager
+def _signals_ignored_while_spawning() -> Iterator[None]:
+    """Start workers with SIGINT/SIGTERM ignored from their first instruction.
+
+    An ignored disposition survives fork and exec, so a Ctrl-C that lands while a worker is still
+    importing cannot kill it (which would break the whole pool); a Ctrl-C in this short window is
+    lost for the parent too, which is the price.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
 @contextlib.contextmanager
@@ -237,7 +268,7 @@ def _run_sequential(runs: List[Dict[str, Any]], data: Optional[Splits], log: Log
     with InterruptGuard() as guard:
         for run in runs:
             if guard.requested or any(r.get("stopped") == "interrupted" for r in results):
-                results.append({"stopped": "not_started", "error": "the grid was interrupted before this run started"})
+                results.append(dict(NOT_STARTED))
                 continue
             log(f"[{run['name']}] starting")
             results.append(_run_one(run["config"].to_dict(), str(run["run_dir"]), run["name"], data))
@@ -247,10 +278,14 @@ def _run_sequential(runs: List[Dict[str, Any]], data: Optional[Splits], log: Log
 def _run_parallel(runs: List[Dict[str, Any]], data: Optional[Splits], jobs: int, log: Log) -> List[Dict[str, Any]]:
     results: List[Optional[Dict[str, Any]]] = [None] * len(runs)
     context = multiprocessing.get_context("spawn")
+    stop_event = context.Event()
     with InterruptGuard() as guard:
-        executor = ProcessPoolExecutor(max_workers=min(jobs, len(runs)), mp_context=context, initializer=_worker_init)
+        executor = ProcessPoolExecutor(
+            max_workers=min(jobs, len(runs)), mp_context=context, initializer=_worker_init, initargs=(stop_event,)
+        )
         try:
-            with _worker_environment(jobs):
+            # ProcessPoolExecutor spawns its workers inside submit(), so they all start in here.
+            with _worker_environment(jobs), _signals_ignored_while_spawning():
                 futures = {
                     executor.submit(_run_one, run["config"].to_dict(), str(run["run_dir"]), run["name"], data): index
                     for index, run in enumerate(runs)
@@ -258,31 +293,27 @@ def _run_parallel(runs: List[Dict[str, Any]], data: Optional[Splits], jobs: int,
             pending = set(futures)
             stopping = False
             while pending:
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
                 for future in done:
                     index = futures[future]
                     results[index] = _collect(future, runs[index])
                 if guard.requested and not stopping:
                     stopping = True
-                    log(f"grid: {guard.signal_name} received; queued runs are cancelled, running runs save a checkpoint")
+                    stop_event.set()
                     for future in pending:
                         future.cancel()
-                    if guard.signal_name == "SIGTERM":
-                        # Ctrl-C reaches every process of the terminal's group by itself; a SIGTERM
-                        # sent to this process alone is passed on to the workers.
-                        for process in list(getattr(executor, "_processes", {}).values()):
-                            with contextlib.suppress(OSError):
-                                process.terminate()
+                    log(f"grid: {guard.signal_name} received; running runs save a resumable checkpoint, the others do not start")
         finally:
+            stop_event.set()
             executor.shutdown(wait=True, cancel_futures=True)
-    return [r if r is not None else {"stopped": "not_started", "error": "never ran"} for r in results]
+    return [r if r is not None else dict(NOT_STARTED) for r in results]
 
 
 def _collect(future, run: Dict[str, Any]) -> Dict[str, Any]:
     try:
         return future.result()
     except CancelledError:
-        return {"stopped": "not_started", "error": "the grid was interrupted before this run started"}
+        return dict(NOT_STARTED)
     except BrokenProcessPool as error:
         return _summary_from_disk(run["run_dir"], f"its worker process died ({error})")
 
@@ -291,12 +322,13 @@ def _collect(future, run: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def _cell(entry: Dict[str, Any], metric: str) -> str:
+    stopped = entry.get("stopped")
+    if stopped == "nonfinite":
+        # The last finished epoch's numbers are not results of a run that blew up.
+        return "diverged"
     value = entry.get(metric)
     if isinstance(value, (int, float)) and math.isfinite(value):
         return f"{value:.4f}"
-    stopped = entry.get("stopped")
-    if stopped == "nonfinite":
-        return "diverged"
     if stopped == "error":
         return "failed"
     if stopped in ("interrupted", "not_started"):

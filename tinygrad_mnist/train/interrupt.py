@@ -1,12 +1,36 @@
 """Turning Ctrl-C (SIGINT) and SIGTERM into a polite request the training loop answers at the
-next batch boundary, where it can save a resumable checkpoint instead of dying mid-update."""
+next batch boundary, where it can save a resumable checkpoint instead of dying mid-update.
+
+A process can also be told to stop by an event another process sets (``stop_when``): that is how
+a grid's parent process stops the runs in its worker processes.
+"""
 from __future__ import annotations
 
 import signal
 import threading
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+EXTERNAL_STOP = "a stop request from the grid"
+
+# An object with is_set() (a multiprocessing.Event) whose being set counts as an interrupt.
+_external_stop: Dict[str, Any] = {"event": None}
+
+
+def stop_when(event: Optional[Any]) -> None:
+    """Make every InterruptGuard in this process report a request once ``event.is_set()``.
+
+    >>> import threading
+    >>> event = threading.Event()
+    >>> stop_when(event)
+    >>> with InterruptGuard() as guard:
+    ...     before = guard.requested
+    ...     event.set()
+    ...     before, guard.requested, guard.signal_name
+    (False, True, 'a stop request from the grid')
+    >>> stop_when(None)
+    """
+    _external_stop["event"] = event
 
 
 class InterruptGuard:
@@ -14,7 +38,7 @@ class InterruptGuard:
 
     A second signal while a request is pending raises KeyboardInterrupt at once, for a user who
     does not want to wait for the checkpoint. The previous handlers are restored on exit. Outside
-    the main thread (where Python cannot install handlers) the guard is inert.
+    the main thread (where Python cannot install handlers) only ``stop_when`` events are seen.
 
     >>> import os, signal
     >>> with InterruptGuard() as guard:
@@ -26,14 +50,25 @@ class InterruptGuard:
     """
 
     def __init__(self) -> None:
-        self.requested = False
+        self._requested = False
         self.signal_name: Optional[str] = None
         self._previous: Dict[int, object] = {}
 
+    @property
+    def requested(self) -> bool:
+        """True once a signal (or the ``stop_when`` event) asked the work to stop."""
+        if self._requested:
+            return True
+        event = _external_stop["event"]
+        if event is not None and event.is_set():
+            self._requested = True
+            self.signal_name = EXTERNAL_STOP
+        return self._requested
+
     def _handle(self, signum, frame) -> None:
-        if self.requested:
+        if self._requested:
             raise KeyboardInterrupt(f"second {signal.Signals(signum).name}: stopping without a checkpoint")
-        self.requested = True
+        self._requested = True
         self.signal_name = signal.Signals(signum).name
 
     def __enter__(self) -> "InterruptGuard":

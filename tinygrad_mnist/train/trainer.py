@@ -64,6 +64,15 @@ def anomaly_mode(enabled: bool):
     return detect_anomaly()
 
 
+def format_loss(value: float) -> str:
+    """Four decimals as in the lab reports; scientific notation once a loss has blown up.
+
+    >>> format_loss(0.123456), format_loss(3.2e12)
+    ('0.1235', '3.2000e+12')
+    """
+    return f"{value:.4f}" if abs(value) < 1e6 or not math.isfinite(value) else f"{value:.4e}"
+
+
 def _describe_nonfinite(values: np.ndarray) -> str:
     if np.isnan(values).any():
         return "nan"
@@ -302,14 +311,17 @@ class Trainer:
                 if disp_freq and state.batch % disp_freq == 0 and window.count:
                     log(
                         f"Epoch [{epoch + 1}][{config.epochs}] Batch [{state.batch}][{n_batches}] "
-                        f"Training Loss {window.loss:.4f} Accuracy {window.accuracy:.4f}"
+                        f"Training Loss {format_loss(window.loss)} Accuracy {window.accuracy:.4f}"
                     )
                     window.reset()
         except FloatingPointError as error:
             # detect_anomaly's AnomalyError (or NumPy with np.seterr(all="raise")).
+            # The anomaly report spans lines (op, where it was created, hints); the summary and the
+            # CLI show one line.
+            report = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
             return STOP_NONFINITE, (
-                f"a NaN/Inf appeared at epoch {epoch + 1} batch {state.batch + 1} (of {n_batches}): {error}; "
-                f"the last good checkpoint (epoch {self.checkpoint_epoch}) is {self.checkpoint_path}"
+                f"a NaN/Inf appeared at epoch {epoch + 1} batch {state.batch + 1} (of {n_batches}): {report}; "
+                f"the last good checkpoint (after epoch {self.checkpoint_epoch}) is {self.checkpoint_path}"
             )
         finally:
             if bar is not None:
@@ -361,11 +373,11 @@ class Trainer:
     def _epoch_line(self, row: Dict[str, Any]) -> str:
         parts = [
             f"Epoch [{row['epoch']}][{self.config.epochs}]",
-            f"train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.4f}",
+            f"train loss {format_loss(row['train_loss'])} acc {row['train_accuracy']:.4f}",
         ]
         if self.has_val:
-            parts.append(f"val loss {row['val_loss']:.4f} acc {row['val_accuracy']:.4f}")
-        parts.append(f"test loss {row['test_loss']:.4f} acc {row['test_accuracy']:.4f}")
+            parts.append(f"val loss {format_loss(row['val_loss'])} acc {row['val_accuracy']:.4f}")
+        parts.append(f"test loss {format_loss(row['test_loss'])} acc {row['test_accuracy']:.4f}")
         parts.append(f"lr {row['lr']:g}")
         parts.append(f"{row['seconds']:.2f} s/epoch")
         line = " | ".join(parts)
