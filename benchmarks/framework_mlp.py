@@ -1,0 +1,54 @@
+"""This framework's side of the benchmark: the public API exactly as a user writes a training loop.
+
+>>> from benchmarks.workload import ARCHITECTURES, initial_weights, synthetic_mnist
+>>> arch = ARCHITECTURES["784-128-10 tanh"]
+>>> model = FrameworkMLP(initial_weights(arch), arch.activation, lr=0.1, momentum=0.9, weight_decay=1e-4)
+>>> 0.0 < model.train_epoch(synthetic_mnist(300), batch_size=100) < 3.0
+True
+"""
+from __future__ import annotations
+
+from tinygrad_mnist import Tensor, nn, optim
+
+from benchmarks.workload import Dataset, Weights
+
+
+def build_model(weights: Weights, activation: str) -> nn.MLP:
+    """An ``nn.MLP`` whose Linear layers hold copies of ``weights`` (loaded through ``load_state_dict``)."""
+    widths = [weights[0][0].shape[0]] + [w.shape[1] for w, _ in weights]
+    model = nn.MLP(widths[0], widths[1:-1], widths[-1], activation=activation)
+    names = [name for name, _ in model.named_parameters()]
+    arrays = [array.copy() for pair in weights for array in pair]
+    if len(names) != len(arrays):
+        raise RuntimeError(f"nn.MLP has {len(names)} parameters, the benchmark weights {len(arrays)}")
+    model.load_state_dict(dict(zip(names, arrays)))
+    return model
+
+
+class FrameworkMLP:
+    """nn.MLP + nn.SoftmaxCrossEntropyLoss + optim.SGD with momentum and weight decay."""
+
+    def __init__(self, weights: Weights, activation: str, lr: float, momentum: float, weight_decay: float):
+        self.model = build_model(weights, activation)
+        self.loss_fn = nn.SoftmaxCrossEntropyLoss()
+        self.optimizer = optim.SGD(self.model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+
+    def weights(self) -> Weights:
+        """Copies of the current (weight, bias) pairs."""
+        params = [p.numpy().copy() for p in self.model.parameters()]
+        return list(zip(params[0::2], params[1::2]))
+
+    def train_epoch(self, data: Dataset, batch_size: int) -> float:
+        """One pass over ``data`` in order; returns the mean batch loss."""
+        model, loss_fn, optimizer = self.model, self.loss_fn, self.optimizer
+        total = 0.0
+        steps = 0
+        for start in range(0, len(data.y), batch_size):
+            logits = model(Tensor(data.x[start:start + batch_size]))
+            loss = loss_fn(logits, data.y[start:start + batch_size])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+            steps += 1
+        return total / steps

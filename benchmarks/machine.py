@@ -1,0 +1,152 @@
+"""What the numbers were measured on: CPU, cores, NumPy's BLAS and its threads, load, memory, peak FLOP rate.
+
+>>> info = describe()
+>>> sorted(info)[:3]
+['blas', 'blas_threads', 'cores']
+>>> peak_rss_kib() >= current_rss_kib() > 0
+True
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Dict, Optional
+
+import numpy as np
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (or platform.processor() elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def usable_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def load_average() -> Optional[float]:
+    """The 1-minute load average from /proc/loadavg (None where there is none)."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _openblas_function(suffix: str):
+    """A function of the OpenBLAS that NumPy loaded, found through /proc/self/maps, or None.
+
+    NumPy's wheels ship scipy-openblas, whose symbols carry a prefix and a 64-bit-integer suffix,
+    so both spellings are tried.
+    """
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return None
+    paths = sorted({line.split()[-1] for line in maps.splitlines() if "openblas" in line.lower() and ".so" in line})
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in (f"scipy_openblas_{suffix}64_", f"openblas_{suffix}64_", f"scipy_openblas_{suffix}", f"openblas_{suffix}"):
+            function = getattr(lib, name, None)
+            if function is not None:
+                return function
+    return None
+
+
+def blas_threads() -> int:
+    """How many threads NumPy's BLAS uses (OpenBLAS asked directly; else the env vars; else the cores)."""
+    function = _openblas_function("get_num_threads")
+    if function is not None:
+        function.restype = ctypes.c_int
+        return int(function())
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        value = os.environ.get(name, "")
+        if value.isdigit():
+            return int(value)
+    return usable_cores()
+
+
+def blas_description() -> str:
+    """NumPy's BLAS library, version and configuration, in one line."""
+    function = _openblas_function("get_config")
+    if function is not None:
+        function.restype = ctypes.c_char_p
+        return function().decode(errors="replace").strip()
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas.get('name')} {blas.get('version')}"
+    except Exception:  # show_config's layout differs between NumPy versions
+        return "unknown"
+
+
+def current_rss_kib() -> int:
+    """Resident memory now (VmRSS), KiB."""
+    return _status_field("VmRSS")
+
+
+def peak_rss_kib() -> int:
+    """Peak resident memory of this process so far (VmHWM, the high-water mark), KiB."""
+    return _status_field("VmHWM")
+
+
+def reset_peak_rss() -> bool:
+    """Reset VmHWM to the current RSS (Linux: write 5 to /proc/self/clear_refs); False if refused."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _status_field(name: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(name + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {name} line; peak memory needs Linux")
+
+
+def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """The best rate (GFLOP/s) of a size x size float32 matmul in NumPy: a practical peak.
+
+    The best of several runs, not the median: the floor built from it should be one no
+    implementation can beat, so it takes the machine at its fastest.
+    """
+    rng = np.random.default_rng(0)
+    a = rng.random((size, size), dtype=np.float32)
+    b = rng.random((size, size), dtype=np.float32)
+    out = np.empty_like(a)
+    np.matmul(a, b, out=out)  # warm-up: thread pool start, page faults
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.matmul(a, b, out=out)
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * size**3 / best / 1e9
+
+
+def describe() -> Dict[str, object]:
+    """Machine facts for the report."""
+    return {
+        "cpu_model": cpu_model(),
+        "cores": usable_cores(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas": blas_description(),
+        "blas_threads": blas_threads(),
+        "platform": platform.platform(),
+    }

@@ -1,0 +1,298 @@
+"""Epoch times of this framework vs hand-written NumPy vs PyTorch eager, MNIST loading, peak memory.
+
+    python benchmarks/run.py                      # the full benchmark (a few minutes)
+    python benchmarks/run.py --quick              # a short version, for checking that it all works
+    python benchmarks/run.py --out results.json   # also write every number as JSON
+
+One process measures, one epoch after another on the same synthetic MNIST-shaped data, (a) the
+framework's public API, (b) the NumPy reference and (c) PyTorch eager when it is importable, for two
+MLPs and two batch sizes. The three start from the same weights and see the same batches; after the
+warm-up epoch their weights must agree to float32 tolerance, or the run fails: a benchmark of wrong
+code is worthless. Timed epochs are interleaved (a, b, c, a, b, c, ...) so that a change in machine
+load hits all three alike, and each reported time is the median of the timed epochs.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import machine, memory, mnist_load, torch_reference  # noqa: E402
+from benchmarks.framework_mlp import FrameworkMLP  # noqa: E402
+from benchmarks.numpy_reference import NumpyMLP  # noqa: E402
+from benchmarks.workload import (  # noqa: E402
+    ARCHITECTURES,
+    LEARNING_RATE,
+    MOMENTUM,
+    WEIGHT_DECAY,
+    Architecture,
+    Weights,
+    epoch_order,
+    initial_weights,
+    matmul_flops,
+    synthetic_mnist,
+)
+
+BATCH_SIZES = (100, 1000)
+TARGET_FRAMEWORK_OVER_NUMPY = 1.20
+TARGET_FRAMEWORK_OVER_TORCH = 0.80
+TARGET_LOAD_SECONDS = 1.0
+# After one epoch (hundreds of steps) float32 rounding differences between correct implementations
+# stay around 1e-6 of the weights' scale; a real mistake (a missing weight decay term, a wrong
+# momentum form) moves them by 1e-3 or more.
+WEIGHT_TOLERANCE = 1e-4
+LOSS_TOLERANCE = 1e-4
+
+
+class CorrectnessError(AssertionError):
+    """The implementations disagree after the warm-up epoch: the timings would compare different work."""
+
+
+def _weight_difference(weights: Weights, reference: Weights) -> float:
+    """The largest |difference| of any parameter, relative to that parameter's largest |value|."""
+    worst = 0.0
+    for pair, reference_pair in zip(weights, reference):
+        for array, ref in zip(pair, reference_pair):
+            if array.shape != ref.shape or array.dtype != ref.dtype:
+                raise CorrectnessError(f"parameter {array.dtype}{array.shape} vs reference {ref.dtype}{ref.shape}")
+            scale = max(float(np.max(np.abs(ref))), 1e-12)
+            worst = max(worst, float(np.max(np.abs(array - ref))) / scale)
+    return worst
+
+
+def _settle(seconds: float) -> None:
+    """Let BLAS/OpenMP worker threads of the previous implementation stop spinning before the next."""
+    gc.collect()
+    time.sleep(seconds)
+
+
+def measure_cell(arch: Architecture, batch_size: int, data, implementations: Dict[str, type],
+                 epochs: int, settle: float, seed: int) -> dict:
+    """Train every implementation one warm-up epoch, check they agree, then time ``epochs`` epochs each."""
+    weights = initial_weights(arch, seed=seed)
+    trainers = {name: cls(weights, arch.activation, LEARNING_RATE, MOMENTUM, WEIGHT_DECAY)
+                for name, cls in implementations.items()}
+    warmup_order = epoch_order(data, 0, seed)
+    warmup_loss, warmup_seconds = {}, {}
+    for name, trainer in trainers.items():
+        _settle(settle)
+        start = time.perf_counter()
+        warmup_loss[name] = trainer.train_epoch(warmup_order, batch_size)
+        warmup_seconds[name] = time.perf_counter() - start
+    del warmup_order
+
+    reference = trainers["numpy"].weights()
+    check = {}
+    for name, trainer in trainers.items():
+        if name == "numpy":
+            continue
+        weight_diff = _weight_difference(trainer.weights(), reference)
+        loss_diff = abs(warmup_loss[name] - warmup_loss["numpy"]) / abs(warmup_loss["numpy"])
+        check[name] = {"max_relative_weight_difference": weight_diff, "relative_loss_difference": loss_diff}
+        if not (np.isfinite(warmup_loss[name]) and weight_diff <= WEIGHT_TOLERANCE and loss_diff <= LOSS_TOLERANCE):
+            raise CorrectnessError(
+                f"{arch.name}, batch {batch_size}: {name} disagrees with the NumPy reference after one epoch "
+                f"(weights {weight_diff:.2e}, loss {loss_diff:.2e} relative; tolerance {WEIGHT_TOLERANCE:.0e})"
+            )
+
+    times: Dict[str, List[float]] = {name: [] for name in trainers}
+    losses: Dict[str, float] = {}
+    for epoch in range(1, epochs + 1):
+        order = epoch_order(data, epoch, seed)
+        for name, trainer in trainers.items():
+            _settle(settle)
+            start = time.perf_counter()
+            losses[name] = trainer.train_epoch(order, batch_size)
+            times[name].append(time.perf_counter() - start)
+        del order
+    return {
+        "arch": arch.name,
+        "batch_size": batch_size,
+        "samples": len(data.y),
+        "epoch_seconds": times,
+        "median_seconds": {name: statistics.median(values) for name, values in times.items()},
+        "warmup_seconds": warmup_seconds,
+        "warmup_loss": warmup_loss,
+        "last_loss": losses,
+        "correctness": check,
+        "matmul_gflop": matmul_flops(arch, len(data.y)) / 1e9,
+    }
+
+
+def _ratio(cell: dict, numerator: str, denominator: str) -> Optional[float]:
+    medians = cell["median_seconds"]
+    if numerator not in medians or denominator not in medians:
+        return None
+    return medians[numerator] / medians[denominator]
+
+
+def summarize(cells: List[dict], peak_gflops: float) -> None:
+    """Add ratios and the FLOP floor to every cell, in place."""
+    for cell in cells:
+        cell["a_over_b"] = _ratio(cell, "framework", "numpy")
+        cell["a_over_c"] = _ratio(cell, "framework", "torch")
+        cell["floor_seconds"] = cell["matmul_gflop"] / peak_gflops
+        cell["a_over_floor"] = cell["median_seconds"]["framework"] / cell["floor_seconds"]
+        medians = cell["median_seconds"]
+        # What the framework spends beyond the reference's arithmetic, as a share of its epoch.
+        cell["excess_over_numpy_fraction"] = 1.0 - medians["numpy"] / medians["framework"]
+
+
+def _fmt(value: Optional[float], digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def markdown_table(cells: List[dict]) -> str:
+    """The results as a Markdown table (seconds per epoch, medians)."""
+    lines = [
+        "| MLP | batch | (a) framework s | (b) NumPy s | (c) PyTorch s | a/b | a/c | floor s | a/floor | (a-b)/a |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for cell in cells:
+        medians = cell["median_seconds"]
+        lines.append(
+            f"| {cell['arch']} | {cell['batch_size']} | {_fmt(medians['framework'])} | {_fmt(medians['numpy'])} | "
+            f"{_fmt(medians.get('torch'))} | {_fmt(cell['a_over_b'], 2)} | {_fmt(cell['a_over_c'], 2)} | "
+            f"{_fmt(cell['floor_seconds'])} | {_fmt(cell['a_over_floor'], 1)} | "
+            f"{cell['excess_over_numpy_fraction'] * 100:.0f}% |"
+        )
+    return "\n".join(lines)
+
+
+def verdicts(cells: List[dict], loading: Optional[dict]) -> List[str]:
+    """One line per target: the measured value and whether it is met (targets are for batch 100)."""
+    lines = []
+    for cell in cells:
+        if cell["batch_size"] != 100:
+            continue
+        ab, ac = cell["a_over_b"], cell["a_over_c"]
+        lines.append(f"{cell['arch']}, batch 100: a/b = {ab:.2f} (target <= {TARGET_FRAMEWORK_OVER_NUMPY:.2f}: "
+                     f"{'met' if ab <= TARGET_FRAMEWORK_OVER_NUMPY else 'MISSED'})")
+        if ac is not None:
+            lines.append(f"{cell['arch']}, batch 100: a/c = {ac:.2f} (target <= {TARGET_FRAMEWORK_OVER_TORCH:.2f}: "
+                         f"{'met' if ac <= TARGET_FRAMEWORK_OVER_TORCH else 'MISSED'})")
+    if loading is not None:
+        cold = loading["cold"]["total_s"]
+        lines.append(f"MNIST gz -> float32, cold cache: {cold:.2f} s (target < {TARGET_LOAD_SECONDS:.1f} s: "
+                     f"{'met' if cold < TARGET_LOAD_SECONDS else 'MISSED'}); warm: {loading['warm']['total_s']:.2f} s")
+    return lines
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help="6,000 samples, 3 timed epochs, shorter pauses: checks the benchmark, not the speed")
+    parser.add_argument("--out", type=Path, help="write all results as JSON to this file")
+    parser.add_argument("--epochs", type=int, help="timed epochs per cell after the warm-up (default 5, quick 3; at least 3)")
+    parser.add_argument("--samples", type=int, help="synthetic training samples (default 60000, quick 6000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data, the weights and the batch order")
+    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even when it is installed")
+    parser.add_argument("--mnist-dir", help="folder with the four MNIST .gz files (default: $TINYGRAD_MNIST_DATA, "
+                                            "then ../shared/data/mnist); loading is skipped when none is found")
+    parser.add_argument("--skip-memory", action="store_true", help="skip the peak-memory measurement")
+    args = parser.parse_args(argv)
+    args.epochs = args.epochs if args.epochs is not None else (3 if args.quick else 5)
+    args.samples = args.samples if args.samples is not None else (6000 if args.quick else 60000)
+    if args.epochs < 3:
+        parser.error(f"--epochs must be at least 3 (a median needs them), got {args.epochs}")
+    if args.samples < max(BATCH_SIZES):
+        parser.error(f"--samples must be at least {max(BATCH_SIZES)}, got {args.samples}")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    info = machine.describe()
+    info["load_average_start"] = machine.load_average()
+    implementations: Dict[str, type] = {"framework": FrameworkMLP, "numpy": NumpyMLP}
+    if torch_reference.available() and not args.no_torch:
+        implementations["torch"] = torch_reference.TorchMLP
+        info["torch"] = torch_reference.version()
+        info["torch_threads"] = torch_reference.set_threads(info["blas_threads"])
+    settle = 0.05 if args.quick else 0.25
+    print(f"machine: {info['cpu_model']}, {info['cores']} cores, Python {info['python']}, NumPy {info['numpy']} "
+          f"({info['blas']}, {info['blas_threads']} threads)"
+          + (f", torch {info['torch']} with {info['torch_threads']} threads (set to match NumPy's BLAS)"
+             if "torch" in info else ", PyTorch not measured"), flush=True)
+    print(f"load average at start: {info['load_average_start']}", flush=True)
+
+    peak = machine.matmul_gflops()
+    print(f"large-matmul rate (2048x2048 float32, best of 5): {peak:.1f} GFLOP/s", flush=True)
+    data = synthetic_mnist(args.samples, seed=args.seed)
+
+    cells = []
+    for arch in ARCHITECTURES.values():
+        for batch_size in BATCH_SIZES:
+            cell = measure_cell(arch, batch_size, data, implementations, args.epochs, settle, args.seed)
+            cells.append(cell)
+            medians = ", ".join(f"{name} {seconds:.3f}s" for name, seconds in cell["median_seconds"].items())
+            print(f"  {arch.name}, batch {batch_size}: {medians}", flush=True)
+    del data
+    summarize(cells, peak)
+
+    loading = None
+    mnist_dir = mnist_load.find_mnist_dir(args.mnist_dir)
+    if mnist_dir is None:
+        print("MNIST .gz files not found: loading times skipped (pass --mnist-dir)", flush=True)
+    else:
+        loading = mnist_load.time_loading(mnist_dir, repeats=1 if args.quick else 3)
+
+    memory_runs = []
+    if not args.skip_memory:
+        for arch in ARCHITECTURES.values():
+            memory_runs.append(memory.measure(arch.name, 100, 5, args.samples, args.seed))
+    info["load_average_end"] = machine.load_average()
+
+    print()
+    print(markdown_table(cells))
+    print()
+    print(f"floor = matmul FLOPs of the epoch / {peak:.1f} GFLOP/s; (a-b)/a = share of the framework's epoch "
+          "beyond the NumPy reference's time")
+    for line in verdicts(cells, loading):
+        print(line)
+    if loading is not None:
+        for label in ("cold", "warm"):
+            part = loading[label]
+            print(f"MNIST {label}: load_mnist {part['load_s']:.3f} s + prepare {part['prepare_s']:.3f} s "
+                  f"= {part['total_s']:.3f} s (median of {loading['repeats']})")
+    for run in memory_runs:
+        rss = ", ".join(f"{kib / 1024:.1f}" for kib in run["rss_after_epoch_kib"])
+        print(f"memory {run['arch']}, batch {run['batch_size']}, {run['epochs']} epochs: RSS before training "
+              f"{run['rss_before_training_kib'] / 1024:.1f} MiB, after each epoch [{rss}] MiB, peak during training "
+              f"{run['training_peak_kib'] / 1024:.1f} MiB (VmHWM)")
+    print(f"load average: start {info['load_average_start']}, end {info['load_average_end']}")
+
+    if args.out is not None:
+        results = {
+            "machine": info,
+            "settings": {"quick": args.quick, "samples": args.samples, "epochs": args.epochs, "seed": args.seed,
+                         "lr": LEARNING_RATE, "momentum": MOMENTUM, "weight_decay": WEIGHT_DECAY,
+                         "batch_sizes": list(BATCH_SIZES), "weight_tolerance": WEIGHT_TOLERANCE},
+            "peak_matmul_gflops": peak,
+            "cells": cells,
+            "loading": loading,
+            "memory": memory_runs,
+            "verdicts": verdicts(cells, loading),
+        }
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except CorrectnessError as error:
+        print(f"benchmark aborted: {error}", file=sys.stderr)
+        sys.exit(1)
