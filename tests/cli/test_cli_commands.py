@@ -141,11 +141,14 @@ def test_ctrl_c_exits_130_and_resume_finishes_the_run(mnist_dir, tmp_path):
     # 2000 samples in batches of 10: 200 iterations per epoch, 4 epochs, so Ctrl-C lands mid-run.
     command = [sys.executable, "-m", "tinygrad_mnist", "train", "--data-dir", str(mnist_dir),
                "--train-size", "2000", "--test-size", "200", "--epochs", "4", "--batch-size", "10",
-               "--hidden", "16", "--disp-freq", "0", "--no-progress", "--out", str(out)]
+               "--hidden", "16", "--disp-freq", "20", "--no-progress", "--out", str(out)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=dict(os.environ))
     first = process.stdout.readline()
     assert first.startswith("Run directory"), first + process.stderr.read()
+    # The first progress line comes from inside the training loop, where Ctrl-C is caught.
+    progress = process.stdout.readline()
+    assert progress.startswith("Epoch [1][4] Batch [20][200]"), progress + process.stderr.read()
     process.send_signal(signal.SIGINT)
     rest, err = process.communicate(timeout=60)
     if process.returncode == 0:
