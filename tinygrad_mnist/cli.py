@@ -929,7 +929,10 @@ def _describe_changes(changes: dict[str, Any]) -> str:
 
 
 def _log(line: str) -> None:
-    print(line, flush=True)
+    # One write per line: print() writes the text and the newline separately, and with
+    # PYTHONUNBUFFERED those reach the terminal separately, between the lines of grid workers.
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
