@@ -6,6 +6,8 @@ and extreme inputs must give finite values and gradients without overflow warnin
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -116,3 +118,26 @@ def test_cross_entropy_with_confident_wrong_logits_is_finite():
         (g,) = grad(loss, logits)
     assert loss.item() == pytest.approx(1000.0)
     np.testing.assert_allclose(g.numpy(), [[1.0, -1.0, 0.0]], atol=1e-6)
+
+
+# ---- empty tensors -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "fn",
+    [lambda t: t.sum(), lambda t: t.mean(axis=1).sum(), lambda t: (t @ Tensor(np.ones((3, 2)))).sum(),
+     lambda t: t.reshape(3, 0).T.sum(), lambda t: (t * 2 + 1).exp().sum()],
+    ids=["sum", "mean_nonempty_axis", "matmul", "movement", "elementwise"],
+)
+def test_empty_tensors_get_empty_gradients(fn):
+    x = Tensor(np.zeros((0, 3)), requires_grad=True)
+    fn(x).backward()
+    assert x.grad.shape == (0, 3)
+
+
+@pytest.mark.xfail(strict=True, raises=ZeroDivisionError, reason="core bug: Mean.backward computes 1.0 / count, "
+                   "which divides by zero when the reduced axes are empty (the gradient itself is empty)")
+def test_mean_over_an_empty_axis_has_an_empty_gradient():
+    x = Tensor(np.zeros((0, 3)), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the forward is NaN, like NumPy's mean of nothing
+        x.mean(axis=0).sum().backward()
+    assert x.grad.shape == (0, 3)
