@@ -28,7 +28,8 @@ class BatchIterator:
     """Deterministic mini-batches of ``(x, y)`` along the first axis.
 
     Args:
-        x, y: arrays with the same length ``n >= 1``.
+        x: the inputs, an array whose first axis indexes the ``n >= 1`` examples.
+        y: the targets, an array of the same length ``n``.
         batch_size: examples per batch, ``1 <= batch_size <= n``.
         shuffle: visit examples in a fresh random order each epoch; the order
             of epoch ``e`` is ``np.random.default_rng([seed, e]).permutation(n)``.

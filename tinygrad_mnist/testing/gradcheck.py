@@ -507,7 +507,8 @@ def gradgradcheck(
             ``requires_grad=True``; Tensors are used as given (and checked
             only if they require grad).  They are named
             ``grad_outputs[k]`` in failure reports when they have no name.
-        the rest: as for :func:`gradcheck`.
+
+    The other arguments are those of :func:`gradcheck`.
 
     Example:
         >>> import numpy as np
