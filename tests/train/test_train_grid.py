@@ -116,6 +116,13 @@ def test_overrides_apply_in_order_and_match_on_the_combined_config():
     }
 
 
+def test_overrides_may_be_written_as_match_set_tables():
+    runs = plan_grid(TINY, {"loss": ["ce", "hinge"]}, overrides=[{"match": {"loss": "hinge"}, "set": {"lr": 1e-4}}])
+    assert [r["config"].lr for r in runs] == [0.05, 1e-4]
+    with pytest.raises(ConfigError, match="override 0 must be a pair"):
+        plan_grid(TINY, {"loss": ["ce"]}, overrides=[{"match": {"loss": "hinge"}}])
+
+
 def test_markdown_marks_missing_and_interrupted_cells():
     entries = [
         {"params": {"a": "x", "b": 1}, "stopped": "interrupted"},

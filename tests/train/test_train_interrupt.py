@@ -13,7 +13,7 @@ import pytest
 from tinygrad_mnist.errors import RunDirectoryError
 from tinygrad_mnist.train import fit, load_checkpoint, resume
 from tinygrad_mnist.train.interrupt import InterruptGuard
-from train_helpers import metrics_without_seconds, model_arrays, quiet, synthetic
+from train_helpers import metrics_without_seconds, quiet, synthetic
 
 HERE = Path(__file__).resolve().parent
 

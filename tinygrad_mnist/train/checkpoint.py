@@ -39,7 +39,15 @@ PathLike = Union[str, os.PathLike]
 
 @dataclass
 class Checkpoint:
-    """A checkpoint read from disk: its metadata dict and its arrays by key."""
+    """A checkpoint read from disk: its metadata dict and its arrays by key.
+
+    >>> import tempfile, pathlib
+    >>> class Tiny:
+    ...     def state_dict(self): return {"w": np.ones(2, np.float32)}
+    >>> checkpoint = read_checkpoint(save_checkpoint(pathlib.Path(tempfile.mkdtemp()) / "c.npz", Tiny()))
+    >>> sorted(checkpoint.arrays), checkpoint.optimizer_state() is None
+    (['model/w'], True)
+    """
 
     path: Path
     meta: Dict[str, Any]
@@ -230,7 +238,15 @@ def _check_arrays(path: Path, meta: Dict[str, Any], arrays: Dict[str, np.ndarray
 
 
 def check_model_state(path: Path, state: Dict[str, np.ndarray], model) -> None:
-    """Raise CheckpointError unless ``state`` has exactly the model's names, shapes and dtypes."""
+    """Raise CheckpointError unless ``state`` has exactly the model's names, shapes and dtypes.
+
+    >>> class Tiny:
+    ...     def state_dict(self): return {"w": np.ones(2, np.float32)}
+    >>> check_model_state(Path("c.npz"), {"w": np.ones(3, np.float32)}, Tiny())
+    Traceback (most recent call last):
+    ...
+    tinygrad_mnist.errors.CheckpointError: c.npz does not fit this model: w has shape (3,), the model expects (2,); ...
+    """
     expected = {k: np.asarray(v) for k, v in model.state_dict().items()}
     problems: List[str] = []
     for name in expected:
@@ -279,7 +295,15 @@ def load_checkpoint(path: PathLike, model=None, optimizer=None) -> Dict[str, Any
 
 
 def load_into_model(checkpoint: Checkpoint, model) -> None:
-    """Check and load the checkpoint's weights into ``model``."""
+    """Check and load the checkpoint's weights into ``model`` (see :func:`load_checkpoint`).
+
+    >>> from tinygrad_mnist import nn
+    >>> import tempfile, pathlib
+    >>> path = save_checkpoint(pathlib.Path(tempfile.mkdtemp()) / "c.npz", nn.Linear(2, 2, seed=0))
+    >>> target = nn.Linear(2, 2, seed=1); load_into_model(read_checkpoint(path), target)
+    >>> bool((target.weight.numpy() == nn.Linear(2, 2, seed=0).weight.numpy()).all())
+    True
+    """
     state = checkpoint.model_state()
     check_model_state(checkpoint.path, state, model)
     try:
@@ -289,7 +313,16 @@ def load_into_model(checkpoint: Checkpoint, model) -> None:
 
 
 def load_into_optimizer(checkpoint: Checkpoint, optimizer) -> None:
-    """Load the checkpoint's optimizer state (momentum buffers, hyperparameters) into ``optimizer``."""
+    """Load the checkpoint's optimizer state (momentum buffers, hyperparameters) into ``optimizer``.
+
+    >>> from tinygrad_mnist import nn, optim
+    >>> import tempfile, pathlib
+    >>> model = nn.Linear(2, 2, seed=0)
+    >>> path = save_checkpoint(pathlib.Path(tempfile.mkdtemp()) / "c.npz", model, optim.SGD(model.parameters(), lr=0.5))
+    >>> target = optim.SGD(model.parameters(), lr=0.1); load_into_optimizer(read_checkpoint(path), target)
+    >>> target.param_groups[0]["lr"]
+    0.5
+    """
     state = checkpoint.optimizer_state()
     if state is None:
         raise CheckpointError(f"{checkpoint.path} holds no optimizer state; it cannot restore an optimizer")

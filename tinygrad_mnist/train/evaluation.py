@@ -24,7 +24,11 @@ EVAL_BATCH = 5000
 
 @dataclass
 class Evaluation:
-    """Mean loss, accuracy, number of examples and the predicted class of each example."""
+    """Mean loss, accuracy, number of examples and the predicted class of each example.
+
+    >>> Evaluation(loss=0.5, accuracy=1.0, n=1, predictions=np.array([3])).accuracy
+    1.0
+    """
 
     loss: float
     accuracy: float

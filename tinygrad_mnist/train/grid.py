@@ -9,7 +9,7 @@ the hinge loss needs a much smaller learning rate than the others::
 
 An override ``(match, changes)`` applies ``changes`` to every combination whose config (the base
 with the combination's values) has all the values in ``match``; several matching overrides apply
-in order.
+in order. An override may also be written ``{"match": {...}, "set": {...}}``.
 """
 from __future__ import annotations
 
@@ -66,6 +66,29 @@ def _value_text(key: str, value: Any) -> str:
     return f"{key}{value}"
 
 
+def normalise_overrides(overrides: Optional[Sequence[Any]]) -> List[Override]:
+    """Check overrides and return them as ``(match, changes)`` pairs.
+
+    Each may be a pair of dicts or a dict ``{"match": {...}, "set": {...}}`` (the form of a
+    ``[[grid.override]]`` table in a TOML config).
+
+    >>> normalise_overrides([{"match": {"loss": "hinge"}, "set": {"lr": 1e-4}}])
+    [({'loss': 'hinge'}, {'lr': 0.0001})]
+    """
+    pairs: List[Override] = []
+    for number, override in enumerate(overrides or []):
+        if isinstance(override, dict) and set(override) == {"match", "set"}:
+            override = (override["match"], override["set"])
+        if not (isinstance(override, (list, tuple)) and len(override) == 2 and all(isinstance(d, dict) for d in override)):
+            raise ConfigError(
+                f"override {number} must be a pair (match dict, changes dict) or {{'match': ..., 'set': ...}}, got {override!r}"
+            )
+        _check_keys(override[0], f"override {number} match")
+        _check_keys(override[1], f"override {number} changes")
+        pairs.append((dict(override[0]), dict(override[1])))
+    return pairs
+
+
 def plan_grid(
     base: TrainConfig, axes: Dict[str, Sequence[Any]], overrides: Optional[Sequence[Override]] = None
 ) -> List[Dict[str, Any]]:
@@ -88,12 +111,7 @@ def plan_grid(
         texts = [json.dumps(v, sort_keys=True) for v in values]
         if len(set(texts)) != len(texts):
             raise ConfigError(f"grid axis {key!r} lists a value twice: {list(values)!r}")
-    overrides = list(overrides or [])
-    for number, override in enumerate(overrides):
-        if not (isinstance(override, (list, tuple)) and len(override) == 2 and all(isinstance(d, dict) for d in override)):
-            raise ConfigError(f"override {number} must be a pair (match dict, changes dict), got {override!r}")
-        _check_keys(override[0], f"override {number} match")
-        _check_keys(override[1], f"override {number} changes")
+    overrides = normalise_overrides(overrides)
 
     keys = list(axes)
     varying = [k for k in keys if len(axes[k]) > 1]
@@ -396,7 +414,7 @@ def _write_results(out: Path, base: TrainConfig, axes, overrides, entries: List[
         {
             "base": base.to_dict(),
             "axes": {k: list(v) for k, v in axes.items()},
-            "overrides": [[dict(m), dict(c)] for m, c in (overrides or [])],
+            "overrides": [[m, c] for m, c in normalise_overrides(overrides)],
             "runs": [{k: v for k, v in e.items() if k != "traceback"} for e in entries],
         },
     )

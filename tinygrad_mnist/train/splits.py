@@ -23,7 +23,7 @@ def load_splits(config: TrainConfig, data: Optional[Splits] = None) -> Splits:
     """The prepared, subset and checked data for ``config``; ``data`` replaces loading MNIST.
 
     >>> x = np.zeros((6, 4), np.float32); y = np.arange(6) % 2
-    >>> s = load_splits(TrainConfig(train_size=4), Splits(x, y, None, None, x, y))
+    >>> s = load_splits(TrainConfig(train_size=4, batch_size=2), Splits(x, y, None, None, x, y))
     >>> s.x_train.shape, s.x_test.shape
     ((4, 4), (6, 4))
     """

@@ -13,14 +13,13 @@ import shlex
 import sys
 from pathlib import Path
 from time import perf_counter
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
 from ..data import BatchIterator, Splits
 from ..errors import ConfigError, NonFiniteError
 from ..tensor import Tensor
-from .atomic import atomic_write_text
 from .checkpoint import CHECKPOINT_NAME, save_checkpoint
 from .config import TrainConfig
 from .evaluation import evaluate_arrays
@@ -51,7 +50,11 @@ def resume_command(run_dir: Path) -> str:
 
 
 def anomaly_mode(enabled: bool):
-    """``tinygrad_mnist.autograd.detect_anomaly()`` when enabled, else a no-op context."""
+    """``tinygrad_mnist.autograd.detect_anomaly()`` when enabled, else a no-op context.
+
+    >>> with anomaly_mode(False):
+    ...     pass
+    """
     if not enabled:
         return contextlib.nullcontext()
     try:
@@ -73,10 +76,50 @@ def format_loss(value: float) -> str:
     return f"{value:.4f}" if abs(value) < 1e6 or not math.isfinite(value) else f"{value:.4e}"
 
 
+def _above_bar(log: Log) -> Log:
+    """Wrap ``log`` so its lines print above the progress bars instead of through them."""
+    from tqdm import tqdm
+
+    def write(line: str) -> None:
+        with tqdm.external_write_mode():
+            log(line)
+
+    return write
+
+
 def _describe_nonfinite(values: np.ndarray) -> str:
     if np.isnan(values).any():
         return "nan"
     return "inf" if (values == np.inf).any() else "-inf"
+
+
+class FiniteGradients:
+    """Callable telling whether every parameter's gradient is finite, without allocating.
+
+    Each gradient is dotted with a zero vector made once: IEEE arithmetic makes 0 * x = 0 for every
+    finite x (however large) and NaN for inf or NaN, and a NaN survives the sum, so the dot is 0
+    exactly when all elements are finite. That is one BLAS call per parameter and no mask array.
+
+    >>> from tinygrad_mnist.nn import Parameter
+    >>> from tinygrad_mnist import Tensor
+    >>> w = Parameter(np.zeros(3, dtype=np.float32)); check = FiniteGradients([w])
+    >>> w.grad = Tensor(np.array([1e38, -2.0, 0.5], dtype=np.float32)); check()
+    True
+    >>> w.grad = Tensor(np.array([1.0, np.inf, 0.5], dtype=np.float32)); check()
+    False
+    """
+
+    def __init__(self, params) -> None:
+        self.pairs = [(p, np.zeros(p.size, dtype=p.dtype)) for p in params]
+
+    def __call__(self) -> bool:
+        total = 0.0
+        with np.errstate(invalid="ignore"):  # the NaN is the answer, not a problem to warn about
+            for p, zeros in self.pairs:
+                grad = p.grad
+                if grad is not None:
+                    total += float(grad.data.reshape(-1) @ zeros)
+        return total == 0.0
 
 
 class Trainer:
@@ -114,6 +157,7 @@ class Trainer:
         self.log = log
         self.batches = BatchIterator(splits.x_train, splits.y_train, config.batch_size, shuffle=True, seed=config.seed)
         self.params = list(model.parameters())
+        self.gradients_finite = FiniteGradients(self.params)
         self.has_val = splits.x_val is not None
         self.columns = metric_columns(self.has_val)
         self.monitor = "val_loss" if self.has_val else "test_loss"
@@ -262,15 +306,14 @@ class Trainer:
     def _train_epoch(self, guard: InterruptGuard) -> Optional[Tuple[str, str]]:
         """Run the remaining batches of the current epoch; return (stop reason, message) to stop."""
         config, state = self.config, self.state
-        model, loss_fn, optimizer, params = self.model, self.loss_fn, self.optimizer, self.params
+        model, loss_fn, optimizer = self.model, self.loss_fn, self.optimizer
+        gradients_finite = self.gradients_finite
         epoch, n_batches = state.epoch, len(self.batches)
         sums, window = state.epoch_sums, state.window
         disp_freq = config.disp_freq
         skip = config.on_nonfinite == "skip"
         bar = self._progress_bar(epoch, n_batches, state.batch)
-        log = self.log
-        if bar is not None and log is print:
-            log = bar.write
+        log = self.log if bar is None else _above_bar(self.log)
         epoch_start = perf_counter() - state.epoch_seconds
         model.train()
         try:
@@ -285,13 +328,7 @@ class Trainer:
                 if math.isfinite(loss_value):
                     optimizer.zero_grad()
                     loss.backward()
-                    # One float64 sum per gradient: finite exactly when every element is finite
-                    # (float32 values cannot overflow a float64 sum), without a mask array.
-                    total = 0.0
-                    for p in params:
-                        if p.grad is not None:
-                            total += p.grad.data.sum(dtype=np.float64)
-                    if math.isfinite(total):
+                    if gradients_finite():
                         optimizer.step()
                         correct = int(np.count_nonzero(logits.data.argmax(axis=1) == yb))
                         sums.add(loss_value, correct, len(yb))
@@ -303,8 +340,8 @@ class Trainer:
                 del logits, loss
                 if bad is not None:
                     if not skip:
-                        return STOP_NONFINITE, self._nonfinite_message(bad, loss_value, n_batches)
-                    self._report_skip(bad, loss_value, n_batches, log)
+                        return STOP_NONFINITE, self._nonfinite_message(bad, loss_value)
+                    self._report_skip(bad, loss_value, log)
                 state.batch += 1
                 if bar is not None:
                     bar.update(1)
@@ -406,7 +443,7 @@ class Trainer:
         names = [name for name, p in self.model.named_parameters() if p.grad is not None and not np.isfinite(p.grad.data).all()]
         return f"the gradient of {names[0] if names else 'a parameter'} became {kinds[0] if kinds else 'non-finite'} (the loss was finite)"
 
-    def _nonfinite_message(self, what: str, loss_value: float, n_batches: int) -> str:
+    def _nonfinite_message(self, what: str, loss_value: float) -> str:
         state = self.state
         lr = self.optimizer.param_groups[0]["lr"]
         where = f"at epoch {state.epoch + 1} batch {state.batch + 1}"
@@ -423,7 +460,7 @@ class Trainer:
             "(--detect-anomaly) to find the op that produced it"
         )
 
-    def _report_skip(self, what: str, loss_value: float, n_batches: int, log: Log) -> None:
+    def _report_skip(self, what: str, loss_value: float, log: Log) -> None:
         self.state.skipped += 1
         if self._skip_reports < _SKIP_REPORTS:
             self._skip_reports += 1
