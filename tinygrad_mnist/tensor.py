@@ -107,18 +107,26 @@ class Tensor:
     # ---- properties ---------------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
+        """The size of each axis, like ``ndarray.shape``.
+
+        >>> Tensor([[1.0, 2.0, 3.0]]).shape
+        (1, 3)
+        """
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return self.data.ndim
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype of the data (float32 unless made otherwise)."""
         return self.data.dtype
 
     @property
     def size(self) -> int:
+        """The number of elements."""
         return self.data.size
 
     @property
@@ -133,6 +141,11 @@ class Tensor:
 
     @property
     def T(self) -> "Tensor":
+        """The tensor with its axes reversed (the transpose of a matrix).
+
+        >>> Tensor([[1.0, 2.0]]).T.shape
+        (2, 1)
+        """
         return movement.transpose(self)
 
     def __len__(self) -> int:
@@ -251,38 +264,120 @@ class Tensor:
     def __ne__(self, other): return elementwise.not_equal(self, other)  # type: ignore[override]
 
     # ---- elementwise ----------------------------------------------------------------------------
-    def exp(self): return elementwise.exp(self)
-    def log(self): return elementwise.log(self)
-    def sqrt(self): return elementwise.sqrt(self)
-    def abs(self): return elementwise.abs(self)
-    def tanh(self): return elementwise.tanh(self)
-    def sigmoid(self): return elementwise.sigmoid(self)
-    def relu(self): return elementwise.relu(self)
-    def erf(self): return elementwise.erf(self)
-    def clip(self, min=None, max=None): return elementwise.clip(self, min, max)  # noqa: A002
-    def maximum(self, other): return elementwise.maximum(self, other)
-    def minimum(self, other): return elementwise.minimum(self, other)
+    def exp(self):
+        """Elementwise ``e ** x``."""
+        return elementwise.exp(self)
+
+    def log(self):
+        """Elementwise natural logarithm."""
+        return elementwise.log(self)
+
+    def sqrt(self):
+        """Elementwise square root."""
+        return elementwise.sqrt(self)
+
+    def abs(self):
+        """Elementwise absolute value (gradient 0 at 0)."""
+        return elementwise.abs(self)
+
+    def tanh(self):
+        """Elementwise hyperbolic tangent."""
+        return elementwise.tanh(self)
+
+    def sigmoid(self):
+        """Elementwise logistic function ``1 / (1 + exp(-x))``, without overflow."""
+        return elementwise.sigmoid(self)
+
+    def relu(self):
+        """Elementwise ``max(x, 0)`` (gradient 0 at 0)."""
+        return elementwise.relu(self)
+
+    def erf(self):
+        """Elementwise error function."""
+        return elementwise.erf(self)
+
+    def clip(self, min=None, max=None):  # noqa: A002
+        """Limit values to ``[min, max]``; the gradient is 0 where a value was clipped."""
+        return elementwise.clip(self, min, max)
+
+    def maximum(self, other):
+        """Elementwise maximum with ``other`` (broadcast); ties split the gradient evenly."""
+        return elementwise.maximum(self, other)
+
+    def minimum(self, other):
+        """Elementwise minimum with ``other`` (broadcast); ties split the gradient evenly."""
+        return elementwise.minimum(self, other)
 
     # ---- reductions -----------------------------------------------------------------------------
-    def sum(self, axis=None, keepdims=False): return reduce.sum(self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False): return reduce.mean(self, axis, keepdims)
-    def max(self, axis=None, keepdims=False): return reduce.max(self, axis, keepdims)
-    def min(self, axis=None, keepdims=False): return reduce.min(self, axis, keepdims)
-    def var(self, axis=None, keepdims=False, ddof=0): return reduce.var(self, axis, keepdims, ddof)
-    def logsumexp(self, axis=None, keepdims=False): return reduce.logsumexp(self, axis, keepdims)
-    def argmax(self, axis=None): return reduce.argmax(self, axis)
-    def argmin(self, axis=None): return reduce.argmin(self, axis)
+    def sum(self, axis=None, keepdims=False):
+        """Sum over ``axis`` (an int, a tuple of ints, or None for all axes)."""
+        return reduce.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        """Arithmetic mean over ``axis``."""
+        return reduce.mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        """Maximum over ``axis``; tied maxima share the gradient evenly."""
+        return reduce.max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        """Minimum over ``axis``; tied minima share the gradient evenly."""
+        return reduce.min(self, axis, keepdims)
+
+    def var(self, axis=None, keepdims=False, ddof=0):
+        """Variance over ``axis`` (``ddof`` as in NumPy)."""
+        return reduce.var(self, axis, keepdims, ddof)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        """``log(sum(exp(x)))`` over ``axis``, computed without overflow."""
+        return reduce.logsumexp(self, axis, keepdims)
+
+    def argmax(self, axis=None):
+        """Indices of the maxima along ``axis`` (an int64 tensor, outside the graph)."""
+        return reduce.argmax(self, axis)
+
+    def argmin(self, axis=None):
+        """Indices of the minima along ``axis`` (an int64 tensor, outside the graph)."""
+        return reduce.argmin(self, axis)
 
     # ---- movement -------------------------------------------------------------------------------
-    def reshape(self, *shape): return movement.reshape(self, *shape)
-    def flatten(self, start_axis=0, end_axis=-1): return movement.flatten(self, start_axis, end_axis)
-    def transpose(self, *axes): return movement.transpose(self, *axes)
-    def permute(self, *axes): return movement.transpose(self, *axes)
-    def swapaxes(self, axis1, axis2): return movement.swapaxes(self, axis1, axis2)
-    def expand(self, *shape): return movement.broadcast_to(self, *shape)
-    def broadcast_to(self, *shape): return movement.broadcast_to(self, *shape)
-    def squeeze(self, axis=None): return movement.squeeze(self, axis)
-    def unsqueeze(self, axis): return movement.unsqueeze(self, axis)
+    def reshape(self, *shape):
+        """The same values in a new shape; ``reshape(2, -1)`` and ``reshape((2, -1))`` both work."""
+        return movement.reshape(self, *shape)
+
+    def flatten(self, start_axis=0, end_axis=-1):
+        """Merge the axes ``start_axis..end_axis`` into one."""
+        return movement.flatten(self, start_axis, end_axis)
+
+    def transpose(self, *axes):
+        """Permute the axes (reverse them when none are given), like ``np.transpose``."""
+        return movement.transpose(self, *axes)
+
+    def permute(self, *axes):
+        """Permute the axes into the given order (the same as ``transpose(*axes)``)."""
+        return movement.transpose(self, *axes)
+
+    def swapaxes(self, axis1, axis2):
+        """Exchange two axes."""
+        return movement.swapaxes(self, axis1, axis2)
+
+    def expand(self, *shape):
+        """Broadcast to ``shape`` (the same as ``broadcast_to``); the gradient is summed back."""
+        return movement.broadcast_to(self, *shape)
+
+    def broadcast_to(self, *shape):
+        """Broadcast to ``shape`` with NumPy's rules; the gradient is summed back."""
+        return movement.broadcast_to(self, *shape)
+
+    def squeeze(self, axis=None):
+        """Remove axes of length 1 (all of them, or the given ``axis``)."""
+        return movement.squeeze(self, axis)
+
+    def unsqueeze(self, axis):
+        """Insert an axis of length 1 at position ``axis``."""
+        return movement.unsqueeze(self, axis)
+
     def __getitem__(self, key): return movement.getitem(self, key)
 
 

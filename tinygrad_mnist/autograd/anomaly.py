@@ -17,7 +17,11 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class AnomalyError(FloatingPointError):
-    """Raised in anomaly mode by the first op that produces NaN or Inf."""
+    """Raised in anomaly mode by the first op that produces NaN or Inf.
+
+    The message names the op, what it produced and where the op was written; see
+    :class:`detect_anomaly` for an example.
+    """
 
 
 class detect_anomaly:
@@ -54,7 +58,14 @@ class detect_anomaly:
 
 
 def is_anomaly_enabled() -> bool:
-    """True inside ``detect_anomaly()``."""
+    """True inside ``detect_anomaly()``.
+
+    >>> with detect_anomaly():
+    ...     is_anomaly_enabled()
+    True
+    >>> is_anomaly_enabled()
+    False
+    """
     return _state.get("anomaly", False)
 
 

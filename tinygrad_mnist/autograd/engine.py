@@ -20,7 +20,18 @@ GRAPH_FREED_MESSAGE = (
 
 
 class GraphFreedError(RuntimeError):
-    """Raised on a second backward pass through a graph whose saved values were freed."""
+    """Raised on a second backward pass through a graph whose saved values were freed.
+
+    >>> from tinygrad_mnist import Tensor
+    >>> x = Tensor([1.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> try:
+    ...     y.backward()
+    ... except GraphFreedError as error:
+    ...     print(str(error).split(";")[0])
+    Sum: the graph was already freed by an earlier backward()/grad()
+    """
 
 
 def topological_order(roots: Sequence[Tensor]) -> List[Tensor]:

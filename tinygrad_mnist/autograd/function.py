@@ -31,7 +31,16 @@ from .grad_mode import _state
 
 
 class ShapeError(ValueError):
-    """An op got inputs whose shapes (or values) do not fit together; the message names the op."""
+    """An op got inputs whose shapes (or values) do not fit together; the message names the op.
+
+    >>> import numpy as np
+    >>> from tinygrad_mnist import Tensor
+    >>> try:
+    ...     Tensor(np.ones((2, 3))) + Tensor(np.ones(2))
+    ... except ShapeError as error:
+    ...     print(str(error).split(" (operands")[0])
+    add: inputs of shapes (2, 3), (2,) do not fit together
+    """
 
 
 class Function:
@@ -55,9 +64,21 @@ class Function:
     needs_input_grad: list
 
     def forward(self, *arrays: np.ndarray, **kwargs) -> np.ndarray:
+        """Compute the op's result from the inputs' ndarrays (keyword arguments come from ``apply``).
+
+        Save on ``self`` only what backward needs that the inputs and the output do not already give.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement forward(self, *arrays, **kwargs)")
 
     def backward(self, grad, *inputs_and_out):
+        """Return one gradient per input (``None`` where none is needed) given the output's ``grad``.
+
+        Subclasses write it as ``backward(self, grad, *inputs, out)``: ``grad`` has the output's
+        shape, ``inputs`` are the op's inputs and ``out`` its result. They are ndarrays in
+        first-order mode and Tensors under ``create_graph=True``, so a rule written with operators
+        and ``tinygrad_mnist.ops.arraylike`` serves both. ``self.needs_input_grad`` says which inputs
+        need a gradient. A gradient may have the broadcast shape; the engine sums it back.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement backward(self, grad, *inputs, out)")
 
     @property

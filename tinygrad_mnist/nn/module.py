@@ -35,7 +35,12 @@ class Parameter(Tensor):
 
 class LoadResult(NamedTuple):
     """What ``load_state_dict(strict=False)`` skipped: keys the model has but the state lacks, and keys
-    the state has but the model lacks."""
+    the state has but the model lacks.
+
+    >>> from tinygrad_mnist.nn import Linear
+    >>> Linear(3, 2, bias=False).load_state_dict(Linear(3, 2).state_dict(), strict=False)
+    LoadResult(missing_keys=[], unexpected_keys=['bias'])
+    """
 
     missing_keys: List[str]
     unexpected_keys: List[str]
@@ -65,6 +70,7 @@ class Module:
     training: bool = True
 
     def forward(self, *args, **kwargs):
+        """Compute the module's output; subclasses implement it, and ``module(x)`` calls it."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward(self, ...)")
 
     def __call__(self, *args, **kwargs):

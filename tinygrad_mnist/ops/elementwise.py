@@ -212,22 +212,39 @@ def add(a, b) -> Tensor:
 
 
 def sub(a, b) -> Tensor:
-    """Elementwise ``a - b``."""
+    """Elementwise ``a - b``.
+
+    >>> sub(Tensor([3.0, 4.0]), 1).numpy()
+    array([2., 3.], dtype=float32)
+    """
     return Sub.apply(a, b)
 
 
 def mul(a, b) -> Tensor:
-    """Elementwise ``a * b``."""
+    """Elementwise ``a * b``.
+
+    >>> mul(Tensor([[1.0], [2.0]]), Tensor([10.0, 20.0])).numpy()
+    array([[10., 20.],
+           [20., 40.]], dtype=float32)
+    """
     return Mul.apply(a, b)
 
 
 def div(a, b) -> Tensor:
-    """Elementwise ``a / b``."""
+    """Elementwise ``a / b``.
+
+    >>> div(1, Tensor([2.0, 4.0])).numpy()
+    array([0.5 , 0.25], dtype=float32)
+    """
     return Div.apply(a, b)
 
 
 def neg(a) -> Tensor:
-    """Elementwise ``-a``."""
+    """Elementwise ``-a``.
+
+    >>> neg(Tensor([1.0, -2.0])).numpy()
+    array([-1.,  2.], dtype=float32)
+    """
     return Neg.apply(a)
 
 
@@ -241,27 +258,47 @@ def pow(a, b) -> Tensor:  # noqa: A001  (the operator's own name)
 
 
 def exp(a) -> Tensor:
-    """Elementwise exponential."""
+    """Elementwise exponential.
+
+    >>> exp(Tensor([0.0])).numpy()
+    array([1.], dtype=float32)
+    """
     return Exp.apply(a)
 
 
 def log(a) -> Tensor:
-    """Elementwise natural logarithm."""
+    """Elementwise natural logarithm.
+
+    >>> log(Tensor([1.0])).numpy()
+    array([0.], dtype=float32)
+    """
     return Log.apply(a)
 
 
 def sqrt(a) -> Tensor:
-    """Elementwise square root."""
+    """Elementwise square root.
+
+    >>> sqrt(Tensor([4.0, 9.0])).numpy()
+    array([2., 3.], dtype=float32)
+    """
     return Sqrt.apply(a)
 
 
 def abs(a) -> Tensor:  # noqa: A001
-    """Elementwise absolute value (gradient 0 at 0)."""
+    """Elementwise absolute value (gradient 0 at 0).
+
+    >>> abs(Tensor([-1.5, 2.0])).numpy()
+    array([1.5, 2. ], dtype=float32)
+    """
     return Abs.apply(a)
 
 
 def tanh(a) -> Tensor:
-    """Elementwise hyperbolic tangent."""
+    """Elementwise hyperbolic tangent.
+
+    >>> tanh(Tensor([0.0])).numpy()
+    array([0.], dtype=float32)
+    """
     return Tanh.apply(a)
 
 
@@ -275,7 +312,11 @@ def sigmoid(a) -> Tensor:
 
 
 def relu(a) -> Tensor:
-    """Elementwise ``max(a, 0)`` (gradient 0 at 0)."""
+    """Elementwise ``max(a, 0)`` (gradient 0 at 0).
+
+    >>> relu(Tensor([-1.0, 2.0])).numpy()
+    array([0., 2.], dtype=float32)
+    """
     return Relu.apply(a)
 
 
@@ -289,12 +330,22 @@ def erf(a) -> Tensor:
 
 
 def maximum(a, b) -> Tensor:
-    """Elementwise maximum; on ties the gradient is split evenly."""
+    """Elementwise maximum; on ties the gradient is split evenly.
+
+    >>> x = Tensor([1.0, 2.0], requires_grad=True)
+    >>> maximum(x, 2.0).sum().backward()
+    >>> x.grad.numpy()
+    array([0. , 0.5], dtype=float32)
+    """
     return Maximum.apply(a, b)
 
 
 def minimum(a, b) -> Tensor:
-    """Elementwise minimum; on ties the gradient is split evenly."""
+    """Elementwise minimum; on ties the gradient is split evenly.
+
+    >>> minimum(Tensor([1.0, 3.0]), 2.0).numpy()
+    array([1., 2.], dtype=float32)
+    """
     return Minimum.apply(a, b)
 
 
@@ -322,7 +373,11 @@ def clip(a, min=None, max=None) -> Tensor:  # noqa: A002
 
 
 def cast(a, dtype) -> Tensor:
-    """Convert to another dtype; differentiable between float dtypes."""
+    """Convert to another dtype; differentiable between float dtypes.
+
+    >>> cast(Tensor([1.5]), np.float64).dtype
+    dtype('float64')
+    """
     return Cast.apply(a, dtype=np.dtype(dtype))
 
 
@@ -335,30 +390,54 @@ def _compare(ufunc, a, b) -> Tensor:
 
 
 def less(a, b) -> Tensor:
-    """Elementwise ``a < b`` as a bool tensor (not differentiable)."""
+    """Elementwise ``a < b`` as a bool tensor (not differentiable).
+
+    >>> less(Tensor([1.0, 3.0]), 2.0).numpy()
+    array([ True, False])
+    """
     return _compare(np.less, a, b)
 
 
 def less_equal(a, b) -> Tensor:
-    """Elementwise ``a <= b`` as a bool tensor."""
+    """Elementwise ``a <= b`` as a bool tensor.
+
+    >>> less_equal(Tensor([2.0, 3.0]), 2.0).numpy()
+    array([ True, False])
+    """
     return _compare(np.less_equal, a, b)
 
 
 def greater(a, b) -> Tensor:
-    """Elementwise ``a > b`` as a bool tensor."""
+    """Elementwise ``a > b`` as a bool tensor.
+
+    >>> greater(Tensor([1.0, 3.0]), 2.0).numpy()
+    array([False,  True])
+    """
     return _compare(np.greater, a, b)
 
 
 def greater_equal(a, b) -> Tensor:
-    """Elementwise ``a >= b`` as a bool tensor."""
+    """Elementwise ``a >= b`` as a bool tensor.
+
+    >>> greater_equal(Tensor([2.0, 1.0]), 2.0).numpy()
+    array([ True, False])
+    """
     return _compare(np.greater_equal, a, b)
 
 
 def equal(a, b) -> Tensor:
-    """Elementwise ``a == b`` as a bool tensor."""
+    """Elementwise ``a == b`` as a bool tensor.
+
+    >>> equal(Tensor([2.0, 1.0]), 2.0).numpy()
+    array([ True, False])
+    """
     return _compare(np.equal, a, b)
 
 
 def not_equal(a, b) -> Tensor:
-    """Elementwise ``a != b`` as a bool tensor."""
+    """Elementwise ``a != b`` as a bool tensor.
+
+    >>> not_equal(Tensor([2.0, 1.0]), 2.0).numpy()
+    array([False,  True])
+    """
     return _compare(np.not_equal, a, b)

@@ -68,7 +68,11 @@ def _has_integer_array(key) -> bool:
 
 
 def scatter_array(values: np.ndarray, key, shape) -> np.ndarray:
-    """Zeros of ``shape`` with ``values`` added at ``key`` (repeated integer indices accumulate)."""
+    """Zeros of ``shape`` with ``values`` added at ``key`` (repeated integer indices accumulate).
+
+    >>> scatter_array(np.array([1.0, 2.0]), np.array([1, 1]), (3,))
+    array([0., 3., 0.])
+    """
     result = np.zeros(shape, dtype=values.dtype)
     if _has_integer_array(key):
         np.add.at(result, key, values)

@@ -146,7 +146,11 @@ def max(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
 
 
 def min(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Minimum over ``axis``; tied minima share the gradient evenly."""
+    """Minimum over ``axis``; tied minima share the gradient evenly.
+
+    >>> min(Tensor([[1.0, 5.0], [0.5, 2.0]]), axis=1).numpy()
+    array([1. , 0.5], dtype=float32)
+    """
     return Min.apply(a, axis=axis, keepdims=keepdims)
 
 
@@ -168,17 +172,25 @@ def var(a, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
 def logsumexp(a, axis=None, keepdims: bool = False) -> Tensor:
     """``log(sum(exp(a)))`` over ``axis``, computed stably for large values.
 
-    >>> round(logsumexp(Tensor([1000.0, 1000.0])).item(), 4)
+    >>> round(logsumexp(Tensor([1000.0, 1000.0], dtype=np.float64)).item(), 4)
     1000.6931
     """
     return LogSumExp.apply(a, axis=axis, keepdims=keepdims)
 
 
 def argmax(a, axis: Optional[int] = None) -> Tensor:
-    """Indices of the maxima (an int64 tensor, not differentiable)."""
+    """Indices of the maxima (an int64 tensor, not differentiable).
+
+    >>> argmax(Tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1).numpy()
+    array([1, 0])
+    """
     return Tensor._wrap(np.argmax(A.value(a), axis=axis), False)
 
 
 def argmin(a, axis: Optional[int] = None) -> Tensor:
-    """Indices of the minima (an int64 tensor, not differentiable)."""
+    """Indices of the minima (an int64 tensor, not differentiable).
+
+    >>> argmin(Tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1).numpy()
+    array([0, 1])
+    """
     return Tensor._wrap(np.argmin(A.value(a), axis=axis), False)

@@ -110,8 +110,8 @@ def _erf32_with(x: np.ndarray, power: np.ndarray) -> np.ndarray:
 def erf(x: np.ndarray) -> np.ndarray:
     """Elementwise erf of a float array, keeping its dtype.
 
-    >>> float(erf(np.array(0.5)))
-    0.5204998778130465
+    >>> round(float(erf(np.array(0.5))), 12)  # math.erf(0.5) = 0.5204998778130465
+    0.520499877813
     """
     if x.dtype == np.float32:
         return _erf32_with(np.where(np.abs(x) > SPLIT32, np.sign(x) * SPLIT32, x), POWER32)

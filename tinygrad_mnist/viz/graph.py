@@ -43,7 +43,21 @@ _ALERT_COLOR = "#a00000"
 
 
 class DotNotFoundError(RuntimeError):
-    """Graphviz's ``dot`` program, needed to render SVG/PNG/PDF, is not installed or not on PATH."""
+    """Graphviz's ``dot`` program, needed to render SVG/PNG/PDF, is not installed or not on PATH.
+
+    The DOT text needs no program, so it is a fallback:
+
+    >>> import tempfile
+    >>> from tinygrad_mnist import Tensor
+    >>> x = Tensor([1.0], requires_grad=True)
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> try:
+    ...     path = save_graph(x * 2, folder / "graph.svg")
+    ... except DotNotFoundError:
+    ...     path = save_graph(x * 2, folder / "graph.dot")
+    >>> path.exists()
+    True
+    """
 
 
 Names = Union[Mapping, Iterable[Tuple[str, Tensor]], None]
