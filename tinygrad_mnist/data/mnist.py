@@ -69,8 +69,11 @@ __all__ = [
     "load_mnist",
 ]
 
+#: Environment variable naming the folder with the four MNIST files (used when no data_dir is given).
 ENV_DATA = "TINYGRAD_MNIST_DATA"
+#: Environment variable naming the folder of the decompressed, verified cache.
 ENV_CACHE = "TINYGRAD_MNIST_CACHE"
+#: Environment variable with mirror URLs (separated by spaces or commas) to use instead of the defaults.
 ENV_MIRRORS = "TINYGRAD_MNIST_MIRRORS"
 
 #: Standard public copies, tried in order. Integrity comes from the sha256

@@ -198,7 +198,7 @@ class LogSoftmax(Module):
         return f"axis={self.axis}"
 
 
-# Hidden-layer activations by their command-line names (Softmax/LogSoftmax belong to losses).
+#: Hidden-layer activations by their command-line names (Softmax/LogSoftmax belong to losses).
 ACTIVATIONS: Dict[str, type] = {
     "sigmoid": Sigmoid,
     "tanh": Tanh,

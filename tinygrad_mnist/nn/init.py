@@ -14,6 +14,7 @@ from ..errors import ConfigError
 
 Seed = Union[None, int, np.random.Generator]
 
+#: Names of the weight initialisations ``initial_weight`` (and ``Linear(init=...)``) accept.
 INITS = ("normal", "xavier", "he")
 
 

@@ -115,6 +115,7 @@ class FocalLoss(Module):
         return f"gamma={self.gamma}" + ("" if self.alpha is None else f", alpha={self.alpha}")
 
 
+#: Loss modules by their command-line names, e.g. ``LOSSES["ce"]()`` is a SoftmaxCrossEntropyLoss.
 LOSSES: Dict[str, type] = {
     "euclidean": EuclideanLoss,
     "ce": SoftmaxCrossEntropyLoss,

@@ -151,6 +151,7 @@ class CosineLR(ConstantLR):
         return self.min_lr + (base_lr - self.min_lr) * (1.0 + math.cos(math.pi * progress)) / 2.0
 
 
+#: Schedule classes by their command-line names; "none" keeps the learning rate constant.
 SCHEDULES: Dict[str, type] = {
     "none": ConstantLR,
     "step": StepLR,

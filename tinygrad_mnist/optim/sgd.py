@@ -9,6 +9,7 @@ import numpy as np
 from ..errors import ConfigError
 from .optimizer import Optimizer
 
+#: Accepted values of ``SGD(momentum_form=...)``: a buffer of gradients, or of lr-scaled steps.
 MOMENTUM_FORMS = ("pytorch", "lab")
 
 
