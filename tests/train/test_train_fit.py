@@ -145,6 +145,13 @@ def test_data_of_another_dtype_is_refused(tmp_path, data, small_config):
         fit(small_config.replace(dtype="float64"), out_dir=tmp_path / "run", data=data, log=quiet)
 
 
+def test_given_data_must_agree_with_the_config(tmp_path, data, small_config):
+    with pytest.raises(ConfigError, match="asks for a validation split but the given data have none"):
+        fit(small_config.replace(val_size=0.1), out_dir=tmp_path / "run", data=data, log=quiet)
+    with pytest.raises(ConfigError, match="prepared with normalize='scale' but the config says 'standardize'"):
+        fit(small_config.replace(normalize="standardize"), out_dir=tmp_path / "run", data=data, log=quiet)
+
+
 def test_batch_larger_than_the_data_is_refused(tmp_path, data, small_config):
     with pytest.raises(ConfigError, match="batch_size 1000 is larger than the training set"):
         fit(small_config.replace(batch_size=1000), out_dir=tmp_path / "run", data=data, log=quiet)

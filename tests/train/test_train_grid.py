@@ -62,8 +62,10 @@ def test_a_failing_run_is_reported_and_the_others_finish(tmp_path):
 
 def test_one_varying_axis_in_process_gives_one_row_per_run(tmp_path):
     data = synthetic(n_train=200, n_test=50)
-    entries = run_grid(TINY, {"hidden": [[], [8, 8]], "seed": [3]}, tmp_path / "grid", jobs=1, log=quiet, data=data)
+    lines = []
+    entries = run_grid(TINY, {"hidden": [[], [8, 8]], "seed": [3]}, tmp_path / "grid", jobs=1, log=lines.append, data=data)
     assert [e["name"] for e in entries] == ["hiddenlinear", "hidden8x8"]
+    assert any(line.startswith("[hiddenlinear] Epoch [2][2] | train loss") for line in lines)
     report = (tmp_path / "grid" / "results.md").read_text().splitlines()
     assert report[2] == "| run | hidden | test accuracy | train accuracy | test loss | train loss | epochs | stopped |"
     assert report[4].startswith("| hiddenlinear | none | ") and report[5].startswith("| hidden8x8 | 8-8 | ")

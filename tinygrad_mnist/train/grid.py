@@ -14,6 +14,7 @@ in order. An override may also be written ``{"match": {...}, "set": {...}}``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 import math
@@ -159,16 +160,23 @@ _worker_state: Dict[str, Any] = {"stop": None}
 NOT_STARTED = {"stopped": "not_started", "error": "the grid was interrupted before this run started"}
 
 
-def _run_one(config_dict: Dict[str, Any], run_dir: str, name: str, data: Optional[Splits]) -> Dict[str, Any]:
-    """Run one combination; never raises, so every failure reaches the parent as a message."""
+def _run_one(
+    config_dict: Dict[str, Any], run_dir: str, name: str, data: Optional[Splits], parent_log: Optional[Log] = None
+) -> Dict[str, Any]:
+    """Run one combination; never raises, so every failure reaches the parent as a message.
+
+    Lines go to ``parent_log`` in-process, or to stdout in a worker process (a log function of
+    the parent cannot travel to another process).
+    """
     from .runs import fit
 
     stop = _worker_state["stop"]
     if stop is not None and stop.is_set():
         return dict(NOT_STARTED)
+    write = parent_log if parent_log is not None else functools.partial(print, flush=True)
 
     def log(line: str) -> None:
-        print(f"[{name}] {line}", flush=True)
+        write(f"[{name}] {line}")
 
     try:
         return fit(TrainConfig.from_dict(config_dict), out_dir=run_dir, data=data, log=log)
@@ -244,6 +252,9 @@ def run_grid(
     exactly two axes vary, one table per metric with the first axis as rows and the second as
     columns; otherwise one row per run), ``results.json`` and ``curves.png``.
 
+    Workers are started with the "spawn" method, so a script that calls ``run_grid`` with
+    ``jobs > 1`` must do so under ``if __name__ == "__main__":`` (as for any multiprocessing code).
+
     >>> entries = run_grid(TrainConfig(epochs=1), {"activation": ["relu", "gelu"]}, "runs/grid", jobs=2)  # doctest: +SKIP
     >>> [e["name"] for e in entries]  # doctest: +SKIP
     ['relu', 'gelu']
@@ -289,7 +300,7 @@ def _run_sequential(runs: List[Dict[str, Any]], data: Optional[Splits], log: Log
                 results.append(dict(NOT_STARTED))
                 continue
             log(f"[{run['name']}] starting")
-            results.append(_run_one(run["config"].to_dict(), str(run["run_dir"]), run["name"], data))
+            results.append(_run_one(run["config"].to_dict(), str(run["run_dir"]), run["name"], data, log))
     return results
 
 

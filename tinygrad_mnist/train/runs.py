@@ -90,7 +90,9 @@ def resume(run_dir: Union[str, os.PathLike], log: Log = print, data: Optional[Sp
     The result is bit-for-bit what the uninterrupted run would have produced: weights, optimizer
     buffers, schedule, RNG states, batch position, running sums and early-stopping state are all
     restored. ``data`` must be the same data the run started with when it was given to ``fit``
-    (it is checked against a checksum stored in the checkpoint).
+    (it is checked against a checksum stored in the checkpoint). Bit-exactness assumes the same
+    NumPy/BLAS build and thread settings (``OPENBLAS_NUM_THREADS``): a BLAS that splits a matrix
+    product differently between threads rounds differently.
 
     >>> resume("runs/relu-ce-128-s0")  # doctest: +SKIP
     {'run_dir': 'runs/relu-ce-128-s0', 'stopped': 'completed', ...}

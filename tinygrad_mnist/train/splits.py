@@ -2,7 +2,8 @@
 
 Subsets (``train_size`` / ``test_size``) keep the first N examples. When MNIST is loaded here the
 training subset is taken before the validation split, so ``val_size`` is carved out of those N;
-data passed in as ``Splits`` is sliced as it is.
+data passed in as ``Splits`` is sliced as it is (and must agree with the config's ``normalize`` and
+whether it asks for a validation split).
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def load_splits(config: TrainConfig, data: Optional[Splits] = None) -> Splits:
     elif not isinstance(data, Splits):
         raise TypeError(f"data must be a tinygrad_mnist.data.Splits (from prepare()), got {type(data).__name__}")
     else:
+        _check_matches_config(data, config)
         data = _subset(data, config)
     check_splits(data, config)
     return data
@@ -50,6 +52,20 @@ def _load_mnist_splits(config: TrainConfig) -> Splits:
         return prepare(mnist, normalize=config.normalize, val_size=config.val_size, seed=config.seed, dtype=np.dtype(config.dtype))
     except ValueError as error:
         raise ConfigError(f"cannot prepare the data: {error}") from None
+
+
+def _check_matches_config(data: Splits, config: TrainConfig) -> None:
+    """Given data were prepared already: the options that prepare them must agree with the config."""
+    if config.val_size and data.x_val is None:
+        raise ConfigError(
+            f"val_size={config.val_size} asks for a validation split but the given data have none; "
+            "prepare them with prepare(..., val_size=...) or set val_size to 0"
+        )
+    if data.normalize != config.normalize:
+        raise ConfigError(
+            f"the given data were prepared with normalize={data.normalize!r} but the config says "
+            f"{config.normalize!r}; make them agree"
+        )
 
 
 def _subset(data: Splits, config: TrainConfig) -> Splits:
