@@ -154,9 +154,6 @@ def test_a_float32_tensor_meeting_a_float64_tensor_gets_float32_gradients():
     assert x.grad.dtype == np.float32
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: Function.apply marks every output of a recorded op as "
-                   "requires_grad, so casting to an integer dtype gives an int tensor with requires_grad=True "
-                   "and gradients flow back through the (non-differentiable) integer cast")
 def test_casting_to_an_integer_dtype_leaves_the_graph():
     x = Tensor(np.array([1.5, 2.5]), requires_grad=True)
     rounded = x.astype(np.int64)
@@ -165,3 +162,13 @@ def test_casting_to_an_integer_dtype_leaves_the_graph():
     y = (rounded.astype(np.float64) * x).sum()
     y.backward()
     np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0])  # the integer path contributes nothing
+
+
+def test_integer_tensors_meeting_float32_take_float32():
+    x = Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    ints = Tensor(np.array([1, 2]))
+    for result in (ints * x, x ** Tensor(np.array([2])), x - Tensor(np.array([True, False]))):
+        assert result.dtype == np.float32
+    (ints * x).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0])

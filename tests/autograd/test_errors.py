@@ -163,23 +163,17 @@ def test_a_backward_rule_returning_an_unbroadcastable_gradient_is_reported():
 
 
 # ---- out-of-range axes: NumPy raises, so must the movement ops (never wrap around silently) -------------
-_AXIS_WRAPS = "core bug: movement.py normalises the axis with `% ndim` without a range check, so an " \
-              "out-of-range axis silently picks another axis (or divides by zero on a 0-d tensor); stack and " \
-              "concatenate report a shape mismatch instead of the bad axis"
-
-
-@pytest.mark.xfail(strict=True, reason=_AXIS_WRAPS)
 @pytest.mark.parametrize(
     "op,call",
     [
-        ("squeeze", lambda: _zeros(2, 1).squeeze(5)),  # today: squeezes axis 1 -> (2,)
-        ("squeeze", lambda: Tensor(np.array(1.0)).squeeze(0)),  # today: ZeroDivisionError
-        ("unsqueeze", lambda: _zeros(2).unsqueeze(5)),  # today: (2, 1)
-        ("unsqueeze", lambda: _zeros(2).unsqueeze(-4)),  # today: (1, 2)
-        ("flatten", lambda: _zeros(2, 3, 4).flatten(5)),  # today: returns (2, 3, 4) unchanged
-        # today: "stack: all tensors need the same shape, got (2,), (2,)" although they have it
+        ("squeeze", lambda: _zeros(2, 1).squeeze(5)),  # before the fix: squeezes axis 1 -> (2,)
+        ("squeeze", lambda: Tensor(np.array(1.0)).squeeze(0)),  # before the fix: ZeroDivisionError
+        ("unsqueeze", lambda: _zeros(2).unsqueeze(5)),  # before the fix: (2, 1)
+        ("unsqueeze", lambda: _zeros(2).unsqueeze(-4)),  # before the fix: (1, 2)
+        ("flatten", lambda: _zeros(2, 3, 4).flatten(5)),  # before the fix: returns (2, 3, 4) unchanged
+        # before the fix: "stack: all tensors need the same shape, got (2,), (2,)" although they have it
         ("stack", lambda: movement.stack([_zeros(2), _zeros(2)], axis=5)),
-        # today: "concatenate: shapes (2,), (2,) do not match outside axis 5"
+        # before the fix: "concatenate: shapes (2,), (2,) do not match outside axis 5"
         ("concatenate", lambda: movement.concatenate([_zeros(2), _zeros(2)], axis=5)),
     ],
     ids=["squeeze_5", "squeeze_0d", "unsqueeze_5", "unsqueeze_-4", "flatten_5", "stack_5", "concatenate_5"],
@@ -189,8 +183,6 @@ def test_out_of_range_axis_is_an_error_naming_the_op(op, call):
         call()
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: swapaxes indexes a Python list with the axes, so an "
-                   "out-of-range axis raises a bare 'list index out of range' that names no op")
 def test_swapaxes_out_of_range_names_the_op():
     with pytest.raises((ShapeError, IndexError), match=r"^swapaxes: .*axis .*out of (range|bounds)"):
         _zeros(2, 3).swapaxes(0, 5)

@@ -30,6 +30,19 @@ from . import anomaly
 from .grad_mode import _state
 
 
+def _common_float(inputs):
+    """Integer and bool inputs that meet a float input take its dtype (as in PyTorch).
+
+    NumPy would promote ``int64 * float32`` to float64, silently doubling the precision (and cost)
+    of everything downstream; float inputs of different precision still promote as in NumPy.
+    """
+    floats = [t.data.dtype for t in inputs if t.data.dtype.kind == "f"]
+    if not floats or len(floats) == len(inputs):
+        return inputs
+    target = np.result_type(*floats)
+    return tuple(t if t.data.dtype.kind == "f" else Tensor._wrap(t.data.astype(target), False) for t in inputs)
+
+
 class ShapeError(ValueError):
     """An op got inputs whose shapes (or values) do not fit together; the message names the op.
 
@@ -93,9 +106,16 @@ class Function:
         Non-Tensor inputs (Python numbers, ndarrays) are wrapped as constants.
         """
         # This is the hot path of every op: plain loops and direct attribute writes, no helpers.
+        first_dtype = None
         for t in inputs:
             if not isinstance(t, Tensor):
                 inputs = tuple(x if isinstance(x, Tensor) else Tensor._constant_like(x, inputs) for x in inputs)
+                break
+        for t in inputs:
+            if first_dtype is None:
+                first_dtype = t.data.dtype
+            elif t.data.dtype is not first_dtype:
+                inputs = _common_float(inputs)
                 break
         fn = cls()
         fn.needs_input_grad = needs = [t.requires_grad for t in inputs]
@@ -103,16 +123,19 @@ class Function:
             data = fn.forward(*[t.data for t in inputs], **kwargs)
         except ShapeError:
             raise
-        except ValueError as error:  # NumPy's broadcasting errors do not say which op failed
+        except ValueError as error:  # NumPy's errors do not say which op failed
             shapes = ", ".join(str(t.shape) for t in inputs)
-            raise ShapeError(f"{fn.name.lower()}: inputs of shapes {shapes} do not fit together ({error})") from None
+            if any(word in str(error) for word in ("shape", "broadcast", "dimension", "size", "align")):
+                raise ShapeError(f"{fn.name.lower()}: inputs of shapes {shapes} do not fit together ({error})") from None
+            raise ValueError(f"{fn.name.lower()}: {error} (inputs of shapes {shapes})") from None
         if _state["anomaly"]:
             anomaly.check_forward(fn, inputs, data)
         out = _new(Tensor)
         out.data = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
         out.name = None
-        if _state["enabled"] and True in needs:
+        # Only float results are differentiable: a cast to int or bool leaves the graph.
+        if _state["enabled"] and True in needs and out.data.dtype.kind == "f":
             out.requires_grad = True
             fn.parents = inputs
             out._ctx = fn

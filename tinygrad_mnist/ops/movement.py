@@ -8,6 +8,7 @@ import numpy as np
 from ..autograd.function import Function, ShapeError
 from ..tensor import Tensor
 from . import arraylike as A
+from .axes import axis_index
 
 
 def _shape_arg(shape) -> tuple:
@@ -106,12 +107,13 @@ class Scatter(Function):
 
 class Concatenate(Function):
     def forward(self, *arrays, axis):
+        axis_index("concatenate", axis, arrays[0].ndim)
         try:
             result = np.concatenate(arrays, axis=axis)
         except ValueError:
             shapes = ", ".join(str(a.shape) for a in arrays)
             raise ShapeError(f"concatenate: shapes {shapes} do not match outside axis {axis}") from None
-        self.axis = axis % result.ndim
+        self.axis = axis_index("concatenate", axis, result.ndim)
         self.bounds = np.cumsum([0] + [a.shape[self.axis] for a in arrays])
         return result
 
@@ -122,12 +124,13 @@ class Concatenate(Function):
 
 class Stack(Function):
     def forward(self, *arrays, axis):
+        axis_index("stack", axis, arrays[0].ndim + 1)
         try:
             result = np.stack(arrays, axis=axis)
         except ValueError:
             shapes = ", ".join(str(a.shape) for a in arrays)
             raise ShapeError(f"stack: all tensors need the same shape, got {shapes}") from None
-        self.axis = axis % result.ndim
+        self.axis = axis_index("stack", axis, result.ndim)
         return result
 
     def backward(self, grad, *inputs_and_out):
@@ -153,7 +156,7 @@ def flatten(a, start_axis: int = 0, end_axis: int = -1) -> Tensor:
     shape = a.shape
     if len(shape) == 0:
         return reshape(a, 1)
-    start, end = start_axis % len(shape), end_axis % len(shape)
+    start, end = axis_index("flatten", start_axis, len(shape)), axis_index("flatten", end_axis, len(shape))
     merged = int(np.prod(shape[start:end + 1]))
     return reshape(a, shape[:start] + (merged,) + shape[end + 1:])
 
@@ -175,6 +178,7 @@ def swapaxes(a, axis1: int, axis2: int) -> Tensor:
     (2, 4, 3)
     """
     order = list(range(a.ndim))
+    axis1, axis2 = axis_index("swapaxes", axis1, a.ndim), axis_index("swapaxes", axis2, a.ndim)
     order[axis1], order[axis2] = order[axis2], order[axis1]
     return transpose(a, *order)
 
@@ -198,7 +202,7 @@ def squeeze(a, axis=None) -> Tensor:
     if axis is None:
         axes = {i for i, size in enumerate(shape) if size == 1}
     else:
-        axes = {x % len(shape) for x in ((axis,) if isinstance(axis, int) else axis)}
+        axes = {axis_index("squeeze", x, len(shape)) for x in ((axis,) if isinstance(axis, int) else axis)}
         wrong = [x for x in axes if shape[x] != 1]
         if wrong:
             raise ShapeError(f"squeeze: axis {wrong[0]} of shape {shape} has size {shape[wrong[0]]}, not 1")
@@ -212,7 +216,7 @@ def unsqueeze(a, axis: int) -> Tensor:
     (1, 2)
     """
     shape = list(a.shape)
-    position = axis % (len(shape) + 1)
+    position = axis_index("unsqueeze", axis, len(shape) + 1)
     shape.insert(position, 1)
     return reshape(a, tuple(shape))
 

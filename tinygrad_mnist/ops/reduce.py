@@ -8,25 +8,7 @@ import numpy as np
 from ..autograd.function import Function, ShapeError
 from ..tensor import Tensor
 from . import arraylike as A
-
-
-def normalize_axes(op: str, axis, ndim: int) -> Tuple[int, ...]:
-    """Turn an ``axis`` argument into a sorted tuple of non-negative axes, with clear errors.
-
-    >>> normalize_axes("sum", -1, 3), normalize_axes("sum", None, 2), normalize_axes("sum", (0, -1), 3)
-    ((2,), (0, 1), (0, 2))
-    """
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    result = []
-    for a in axes:
-        if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
-            raise ShapeError(f"{op}: axis {a!r} is out of range for a tensor with {ndim} dimension(s)")
-        result.append(int(a) % ndim)
-    if len(set(result)) != len(result):
-        raise ShapeError(f"{op}: axis {axis!r} repeats an axis")
-    return tuple(sorted(result))
+from .axes import normalize_axes
 
 
 def _kept_shape(shape, axes) -> tuple:
@@ -75,7 +57,8 @@ class Mean(_Reduction):
         return total / self.count if self.count else total * np.nan
 
     def backward(self, grad, a, out):
-        return (_spread(self._kept(grad) * (1.0 / self.count), a.shape),)
+        # An empty reduction has an empty gradient; any finite factor will do.
+        return (_spread(self._kept(grad) * (1.0 / self.count if self.count else 0.0), a.shape),)
 
 
 class _Extreme(_Reduction):

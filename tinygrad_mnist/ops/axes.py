@@ -1,0 +1,39 @@
+"""Checking and normalising ``axis`` arguments, shared by reductions and movement ops.
+
+An out-of-range axis is an error naming the op, never silently wrapped onto another axis.
+"""
+from __future__ import annotations
+
+from typing import Tuple
+
+import numpy as np
+
+from ..autograd.function import ShapeError
+
+
+def axis_index(op: str, axis, ndim: int) -> int:
+    """Return ``axis`` as a non-negative index into ``ndim`` dimensions, or raise naming ``op``.
+
+    >>> axis_index("squeeze", -1, 3)
+    2
+    """
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -ndim <= axis < ndim:
+        raise ShapeError(f"{op}: axis {axis!r} is out of range for a tensor with {ndim} dimension(s)")
+    return int(axis) % ndim
+
+
+def normalize_axes(op: str, axis, ndim: int) -> Tuple[int, ...]:
+    """Turn an ``axis`` argument into a sorted tuple of non-negative axes, with clear errors.
+
+    >>> normalize_axes("sum", -1, 3), normalize_axes("sum", None, 2), normalize_axes("sum", (0, -1), 3)
+    ((2,), (0, 1), (0, 2))
+    """
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    result = [axis_index(op, a, ndim) for a in axes]
+    if len(set(result)) != len(result):
+        raise ShapeError(f"{op}: axis {axis!r} repeats an axis")
+    return tuple(sorted(result))
+
+
