@@ -46,8 +46,10 @@ def test_guard_sets_a_flag_and_restores_the_handlers():
     assert signal.getsignal(signal.SIGINT) is before_int and signal.getsignal(signal.SIGTERM) is before_term
 
 
-def test_interrupt_at_an_exact_batch_then_resume_in_process(tmp_path, data, small_config):
-    config = small_config.replace(disp_freq=1)
+def test_interrupt_at_an_exact_batch_then_resume_in_process(tmp_path, small_config):
+    # With a validation split, early stopping armed and a cosine schedule: all of it must survive.
+    data = synthetic(n_train=600, n_test=100, n_val=100)
+    config = small_config.replace(disp_freq=1, early_stop=5, lr_schedule="cosine")
     fit(config, out_dir=tmp_path / "reference", data=data, log=quiet)
 
     def log(line):

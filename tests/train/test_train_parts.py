@@ -75,6 +75,7 @@ class _FakeTerminal(io.StringIO):
 
 
 def test_progress_bar_on_a_terminal_and_only_when_asked(tmp_path, data, small_config, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
     fake = _FakeTerminal()
     monkeypatch.setattr(sys, "stderr", fake)
     fit(small_config.replace(epochs=1, progress=True), out_dir=tmp_path / "bar", data=data, log=quiet)
@@ -82,4 +83,7 @@ def test_progress_bar_on_a_terminal_and_only_when_asked(tmp_path, data, small_co
     fake.seek(0)
     fake.truncate()
     fit(small_config.replace(epochs=1, progress=False), out_dir=tmp_path / "nobar", data=data, log=quiet)
+    assert fake.getvalue() == ""
+    monkeypatch.setenv("CI", "true")
+    fit(small_config.replace(epochs=1, progress=True), out_dir=tmp_path / "ci", data=data, log=quiet)
     assert fake.getvalue() == ""

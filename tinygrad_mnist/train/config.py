@@ -50,7 +50,8 @@ class TrainConfig:
     ``train_size`` / ``test_size`` keep only the first N examples (for quick runs and CI); the
     training subset is taken before the validation split. Early stopping (``early_stop`` =
     patience in epochs, 0 = off) monitors the validation loss when there is a validation split,
-    else the test loss. ``checkpoint_every`` = 0 writes checkpoints only at the start and the end.
+    else the test loss; an epoch improves when its loss is below the best so far minus
+    ``early_stop_min_delta``, and the run stops after ``early_stop`` epochs without improvement. ``checkpoint_every`` = 0 writes checkpoints only at the start and the end.
 
     >>> config = TrainConfig(hidden=[64], epochs=2)
     >>> TrainConfig.from_dict(config.to_dict()) == config

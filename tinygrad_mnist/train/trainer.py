@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -287,7 +288,9 @@ class Trainer:
         return STOP_COMPLETED, None
 
     def _progress_bar(self, epoch: int, total: int, initial: int):
-        if not (self.config.progress and sys.stderr.isatty()):
+        # Only for a person at a terminal: CI systems that fake a TTY set $CI, and a bar's
+        # carriage returns would fill their logs.
+        if not (self.config.progress and sys.stderr.isatty()) or os.environ.get("CI"):
             return None
         try:
             from tqdm import tqdm
