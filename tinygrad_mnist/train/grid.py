@@ -14,13 +14,13 @@ in order. An override may also be written ``{"match": {...}, "set": {...}}``.
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import json
 import math
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import traceback
 from concurrent.futures import FIRST_COMPLETED, CancelledError, ProcessPoolExecutor, wait
@@ -160,6 +160,13 @@ _worker_state: Dict[str, Any] = {"stop": None}
 NOT_STARTED = {"stopped": "not_started", "error": "the grid was interrupted before this run started"}
 
 
+def _write_line(line: str) -> None:
+    """Write a whole line in one call: workers share stdout, and print() may write the text and the
+    newline separately (unbuffered), which splices lines of two workers together."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def _run_one(
     config_dict: Dict[str, Any], run_dir: str, name: str, data: Optional[Splits], parent_log: Optional[Log] = None
 ) -> Dict[str, Any]:
@@ -173,7 +180,7 @@ def _run_one(
     stop = _worker_state["stop"]
     if stop is not None and stop.is_set():
         return dict(NOT_STARTED)
-    write = parent_log if parent_log is not None else functools.partial(print, flush=True)
+    write = parent_log if parent_log is not None else _write_line
 
     def log(line: str) -> None:
         write(f"[{name}] {line}")

@@ -19,6 +19,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Tuple, Union
 import graphviz
 import numpy as np
 
+from ..errors import UserError
 from ..tensor import Tensor
 from ._files import write_bytes_atomically
 
@@ -42,7 +43,7 @@ _DETAIL_FONT_SIZE = 9
 _ALERT_COLOR = "#a00000"
 
 
-class DotNotFoundError(RuntimeError):
+class DotNotFoundError(UserError, RuntimeError):
     """Graphviz's ``dot`` program, needed to render SVG/PNG/PDF, is not installed or not on PATH.
 
     The DOT text needs no program, so it is a fallback:
