@@ -60,6 +60,10 @@ def topological_order(roots: Sequence[Tensor]) -> List[Tensor]:
             for parent in parents:
                 if parent.requires_grad and id(parent) not in seen:
                     seen.add(id(parent))
+                    ctx = parent._ctx  # _parents_of inlined: this loop runs for every node of every step
+                    if ctx is None:
+                        order.append(parent)  # a leaf has no parents to wait for
+                        continue
                     stack.append((parent, iter(_parents_of(parent))))
                     break
             else:
@@ -93,6 +97,9 @@ def sum_to_shape(gradient, shape: Tuple[int, ...]):
     if gradient.shape == shape:
         return gradient
     extra = gradient.ndim - len(shape)
+    if extra == 1 and gradient.shape[1:] == shape:
+        # The common case (a bias added to a batch): one leading axis to sum, no reshape needed.
+        return np.add.reduce(gradient, axis=0) if isinstance(gradient, np.ndarray) else gradient.sum(axis=0)
     if extra < 0:
         raise RuntimeError(f"gradient of shape {gradient.shape} has fewer dimensions than its tensor {shape}")
     axes = tuple(range(extra)) + tuple(
@@ -100,10 +107,16 @@ def sum_to_shape(gradient, shape: Tuple[int, ...]):
     )
     if any(size != 1 and gradient.shape[extra + i] != size for i, size in enumerate(shape)):
         raise RuntimeError(f"gradient of shape {gradient.shape} cannot be summed to shape {shape}")
+    if isinstance(gradient, np.ndarray):
+        # The ufunc directly (ndarray.sum goes through a Python wrapper); a fresh array, not a view,
+        # so the engine can adopt it as a .grad without a copy.
+        summed = np.add.reduce(gradient, axis=axes, keepdims=True)
+        summed.shape = shape  # in place on the fresh result: a reshape() view would need a copy later
+        return summed
     return gradient.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-def _check_gradient(gradient, tensor: Tensor, ctx, index: int, create_graph: bool):
+def _check_gradient(gradient, tensor: Tensor, ctx, parents, create_graph: bool):
     """Sum to shape, and keep the tensor's dtype: a float32 graph has float32 gradients."""
     if not create_graph and type(gradient) is not np.ndarray:
         gradient = np.asarray(gradient)
@@ -113,6 +126,7 @@ def _check_gradient(gradient, tensor: Tensor, ctx, index: int, create_graph: boo
         try:
             gradient = sum_to_shape(gradient, tensor.shape)
         except RuntimeError as error:
+            index = _position(parents, tensor)
             raise RuntimeError(f"backward of {ctx.name} returned, for input {index}, {error}") from None
     if gradient.dtype != tensor.dtype:
         gradient = gradient.astype(tensor.dtype)
@@ -206,7 +220,7 @@ def _backward_pass(outputs, seeds, targets, retain_graph: bool, create_graph: bo
                 # Fast path first: most gradients already have their tensor's type, shape and dtype.
                 if create_graph or type(input_grad) is not np.ndarray or input_grad.shape != parent.data.shape \
                         or input_grad.dtype != parent.data.dtype:
-                    input_grad = _check_gradient(input_grad, parent, ctx, _position(parents, parent), create_graph)
+                    input_grad = _check_gradient(input_grad, parent, ctx, parents, create_graph)
                 parent_key = id(parent)
                 previous = grads.get(parent_key)
                 if previous is None:

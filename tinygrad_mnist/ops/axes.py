@@ -30,6 +30,8 @@ def normalize_axes(op: str, axis, ndim: int) -> Tuple[int, ...]:
     """
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, without the general checks
+        return (axis % ndim,)
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     result = [axis_index(op, a, ndim) for a in axes]
     if len(set(result)) != len(result):

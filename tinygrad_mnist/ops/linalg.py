@@ -18,6 +18,8 @@ class MatMul(Function):
 
     def backward(self, grad, a, b, out):
         need_a, need_b = self.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2:  # the Linear layer's case, kept free of the general bookkeeping
+            return (grad @ b.T if need_a else None), (a.T @ grad if need_b else None)
         # Treat 1-D operands as a row (a) or a column (b) matrix, as matmul itself does.
         a2 = a if a.ndim > 1 else a.reshape(1, -1)
         b2 = b if b.ndim > 1 else b.reshape(-1, 1)

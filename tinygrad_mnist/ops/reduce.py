@@ -1,6 +1,7 @@
 """Reductions over axes (int, tuple, negative or None, with ``keepdims``), NumPy-style."""
 from __future__ import annotations
 
+import math
 from typing import Optional, Tuple
 
 import numpy as np
@@ -51,7 +52,7 @@ class Sum(_Reduction):
 class Mean(_Reduction):
     def forward(self, a, axis, keepdims):
         axes = self._setup(a, axis, keepdims)
-        self.count = int(np.prod([a.shape[i] for i in axes]))
+        self.count = math.prod([a.shape[i] for i in axes])
         total = np.add.reduce(a, axis=axes, keepdims=keepdims)
         # Dividing a Python float keeps float32 float32 (NumPy >= 2 treats it as a weak scalar).
         return total / self.count if self.count else total * np.nan
