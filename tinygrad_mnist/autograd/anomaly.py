@@ -96,11 +96,13 @@ def check_forward(fn, inputs, output: np.ndarray) -> None:
     shapes = ", ".join(str(t.shape) for t in inputs)
     bad_inputs = [i for i, t in enumerate(inputs) if not _is_finite(t.data)]
     if bad_inputs:
-        origin = f"its input {bad_inputs[0]} already contains {_describe(inputs[bad_inputs[0]].data)} (a leaf: check your data)"
+        index = bad_inputs[0]
+        origin = (f": its input {index} already contains {_describe(inputs[index].data)} "
+                  "(check the data it came from, or enter detect_anomaly() earlier)")
     else:
-        origin = f"from finite inputs of shape {shapes}"
+        origin = f" from finite inputs of shape {shapes}"
     raise AnomalyError(
-        f"{fn.name} produced {_describe(output)} in forward {origin}\n"
+        f"{fn.name} produced {_describe(output)} in forward{origin}\n"
         f"  created at {fn.created_at or '<unknown>'}\n"
         "  look for log/sqrt/division of zero or negative values, exp of large values, or a learning rate that is too high"
     )
