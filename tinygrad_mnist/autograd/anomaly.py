@@ -19,8 +19,16 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class AnomalyError(FloatingPointError):
     """Raised in anomaly mode by the first op that produces NaN or Inf.
 
-    The message names the op, what it produced and where the op was written; see
-    :class:`detect_anomaly` for an example.
+    The message names the op, what it produced and where the op was written:
+
+    >>> import numpy as np
+    >>> from tinygrad_mnist import Tensor
+    >>> with np.errstate(invalid="ignore"), detect_anomaly():
+    ...     try:
+    ...         Tensor([4.0, -1.0]).sqrt()
+    ...     except AnomalyError as error:
+    ...         print(str(error).splitlines()[0])
+    Sqrt produced NaN in forward from finite inputs of shape (2,)
     """
 
 

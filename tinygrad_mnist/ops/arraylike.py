@@ -62,6 +62,9 @@ def scatter(x, key, shape):
     """Place ``x`` at ``key`` in zeros of ``shape``, adding where ``key`` repeats an index.
 
     The adjoint of ``getitem``: its own gradient is ``getitem`` again.
+
+    >>> scatter(np.array([1.0, 2.0]), np.array([0, 0]), (3,))
+    array([3., 0., 0.])
     """
     if isinstance(x, Tensor):
         return movement.scatter(x, key, shape)
