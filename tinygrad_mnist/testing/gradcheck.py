@@ -197,8 +197,10 @@ def gradcheck(
             passed to ``fn`` unchanged.  Only Tensors that require grad and
             have a floating dtype are checked; every element of each is
             checked (unless ``projections``).
-        eps, atol, rtol: finite-difference step and tolerances; ``None``
-            picks the per-dtype defaults of :data:`DEFAULT_TOLERANCES`.
+        eps: finite-difference step; ``None`` picks the per-dtype default of
+            :data:`DEFAULT_TOLERANCES`.
+        atol: absolute tolerance; ``None`` picks the per-dtype default.
+        rtol: relative tolerance; ``None`` picks the per-dtype default.
         projections: if an int ``k``, check ``k`` random unit directions
             ``v`` per input instead of every element: the analytic
             ``dot(grad, v)`` against ``(f(x + eps v) - f(x - eps v)) / 2eps``.
