@@ -1,0 +1,247 @@
+"""The documentation cannot rot: every python block runs, shown output matches, the site builds.
+
+* Each page's ``python`` blocks run in order in one namespace, with a fresh temporary folder as
+  the working directory and ``MPLBACKEND=Agg``, the way a reader would paste them one after the
+  other. A ``text`` block titled "Output" after a python block must match what that block printed
+  (doctest rules: ``...`` matches anything, whitespace is normalised). Warnings count as output,
+  printed once per place as an interactive session prints them.
+* A block is skipped only when ``<!-- not-executed: reason -->`` stands right before it.
+* Every ``tinygrad-mnist`` command in a shell block is run with ``--dry-run`` (which checks every
+  argument), so no page shows an option or value the CLI does not accept; a ``toml`` block whose
+  first line is ``# NAME.toml`` is written to that file first, so configs shown are checked too.
+  Every ``--option`` in inline code must be an option of some subcommand.
+* ``mkdocs build --strict`` succeeds (a warning, such as a broken link or reference, fails it)
+  and the built pages load nothing from the network.
+"""
+from __future__ import annotations
+
+import contextlib
+import doctest
+import importlib.util
+import io
+import os
+import re
+import shlex
+import subprocess
+import sys
+import traceback
+import warnings
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+import pytest
+
+from .markdown_blocks import DOCS_DIR, parse_blocks, page_id, pages
+
+REPO = DOCS_DIR.parent
+_CHECKER = doctest.OutputChecker()
+_OUTPUT_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+
+
+def _pages_with(language: str) -> List[Path]:
+    return [p for p in pages() if any(b.language == language for b in parse_blocks(p.read_text(encoding="utf-8")))]
+
+
+def _run_block(code: str, line: int, page: Path, namespace: Dict) -> str:
+    """Execute one block; return what it printed to stdout and stderr."""
+    # Leading newlines make tracebacks (and anomaly mode's "created at") point at the page's lines.
+    compiled = compile("\n" * (line - 1) + code, str(page), "exec")
+    captured = io.StringIO()
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        captured.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    try:
+        # Warnings are printed as a reader's interpreter would print them (once per place),
+        # whatever pytest's own warning capture does.
+        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured), warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = show_warning
+            exec(compiled, namespace)
+    except Exception:
+        pytest.fail(
+            f"{page_id(page)}:{line}: the code block raised\n{traceback.format_exc()}\n"
+            f"--- output before the error ---\n{captured.getvalue()}",
+            pytrace=False,
+        )
+    return captured.getvalue()
+
+
+@pytest.mark.parametrize("page", _pages_with("python"), ids=page_id)
+def test_python_blocks_run_and_print_what_the_page_shows(page: Path, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("TINYGRAD_MNIST_CACHE", str(tmp_path / "cache"))
+    namespace: Dict = {"__name__": "__docs__"}
+    blocks = parse_blocks(page.read_text(encoding="utf-8"))
+    ran = 0
+    for index, block in enumerate(blocks):
+        if block.language != "python" or block.skip_reason is not None:
+            continue
+        printed = _run_block(block.code, block.line, page, namespace)
+        ran += 1
+        following = blocks[index + 1] if index + 1 < len(blocks) else None
+        if following is not None and following.is_output:
+            if not _CHECKER.check_output(following.code, printed, _OUTPUT_FLAGS):
+                example = doctest.Example(block.code, following.code)
+                difference = _CHECKER.output_difference(example, printed, _OUTPUT_FLAGS)
+                pytest.fail(
+                    f"{page_id(page)}:{following.line}: the output shown differs from what the block at "
+                    f"line {block.line} prints now\n{difference}",
+                    pytrace=False,
+                )
+    assert ran > 0
+
+
+@pytest.mark.parametrize("page", pages(), ids=page_id)
+def test_markers_and_output_blocks_are_well_formed(page: Path) -> None:
+    blocks = parse_blocks(page.read_text(encoding="utf-8"))
+    for index, block in enumerate(blocks):
+        if block.skip_reason is not None:
+            assert block.language == "python", f"{page_id(page)}:{block.line}: not-executed marks a non-python block"
+            assert block.skip_reason, f"{page_id(page)}:{block.line}: not-executed needs a reason after the colon"
+        if block.is_output:
+            before = blocks[index - 1] if index else None
+            assert before is not None and before.language == "python" and before.skip_reason is None, (
+                f"{page_id(page)}:{block.line}: an Output block must follow an executed python block"
+            )
+
+
+def test_few_blocks_are_left_unexecuted() -> None:
+    skipped = [
+        f"{page_id(p)}:{b.line}" for p in pages() for b in parse_blocks(p.read_text(encoding="utf-8")) if b.skip_reason
+    ]
+    executed = [b for p in pages() for b in parse_blocks(p.read_text(encoding="utf-8")) if b.language == "python"]
+    assert len(skipped) <= max(2, len(executed) // 10), f"too many not-executed blocks: {skipped}"
+
+
+# ---- the command line ------------------------------------------------------------------------------
+def _config_files(page: Path) -> Dict[str, str]:
+    """The toml blocks of a page that name their file in a first-line comment (``# my.toml``)."""
+    files = {}
+    for block in parse_blocks(page.read_text(encoding="utf-8")):
+        first = block.code.split("\n", 1)[0].strip()
+        if block.language == "toml" and re.fullmatch(r"#\s*[\w.-]+\.toml", first):
+            files[first.lstrip("#").strip()] = block.code
+    return files
+
+
+def _shell_commands() -> List[tuple]:
+    """(page, line, argv) of every ``tinygrad-mnist ...`` line in bash/console/shell blocks."""
+    found = []
+    for page in pages():
+        for block in parse_blocks(page.read_text(encoding="utf-8")):
+            if block.language not in ("bash", "console", "shell", "sh"):
+                continue
+            for offset, raw in enumerate(block.code.replace("\\\n", " ").split("\n")):
+                words = shlex.split(raw.lstrip("$ "), comments=True)
+                if words and words[0] == "tinygrad-mnist":
+                    found.append((page, block.line + offset, words[1:]))
+    return found
+
+
+def _stand_in_run(path: Path) -> None:
+    """A small finished run at ``path`` (for commands that read one), trained on synthetic data."""
+    from tinygrad_mnist import train
+    from tinygrad_mnist.data import Splits
+
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 784), dtype=np.float32)
+    y = np.arange(40) % 10
+    config = train.TrainConfig(hidden=[8], epochs=1, batch_size=20, progress=False, disp_freq=0)
+    train.fit(config, out_dir=path, data=Splits(x, y, None, None, x[:20], y[:20]), log=lambda line: None)
+
+
+def _paths_read_by(argv: List[str]) -> List[str]:
+    """The run folders or checkpoints a command reads (they must exist even for --dry-run)."""
+    command, rest = argv[0], argv[1:]
+    if command == "train":
+        return [rest[i + 1] for i, word in enumerate(rest[:-1]) if word == "--resume"]
+    if command in ("eval", "plot"):
+        takes_value = {"--data-dir", "--out", "--title"}
+        paths, skip = [], False
+        for word in rest:
+            if skip:
+                skip = False
+            elif word in takes_value:
+                skip = True
+            elif not word.startswith("-"):
+                paths.append(word)
+        return paths
+    return []
+
+
+_COMMANDS = _shell_commands()
+
+
+@pytest.mark.parametrize(
+    "page, line, argv", _COMMANDS, ids=[f"{page_id(p)}:{line}" for p, line, _ in _COMMANDS]
+)
+def test_cli_commands_shown_are_accepted(page: Path, line: int, argv: List[str], tmp_path, monkeypatch, capsys) -> None:
+    from tinygrad_mnist.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "examples").symlink_to(REPO / "examples")
+    for name, text in _config_files(page).items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    for path in _paths_read_by(argv):
+        if not Path(path).exists():
+            _stand_in_run(Path(path.removesuffix("/checkpoint.npz")))
+    for i, word in enumerate(argv[:-1]):
+        if word == "--data-dir":
+            Path(argv[i + 1]).mkdir(parents=True, exist_ok=True)
+    status = main(argv if "--help" in argv else argv + ["--dry-run"])
+    assert status == 0, f"{page_id(page)}:{line}: tinygrad-mnist {shlex.join(argv)}\n{capsys.readouterr().err}"
+
+
+def test_inline_options_exist() -> None:
+    """Every `--option` written in inline code is an option of some tinygrad-mnist subcommand."""
+    from tinygrad_mnist.cli import build_parser
+
+    parser = build_parser()
+    known = set(parser._option_string_actions)
+    for action in parser._actions:
+        for sub in getattr(action, "choices", None) or {}:
+            if hasattr(action.choices[sub], "_option_string_actions"):
+                known |= set(action.choices[sub]._option_string_actions)
+    unknown = []
+    for page in pages():
+        text = re.sub(r"^\s*(```|~~~).*?^\s*\1", "", page.read_text(encoding="utf-8"), flags=re.S | re.M)
+        for match in re.finditer(r"`(--[a-z][a-z0-9-]*)", text):
+            if match.group(1) not in known:
+                unknown.append(f"{page_id(page)}: {match.group(1)}")
+    assert not unknown, f"options the CLI does not have: {unknown}"
+
+
+# ---- the site ----------------------------------------------------------------------------------------
+def _missing_site_tool() -> str:
+    """The first package of the docs extra that is not installed, or ""."""
+    for module in ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers"):
+        if importlib.util.find_spec(module) is None:
+            return module
+    return ""
+
+
+@pytest.mark.skipif(bool(_missing_site_tool()), reason=f'{_missing_site_tool()} is not installed: pip install -e ".[docs]"')
+def test_site_builds_strict_and_offline(tmp_path) -> None:
+    site = tmp_path / "site"
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", MPLBACKEND="Agg")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{log}"
+    assert "WARNING" not in log, log
+    external = []
+    for html in site.rglob("*.html"):
+        text = html.read_text(encoding="utf-8")
+        for match in re.finditer(r'<(?:script|link|img)\b[^>]*\b(?:src|href)="(https?:)?//[^"]*"', text):
+            if "rel=\"canonical\"" not in match.group(0):
+                external.append(f"{html.relative_to(site)}: {match.group(0)}")
+    assert not external, "pages load resources from the network:\n" + "\n".join(external)
+    # Every guide made it into the site, with its figures.
+    for guide in ("tensors-and-autograd", "reverse-mode", "writing-a-model", "custom-ops", "experiments"):
+        assert (site / "guides" / guide / "index.html").is_file()
+    assert list((site / "figures").glob("*.svg"))
