@@ -8,8 +8,10 @@
 * A block is skipped only when ``<!-- not-executed: reason -->`` stands right before it.
 * Every ``tinygrad-mnist`` command in a shell block is run with ``--dry-run`` (which checks every
   argument), so no page shows an option or value the CLI does not accept; a ``toml`` block whose
-  first line is ``# NAME.toml`` is written to that file first, so configs shown are checked too.
-  Every ``--option`` in inline code must be an option of some subcommand.
+  first line is ``# NAME.toml`` is written to that file first, so configs shown are checked too
+  (one headed by a repository path, ``# examples/experiments/X.toml``, must match that file).
+  Every ``--option`` in inline code must be an option of some subcommand, and every experiment
+  config in ``examples/experiments`` is listed in the experiments guide.
 * ``mkdocs build --strict`` succeeds (a warning, such as a broken link or reference, fails it)
   and the built pages load nothing from the network.
 """
@@ -122,9 +124,32 @@ def _config_files(page: Path) -> Dict[str, str]:
     files = {}
     for block in parse_blocks(page.read_text(encoding="utf-8")):
         first = block.code.split("\n", 1)[0].strip()
-        if block.language == "toml" and re.fullmatch(r"#\s*[\w.-]+\.toml", first):
+        if block.language == "toml" and re.fullmatch(r"#\s*[\w./-]+\.toml", first):
             files[first.lstrip("#").strip()] = block.code
     return files
+
+
+def test_config_files_shown_match_the_repository() -> None:
+    """A toml block headed by a repository path (``# examples/...``) has that file's settings."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python < 3.11
+        import tomli as tomllib
+    shown = {name: text for page in pages() for name, text in _config_files(page).items() if "/" in name}
+    assert shown, "no page shows a repository config file any more; drop this test or the headers"
+    for name, text in shown.items():
+        assert (REPO / name).is_file(), f"a page shows {name}, which does not exist"
+        assert tomllib.loads(text) == tomllib.loads((REPO / name).read_text(encoding="utf-8")), (
+            f"the settings shown for {name} differ from the file"
+        )
+
+
+def test_every_experiment_config_is_listed() -> None:
+    text = (DOCS_DIR / "guides" / "experiments.md").read_text(encoding="utf-8")
+    for config in sorted((REPO / "examples" / "experiments").glob("*.toml")):
+        assert f"`{config.name}`" in text, f"guides/experiments.md does not list {config.name}"
+    for listed in re.findall(r"`(\w+\.toml)`", text):
+        assert listed == "my.toml" or (REPO / "examples" / "experiments" / listed).is_file(), f"{listed} does not exist"
 
 
 def _shell_commands() -> List[tuple]:
@@ -184,7 +209,8 @@ def test_cli_commands_shown_are_accepted(page: Path, line: int, argv: List[str],
     monkeypatch.chdir(tmp_path)
     (tmp_path / "examples").symlink_to(REPO / "examples")
     for name, text in _config_files(page).items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
+        if "/" not in name:  # files under examples/ are the repository's own, linked above
+            (tmp_path / name).write_text(text, encoding="utf-8")
     for path in _paths_read_by(argv):
         if not Path(path).exists():
             _stand_in_run(Path(path.removesuffix("/checkpoint.npz")))
