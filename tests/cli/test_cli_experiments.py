@@ -21,7 +21,7 @@ def plan(name: str):
 def test_every_config_is_listed_in_the_readme():
     readme = (EXPERIMENTS / "README.md").read_text(encoding="utf-8")
     names = sorted(p.name for p in EXPERIMENTS.glob("*.toml"))
-    assert len(names) == 8
+    assert len(names) == 10
     for name in names:
         assert f"`{name}`" in readme
 
@@ -73,3 +73,14 @@ def test_small_hidden_report():
 def test_quick_config_is_small():
     grid = plan("quick.toml")
     assert len(grid.runs) == 4 and grid.base.epochs <= 2 and grid.base.train_size <= 1000
+
+
+@pytest.mark.parametrize("name,hidden", [("a_hinge_summed_lr.toml", [128]), ("b_hinge_summed_lr.toml", [256, 128])])
+def test_hinge_summed_loss_assumption_configs(name, hidden):
+    # The reports' lr 1e-4 and weight decay 2e-4 on a loss summed over 100 examples take the same
+    # steps as lr 1e-2 and weight decay 2e-6 on our batch mean.
+    grid = plan(name)
+    base = grid.base.to_dict()
+    assert base["hidden"] == hidden and base["epochs"] == 100 and base["margin"] == 5.0
+    assert base["lr"] == pytest.approx(1e-4 * 100) and base["weight_decay"] == pytest.approx(2e-4 / 100)
+    assert grid.axes == {"activation": ["sigmoid", "relu", "gelu"], "loss": ["hinge"]}
