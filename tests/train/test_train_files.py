@@ -4,8 +4,9 @@ import stat
 
 import pytest
 
+from tinygrad_mnist.data import MnistDataError
 from tinygrad_mnist.errors import RunDirectoryError
-from tinygrad_mnist.train import TrainConfig, fit
+from tinygrad_mnist.train import TrainConfig, fit, runs
 from tinygrad_mnist.train.atomic import atomic_open, atomic_write_text
 from tinygrad_mnist.train.rundir import create_run_dir, run_name
 from train_helpers import quiet
@@ -83,3 +84,27 @@ def test_out_dir_that_is_a_file_is_refused(tmp_path, data, small_config):
     (tmp_path / "file").write_text("x")
     with pytest.raises(RunDirectoryError, match="not a folder"):
         fit(small_config, out_dir=tmp_path / "file", data=data, log=quiet)
+
+
+def test_a_non_empty_out_dir_is_refused_before_any_data_is_loaded(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("earlier work")
+
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("data was loaded before the run folder was checked")
+
+    monkeypatch.setattr(runs, "load_splits", must_not_load)
+    with pytest.raises(RunDirectoryError):
+        fit(TrainConfig(epochs=1), out_dir=out, log=quiet)
+    assert (out / "keep.txt").read_text() == "earlier work"
+
+
+def test_a_failed_data_load_leaves_no_empty_run_folder(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise MnistDataError("offline")
+
+    monkeypatch.setattr(runs, "load_splits", offline)
+    with pytest.raises(MnistDataError):
+        fit(TrainConfig(epochs=1), out_dir=tmp_path / "run", log=quiet)
+    assert not (tmp_path / "run").exists()

@@ -1,6 +1,7 @@
 """Starting a run (``fit``) and continuing an interrupted one (``resume``)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -50,8 +51,15 @@ def fit(
     ('completed', True)
     """
     config = _as_config(config)
-    splits = load_splits(config, data)
+    # The run folder is claimed before the data is loaded, so a folder that would be overwritten is
+    # refused at once (not after a download); it is removed again if loading fails.
     run_dir = create_run_dir(config, out_dir)
+    try:
+        splits = load_splits(config, data)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            run_dir.rmdir()  # only succeeds while it is still empty
+        raise
     atomic_write_text(run_dir / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
     model_meta = {"in_features": int(splits.x_train.shape[1]), "num_classes": 10}
     model = build_model(config, **model_meta)
