@@ -52,3 +52,25 @@ def test_custom_op_example_runs():
 def test_quickstart_example_runs(tmp_path):
     out = _run(str(EXAMPLES / "quickstart.py"), "--out", str(tmp_path / "graph.svg"))
     assert "dL/dw" in out and "d2/dt2" in out
+
+
+def test_property_test_example_holds():
+    out = _run(str(EXAMPLES / "property_test_custom_op.py"))
+    assert "all properties hold" in out
+
+
+def test_hessian_vector_product_example_agrees_with_finite_differences():
+    out = _run(str(EXAMPLES / "hessian_vector_product.py"))
+    assert "largest difference from finite differences" in out
+
+
+def test_graph_drawing_example_names_the_parameters(tmp_path):
+    out = _run(str(EXAMPLES / "draw_graph.py"), "--out", str(tmp_path / "graph.dot"))
+    assert "layers.0.weight" in out
+    assert "layers.0.weight" in (tmp_path / "graph.dot").read_text()
+
+
+def test_mnist_mlp_example_learns_on_a_subset(mnist_dir):
+    out = _run(str(EXAMPLES / "mnist_mlp.py"), "--data-dir", str(mnist_dir), "--train-size", "5000",
+               "--epochs", "2", "--min-accuracy", "0.85")
+    assert "epoch 2:" in out
