@@ -136,3 +136,13 @@ def test_read_metrics_csv_turns_empty_cells_into_nan_and_names_bad_cells(tmp_pat
     path.write_text("")
     with pytest.raises(ValueError, match="is empty"):
         read_metrics_csv(path)
+
+
+def test_loss_panel_turns_logarithmic_when_losses_span_decades():
+    from tinygrad_mnist.viz.curves import _spans_decades
+
+    hinge = ("hinge", {"epoch": [1, 2], "train_loss": [45.0, 2.0]})
+    ce = ("ce", {"epoch": [1, 2], "train_loss": [0.3, 0.02], "test_loss": [0.2, float("nan")]})
+    assert _spans_decades([hinge, ce], "loss")
+    assert not _spans_decades([ce], "loss")  # 0.3 / 0.02 is about one decade
+    assert not _spans_decades([("empty", {"epoch": [], "train_loss": []})], "loss")

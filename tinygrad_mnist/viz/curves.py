@@ -93,6 +93,11 @@ def _draw_panels(axes, loaded, colors) -> None:
         axis.set_ylabel(metric)
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(True, alpha=0.3)
+    if _spans_decades(loaded, "loss"):
+        # Losses of different kinds (hinge ~1, cross-entropy ~0.01) or a long fall from a large start:
+        # on a linear axis all but the largest curve would sit flat on zero.
+        axes[0].set_yscale("log")
+        axes[0].set_ylabel("loss (log scale)")
     accuracy_scale = _accuracy_scale(loaded)
     if accuracy_scale is not None:
         axes[1].yaxis.set_major_formatter(PercentFormatter(xmax=accuracy_scale))
@@ -103,6 +108,14 @@ def _draw_panels(axes, loaded, colors) -> None:
         handles=[Line2D([], [], color="black", linestyle=style, label=split) for split, style in present],
         loc="upper right", fontsize=9, framealpha=0.85,
     )
+
+
+def _spans_decades(loaded, metric: str, decades: float = 2.0) -> bool:
+    """Whether the positive finite values of ``metric`` over all runs span more than ``decades``."""
+    values = np.concatenate([np.asarray(metrics[key], dtype=float) for _, metrics in loaded
+                             for key in metrics if key.endswith("_" + metric)] or [np.empty(0)])
+    values = values[np.isfinite(values) & (values > 0)]
+    return values.size > 0 and bool(values.max() / values.min() > 10**decades)
 
 
 def read_metrics_csv(path) -> Dict[str, np.ndarray]:
