@@ -14,9 +14,10 @@ from benchmarks.workload import Dataset, Weights
 
 
 def build_model(weights: Weights, activation: str) -> nn.MLP:
-    """An ``nn.MLP`` whose Linear layers hold copies of ``weights`` (loaded through ``load_state_dict``)."""
+    """An ``nn.MLP`` whose Linear layers hold copies of ``weights`` (loaded through ``load_state_dict``);
+    the model takes the weights' dtype."""
     widths = [weights[0][0].shape[0]] + [w.shape[1] for w, _ in weights]
-    model = nn.MLP(widths[0], widths[1:-1], widths[-1], activation=activation)
+    model = nn.MLP(widths[0], widths[1:-1], widths[-1], activation=activation, dtype=weights[0][0].dtype)
     names = [name for name, _ in model.named_parameters()]
     arrays = [array.copy() for pair in weights for array in pair]
     if len(names) != len(arrays):

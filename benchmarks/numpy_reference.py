@@ -24,7 +24,7 @@ ACTIVATIONS = ("tanh", "relu")
 
 
 class NumpyMLP:
-    """An MLP trained by explicit NumPy forward/backward and the lab's momentum SGD.
+    """An MLP trained by explicit NumPy forward/backward and the lab's momentum SGD, in the weights' dtype.
 
     The update is the lab form ``v = momentum * v - lr * (g + weight_decay * w); w += v``, which equals
     PyTorch's ``v = momentum * v + g'; w -= lr * v`` for a constant learning rate (v_lab = -lr v).
@@ -73,7 +73,7 @@ class NumpyMLP:
         logits /= totals[:, None]
         delta = logits  # now the softmax probabilities
         delta[rows, labels] -= 1.0
-        delta *= np.float32(1.0 / n)
+        delta *= delta.dtype.type(1.0 / n)
 
         for layer in range(layers - 1, -1, -1):
             w, b = self.params[2 * layer], self.params[2 * layer + 1]

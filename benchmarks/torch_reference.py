@@ -40,7 +40,7 @@ def set_threads(threads: int) -> int:
 
 
 class TorchMLP:
-    """The same MLP in PyTorch eager on the CPU, started from the same (in, out) weights."""
+    """The same MLP in PyTorch eager on the CPU, started from the same (in, out) weights (and their dtype)."""
 
     def __init__(self, weights: Weights, activation: str, lr: float, momentum: float, weight_decay: float):
         import torch
@@ -48,7 +48,7 @@ class TorchMLP:
         self.torch = torch
         modules = []
         for index, (w, b) in enumerate(weights):
-            linear = torch.nn.Linear(w.shape[0], w.shape[1])
+            linear = torch.nn.Linear(w.shape[0], w.shape[1], dtype=torch.from_numpy(w).dtype)
             with torch.no_grad():
                 linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(w.T)))  # torch keeps (out, in)
                 linear.bias.copy_(torch.from_numpy(b))

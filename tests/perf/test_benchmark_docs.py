@@ -6,6 +6,7 @@ import pytest
 
 MODULES = [
     "benchmarks.workload",
+    "benchmarks.agreement",
     "benchmarks.numpy_reference",
     "benchmarks.torch_reference",
     "benchmarks.framework_mlp",
