@@ -64,8 +64,11 @@ def _normalize_key(key):
 
 
 def _has_integer_array(key) -> bool:
-    parts = key if isinstance(key, tuple) else (key,)
-    return any(isinstance(k, np.ndarray) and k.dtype.kind in "iu" for k in parts)
+    # A plain loop: this runs in every cross-entropy backward (x[rows, labels]).
+    for part in key if isinstance(key, tuple) else (key,):
+        if isinstance(part, np.ndarray) and part.dtype.kind in "iu":
+            return True
+    return False
 
 
 def scatter_array(values: np.ndarray, key, shape) -> np.ndarray:

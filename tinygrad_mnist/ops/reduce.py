@@ -7,6 +7,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from ..autograd.function import Function, ShapeError
+from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import arraylike as A
 from .axes import normalize_axes
@@ -93,13 +94,22 @@ class LogSumExp(_Reduction):
             raise ShapeError(f"logsumexp: cannot reduce an empty tensor of shape {a.shape}")
         shift = np.maximum.reduce(a, axis=axes, keepdims=True)
         # Shifting by the max keeps exp() from overflowing; an infinite max would give inf - inf.
-        if not np.isfinite(shift).all():
+        # One reduction tells whether any max is infinite (or the sum overflows: the safe path then too).
+        if not math.isfinite(float(np.add.reduce(shift, axis=None))):
             shift = np.where(np.isfinite(shift), shift, 0)
-        out = np.log(np.add.reduce(np.exp(a - shift), axis=axes, keepdims=True)) + shift
+        exps = np.exp(a - shift)
+        total = np.add.reduce(exps, axis=axes, keepdims=True)
+        if self.needs_input_grad[0] and is_grad_enabled():
+            # The softmax, kept for a first-order backward: it saves recomputing exp (this op is in
+            # every cross-entropy step).
+            self.softmax = exps / total
+        out = np.log(total) + shift
         return out if keepdims else out.reshape(tuple(s for i, s in enumerate(a.shape) if i not in axes))
 
     def backward(self, grad, a, out):
-        return (self._kept(grad) * A.exp(a - self._kept(out)),)
+        if isinstance(a, Tensor):  # create_graph: the same derivative written with differentiable ops
+            return (self._kept(grad) * A.exp(a - self._kept(out)),)
+        return (self._kept(grad) * self.softmax,)
 
 
 def sum(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
