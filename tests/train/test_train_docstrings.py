@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 MODULES = [
-    "atomic", "builders", "checkpoint", "config", "evaluation", "grid", "interrupt", "metrics",
+    "builders", "checkpoint", "config", "evaluation", "grid", "interrupt", "metrics",
     "rngstate", "rundir", "runs", "splits", "state", "summary", "trainer",
 ]
 

@@ -7,7 +7,7 @@ import pytest
 from tinygrad_mnist.data import MnistDataError
 from tinygrad_mnist.errors import RunDirectoryError
 from tinygrad_mnist.train import TrainConfig, fit, runs
-from tinygrad_mnist.train.atomic import atomic_open, atomic_write_text
+from tinygrad_mnist.atomic import atomic_open, atomic_write_text
 from tinygrad_mnist.train.rundir import create_run_dir, run_name
 from train_helpers import quiet
 

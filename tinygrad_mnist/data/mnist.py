@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_write_bytes, fsync_dir
 from ..errors import UserError
 from .idx import GZIP_MAGIC, IdxError, decompress, parse_idx
 
@@ -268,35 +269,6 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename itself durable; not possible on every OS, hence best effort.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` so that ``path`` holds either the old or the complete new contents."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
 def _content_problem(data: bytes, f: MnistFile) -> str | None:
     """Why ``data`` is not the expected uncompressed contents of ``f``, or None."""
     if len(data) != f.size:
@@ -386,7 +358,7 @@ class _Cache:
             return
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            _atomic_write(self.entry(f), data)
+            atomic_write_bytes(self.entry(f), data)
         except OSError as e:
             self._disable(str(e))
 
@@ -426,7 +398,7 @@ class _Cache:
             return
         try:
             payload = json.dumps(signature).encode()
-            _atomic_write(self._stamp_path(f, source), payload)
+            atomic_write_bytes(self._stamp_path(f, source), payload)
         except OSError as e:
             self._disable(str(e))
 
@@ -513,7 +485,7 @@ def _download_one(url: str, f: MnistFile, dest: Path, progress: bool) -> tuple[P
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(dest)
+    fsync_dir(dest)
     return final, data
 
 

@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Optional, Union
 import numpy as np
 
 from ..errors import CheckpointError
-from .atomic import atomic_open
+from ..atomic import atomic_open
 
 CHECKPOINT_NAME = "checkpoint.npz"
 FORMAT = "tinygrad_mnist.checkpoint"

@@ -30,7 +30,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 from ..data import Splits
 from ..errors import ConfigError, NonFiniteError
-from .atomic import atomic_write_text
+from ..atomic import atomic_write_text
 from .config import TrainConfig, did_you_mean
 from .interrupt import InterruptGuard, stop_when
 from .rundir import claim_dir, safe_name

@@ -7,7 +7,7 @@ from typing import Dict, List, Sequence, Union
 
 import numpy as np
 
-from .atomic import atomic_write_text
+from ..atomic import atomic_write_text
 
 BASE_COLUMNS = ("epoch", "lr", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds")
 VAL_COLUMNS = ("val_loss", "val_accuracy")

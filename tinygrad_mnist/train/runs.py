@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, Optional, Union
 
 from ..data import Splits
 from ..errors import CheckpointError, ConfigError, RunDirectoryError
-from .atomic import atomic_write_text
+from ..atomic import atomic_write_text
 from .builders import build_loss, build_model, build_optimizer, build_schedule
 from .checkpoint import CHECKPOINT_NAME, load_into_model, load_into_optimizer, read_checkpoint
 from .config import TrainConfig

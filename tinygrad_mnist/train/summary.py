@@ -6,7 +6,7 @@ import math
 import os
 from typing import Any, Union
 
-from .atomic import atomic_write_text
+from ..atomic import atomic_write_text
 
 
 def json_safe(value: Any) -> Any:

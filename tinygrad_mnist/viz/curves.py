@@ -14,7 +14,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._files import write_bytes_atomically
+from ..atomic import atomic_write_bytes
 
 # (split, line style) in drawing order; a split is drawn when its <split>_loss/_accuracy column exists.
 SPLIT_STYLES = (("train", "-"), ("val", ":"), ("test", "--"))
@@ -69,7 +69,8 @@ def plot_curves(runs: Union[str, Path, Sequence[Run]], out_path, title: Optional
 
     buffer = io.BytesIO()
     figure.savefig(buffer, format=file_format, dpi=110)
-    write_bytes_atomically(out_path, buffer.getvalue())
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out_path, buffer.getvalue())
     return out_path
 
 

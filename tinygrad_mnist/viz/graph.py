@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..tensor import Tensor
-from ._files import write_bytes_atomically
+from ..atomic import atomic_write_bytes
 
 RANKDIRS = ("BT", "TB", "LR", "RL")
 # Suffixes save_graph understands, and the graphviz output format each one means.
@@ -147,7 +147,8 @@ def save_graph(tensor: Tensor, path, format: Optional[str] = None, **kwargs) -> 
                 "install it (apt-get install graphviz, or brew install graphviz on macOS), "
                 "or save as .dot, which needs no program"
             ) from None
-    write_bytes_atomically(path, data)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, data)
     return path
 
 

@@ -1,6 +1,7 @@
 """Atomic file writes: a reader (or a crash) sees either the old file or the complete new one.
 
-Every file a run writes goes through here. The data goes to a temporary file in the same folder
+Every file the package writes (run files, checkpoints, the MNIST cache, downloads' neighbours,
+drawings and plots) goes through here. The data goes to a temporary file in the same folder
 (so ``os.replace`` is a rename on one file system, which POSIX makes atomic), is flushed and
 fsynced, then renamed over the target; the folder is fsynced so the rename itself survives a crash.
 """
