@@ -10,7 +10,6 @@ Run: python examples/mnist_mlp.py --data-dir ../shared/data/mnist            (fu
 import argparse
 import time
 
-import numpy as np
 
 from tinygrad_mnist import Tensor, nn, no_grad, optim
 from tinygrad_mnist.data import BatchIterator, load_mnist, prepare

@@ -5,7 +5,11 @@
 - thorough: many examples, for a long run before a release.
 """
 import os
+import socket
+from pathlib import Path
+from typing import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -19,3 +23,46 @@ settings.register_profile(
 settings.register_profile("dev", max_examples=20, deadline=None)
 settings.register_profile("thorough", max_examples=500, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+# Where the real MNIST files are, read once at import: fixtures below clear TINYGRAD_MNIST_DATA so
+# that commands under test cannot find data by accident.
+_SHARED_MNIST = Path(
+    os.environ.get("TINYGRAD_MNIST_SHARED")
+    or os.environ.get("TINYGRAD_MNIST_DATA")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The read-only folder with the real MNIST files: $TINYGRAD_MNIST_SHARED or $TINYGRAD_MNIST_DATA,
+    else ../shared/data/mnist beside the repository (never written to)."""
+    if not _SHARED_MNIST.is_dir():
+        pytest.skip(f"real MNIST files not found at {_SHARED_MNIST} (set TINYGRAD_MNIST_SHARED=DIR)")
+    return _SHARED_MNIST
+
+
+def _closed_port() -> int:
+    """A localhost port nobody listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def closed_port():
+    """A function giving a localhost port nobody listens on, for a dead download mirror."""
+    return _closed_port
+
+
+@pytest.fixture(scope="session")
+def offline_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test may touch the user's real cache or reach the internet by accident: the default cache
+    moves to a temporary folder, no data folder is preset and the download mirror is a dead port."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        mp.delenv("TINYGRAD_MNIST_DATA", raising=False)
+        mp.delenv("TINYGRAD_MNIST_CACHE", raising=False)
+        mp.setenv("TINYGRAD_MNIST_MIRRORS", f"http://127.0.0.1:{_closed_port()}/")
+        yield

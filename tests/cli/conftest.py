@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +13,6 @@ from tinygrad_mnist.cli import main
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENTS = REPO_ROOT / "examples" / "experiments"
 # Read before the isolation fixture clears it from the environment.
-_DATA_ENV = os.environ.get("TINYGRAD_MNIST_DATA")
 
 
 @dataclass
@@ -31,22 +28,10 @@ class Result:
         return self.err.splitlines()
 
 
-def _closed_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session", autouse=True)
-def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    # Commands must neither write the user's cache nor reach the internet: data comes only from
-    # --data-dir, the cache lives in a temp dir and the download mirror is a dead local port.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
-        mp.delenv("TINYGRAD_MNIST_DATA", raising=False)
-        mp.delenv("TINYGRAD_MNIST_CACHE", raising=False)
-        mp.setenv("TINYGRAD_MNIST_MIRRORS", f"http://127.0.0.1:{_closed_port()}/")
-        yield
+def _isolated_environment(offline_environment: None) -> Iterator[None]:
+    # Commands must neither write the user's cache nor reach the internet (see tests/conftest.py).
+    yield
 
 
 @pytest.fixture
@@ -60,15 +45,6 @@ def cli(capsys: pytest.CaptureFixture[str]):
         return Result(code, captured.out, captured.err)
 
     return run
-
-
-@pytest.fixture(scope="session")
-def mnist_dir() -> Path:
-    """The real MNIST files: $TINYGRAD_MNIST_DATA, else ../shared/data/mnist beside the repo."""
-    path = Path(_DATA_ENV) if _DATA_ENV else REPO_ROOT.parent / "shared" / "data" / "mnist"
-    if not path.is_dir():
-        pytest.skip(f"real MNIST files not found at {path} (set TINYGRAD_MNIST_DATA=DIR)")
-    return path
 
 
 @pytest.fixture(scope="session")

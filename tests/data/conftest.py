@@ -5,8 +5,6 @@ from __future__ import annotations
 import functools
 import gzip
 import http.server
-import os
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,36 +14,17 @@ import pytest
 
 from tinygrad_mnist.data import MNIST_FILES, Mnist, load_mnist
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_ENV = "TINYGRAD_MNIST_SHARED"
-
-
-def closed_port() -> int:
-    """A localhost port nobody listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    # No test may touch the user's real cache or reach the internet by accident:
-    # the default cache moves to a temp dir and the default mirror is a dead port.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
-        mp.delenv("TINYGRAD_MNIST_DATA", raising=False)
-        mp.delenv("TINYGRAD_MNIST_CACHE", raising=False)
-        mp.setenv("TINYGRAD_MNIST_MIRRORS", f"http://127.0.0.1:{closed_port()}/")
-        yield
+def _isolated_environment(offline_environment: None) -> Iterator[None]:
+    yield
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
+def shared_dir(mnist_dir: Path) -> Path:
     """The read-only folder with the real MNIST .gz files (never written to)."""
-    path = Path(os.environ.get(SHARED_ENV) or REPO_ROOT.parent / "shared" / "data" / "mnist")
-    if not path.is_dir():
-        pytest.skip(f"real MNIST files not found at {path} (set {SHARED_ENV}=DIR to point at them)")
-    return path
+    return mnist_dir
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ import pytest
 from tinygrad_mnist.data import MNIST_FILES, Mnist, MnistDataError, load_mnist
 from tinygrad_mnist.data import mnist as mnist_module
 
-from conftest import closed_port
 
 LABELS = MNIST_FILES["train_labels"].name
 
@@ -33,7 +32,8 @@ def leftovers(directory: Path) -> list[str]:
 
 
 def test_download_all_files(
-    tmp_path: Path, shared_dir: Path, http_mirror: Any, mnist: Mnist, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, shared_dir: Path, http_mirror: Any, mnist: Mnist, monkeypatch: pytest.MonkeyPatch,
+    closed_port: Any,
 ) -> None:
     set_mirrors(monkeypatch, http_mirror(shared_dir))
     dest = tmp_path / "new" / "mnist"  # does not exist yet
@@ -104,6 +104,7 @@ class HugeHandler(TruncatingHandler):
 
 
 def test_bad_mirrors_fall_through_to_a_good_one(
+    closed_port: Any,
     tmp_path: Path,
     shared_dir: Path,
     link_real: Any,
@@ -162,7 +163,7 @@ def test_oversized_response_is_cut_off(
     assert leftovers(dest) == []
 
 
-def test_all_mirrors_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_all_mirrors_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, closed_port: Any) -> None:
     dead = [f"http://127.0.0.1:{closed_port()}/", f"http://127.0.0.1:{closed_port()}/mnist/"]
     set_mirrors(monkeypatch, *dead)
     with pytest.raises(MnistDataError) as info:
