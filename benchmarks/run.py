@@ -68,14 +68,15 @@ def measure_cell(arch: Architecture, batch_size: int, data, implementations: Dic
 
     times: Dict[str, List[float]] = {name: [] for name in trainers}
     losses: Dict[str, float] = {}
-    for epoch in range(1, epochs + 1):
-        order = epoch_order(data, epoch, seed)
-        for name, trainer in trainers.items():
-            _settle(settle)
-            start = time.perf_counter()
-            losses[name] = trainer.train_epoch(order, batch_size)
-            times[name].append(time.perf_counter() - start)
-        del order
+    with machine.CpuWatch() as watch:
+        for epoch in range(1, epochs + 1):
+            order = epoch_order(data, epoch, seed)
+            for name, trainer in trainers.items():
+                _settle(settle)
+                start = time.perf_counter()
+                losses[name] = trainer.train_epoch(order, batch_size)
+                times[name].append(time.perf_counter() - start)
+            del order
     return {
         "arch": arch.name,
         "batch_size": batch_size,
@@ -86,6 +87,8 @@ def measure_cell(arch: Architecture, batch_size: int, data, implementations: Dic
         "warmup_loss": warmup_loss,
         "last_loss": losses,
         "correctness": check,
+        "other_processes_cpu_seconds": watch.others_seconds,
+        "steal_seconds": watch.steal_seconds,
         "matmul_gflop": matmul_flops(arch, len(data.y)) / 1e9,
     }
 
@@ -130,6 +133,18 @@ def markdown_table(cells: List[dict]) -> str:
     return "\n".join(lines)
 
 
+def disturbed(cells: List[dict], spread: float = 1.5) -> List[str]:
+    """Cells where some epoch took ``spread`` times the median or more: something else used the CPU."""
+    lines = []
+    for cell in cells:
+        for name, values in cell["epoch_seconds"].items():
+            median = cell["median_seconds"][name]
+            if max(values) >= spread * median:
+                lines.append(f"{cell['arch']}, batch {cell['batch_size']}, {name}: epochs "
+                             f"{', '.join(f'{v:.2f}' for v in values)} s")
+    return lines
+
+
 def verdicts(cells: List[dict], loading: Optional[dict]) -> List[str]:
     """One line per target: the measured value and whether it is met (targets are for batch 100)."""
     lines = []
@@ -155,7 +170,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="6,000 samples, 3 timed epochs, shorter pauses: checks the benchmark, not the speed")
     parser.add_argument("--out", type=Path, help="write all results as JSON to this file")
-    parser.add_argument("--epochs", type=int, help="timed epochs per cell after the warm-up (default 5, quick 3; at least 3)")
+    parser.add_argument("--epochs", type=int, help="timed epochs per cell after the warm-up (default 7, quick 3; at least 3)")
     parser.add_argument("--samples", type=int, help="synthetic training samples (default 60000, quick 6000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data, the weights and the batch order")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even when it is installed")
@@ -163,7 +178,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                                             "then ../shared/data/mnist); loading is skipped when none is found")
     parser.add_argument("--skip-memory", action="store_true", help="skip the peak-memory measurement")
     args = parser.parse_args(argv)
-    args.epochs = args.epochs if args.epochs is not None else (3 if args.quick else 5)
+    args.epochs = args.epochs if args.epochs is not None else (3 if args.quick else 7)
     args.samples = args.samples if args.samples is not None else (6000 if args.quick else 60000)
     if args.epochs < 3:
         parser.error(f"--epochs must be at least 3 (a median needs them), got {args.epochs}")
@@ -198,7 +213,9 @@ def main(argv=None) -> int:
             cell = measure_cell(arch, batch_size, data, implementations, args.epochs, settle, args.seed)
             cells.append(cell)
             medians = ", ".join(f"{name} {seconds:.3f}s" for name, seconds in cell["median_seconds"].items())
-            print(f"  {arch.name}, batch {batch_size}: {medians}", flush=True)
+            print(f"  {arch.name}, batch {batch_size}: {medians} (other processes used "
+                  f"{cell['other_processes_cpu_seconds']:.1f} CPU s meanwhile, steal {cell['steal_seconds']:.1f} s)",
+                  flush=True)
     del data
     summarize(cells, peak)
 
@@ -222,6 +239,11 @@ def main(argv=None) -> int:
           "beyond the NumPy reference's time")
     for line in verdicts(cells, loading):
         print(line)
+    noisy = disturbed(cells)
+    if noisy:
+        print("WARNING: some epochs took 1.5x their median or more; the machine was busy, rerun when it is quiet:")
+        for line in noisy:
+            print(f"  {line}")
     if loading is not None:
         for label in ("cold", "warm"):
             part = loading[label]
@@ -248,6 +270,7 @@ def main(argv=None) -> int:
             "loading": loading,
             "memory": memory_runs,
             "verdicts": verdicts(cells, loading),
+            "disturbed": disturbed(cells),
         }
         args.out.write_text(json.dumps(results, indent=2) + "\n")
         print(f"wrote {args.out}")
