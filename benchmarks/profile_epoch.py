@@ -212,7 +212,8 @@ def profile(arch_name: str, batch_size: int, samples: int, epochs: int, rate: in
             "--batch-size", str(batch_size), "--samples", str(samples), "--epochs", str(epochs), "--seed", str(seed),
             "--out", str(Path(folder) / "timing.json"),
         ]
-        finished = subprocess.run(command, capture_output=True, text=True, check=False)
+        with machine.CpuWatch() as watch:
+            finished = subprocess.run(command, capture_output=True, text=True, check=False)
         if finished.returncode != 0 or not raw_path.exists():
             raise SystemExit(f"py-spy failed ({finished.returncode}); it needs permission to read another "
                              f"process's memory (ptrace):\n{finished.stderr.strip()}")
@@ -220,7 +221,8 @@ def profile(arch_name: str, batch_size: int, samples: int, epochs: int, rate: in
         result = analyse(raw_path.read_text(), top)
     result.update(timing)
     result.update({"arch": arch_name, "batch_size": batch_size, "samples_per_epoch": samples, "epochs": epochs,
-                   "rate_hz": rate, "load_average": machine.load_average()})
+                   "rate_hz": rate, "load_average": machine.load_average(),
+                   "other_processes_cpu_seconds": watch.others_seconds, "steal_seconds": watch.steal_seconds})
     return result
 
 
@@ -231,6 +233,8 @@ def report(result: dict) -> str:
         f"epochs, {result['samples']} stack samples at {result['rate_hz']} Hz (py-spy --native)",
         f"epoch: {result['epoch_seconds_unprofiled']:.3f} s unprofiled, {result['epoch_seconds_profiled']:.3f} s "
         "under the profiler (its pauses stretch wall time, not the shares)",
+        f"other processes used {result['other_processes_cpu_seconds']:.1f} CPU s meanwhile (steal "
+        f"{result['steal_seconds']:.1f} s); load average {result['load_average']}",
         f"NumPy arithmetic (ufuncs, reductions, BLAS, NumPy dispatch): {result['numpy_fraction'] * 100:.1f}%, of which",
     ]
     lines += [f"    {share * 100:5.1f}%  {name}" for name, share in result["numpy_parts"]]

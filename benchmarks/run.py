@@ -94,10 +94,12 @@ def measure_cell(arch: Architecture, batch_size: int, data, implementations: Dic
 
 
 def _ratio(cell: dict, numerator: str, denominator: str) -> Optional[float]:
-    medians = cell["median_seconds"]
-    if numerator not in medians or denominator not in medians:
+    """The median of the per-round ratios: each round times the implementations back to back, so a
+    drift in the machine's speed between rounds cancels out of the ratio."""
+    times = cell["epoch_seconds"]
+    if numerator not in times or denominator not in times:
         return None
-    return medians[numerator] / medians[denominator]
+    return statistics.median(a / b for a, b in zip(times[numerator], times[denominator]))
 
 
 def summarize(cells: List[dict], peak_gflops: float) -> None:
@@ -107,9 +109,8 @@ def summarize(cells: List[dict], peak_gflops: float) -> None:
         cell["a_over_c"] = _ratio(cell, "framework", "torch")
         cell["floor_seconds"] = cell["matmul_gflop"] / peak_gflops
         cell["a_over_floor"] = cell["median_seconds"]["framework"] / cell["floor_seconds"]
-        medians = cell["median_seconds"]
-        # What the framework spends beyond the reference's arithmetic, as a share of its epoch.
-        cell["excess_over_numpy_fraction"] = 1.0 - medians["numpy"] / medians["framework"]
+        # What the framework spends beyond the reference's time, as a share of its epoch.
+        cell["excess_over_numpy_fraction"] = 1.0 - 1.0 / cell["a_over_b"]
 
 
 def _fmt(value: Optional[float], digits: int = 3) -> str:
@@ -235,8 +236,8 @@ def main(argv=None) -> int:
     print()
     print(markdown_table(cells))
     print()
-    print(f"floor = matmul FLOPs of the epoch / {peak:.1f} GFLOP/s; (a-b)/a = share of the framework's epoch "
-          "beyond the NumPy reference's time")
+    print(f"seconds: median of {args.epochs} epochs; a/b, a/c: median of the per-round ratios (epochs interleaved); "
+          f"floor = matmul FLOPs of the epoch / {peak:.1f} GFLOP/s; (a-b)/a = 1 - b/a")
     for line in verdicts(cells, loading):
         print(line)
     noisy = disturbed(cells)
