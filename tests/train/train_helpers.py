@@ -6,7 +6,6 @@ modules and by the training subprocesses the interrupt tests start.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -33,17 +32,10 @@ def synthetic(n_train: int = 600, n_test: int = 200, n_val: int = 0, seed: int =
     return Splits(x[train], y[train], x_val, y_val, x[test], y[test])
 
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def quiet(_line: str) -> None:
     """A log function that drops the progress lines."""
-
-
-def mnist_dir() -> Path:
-    """Where the real MNIST files are: $TINYGRAD_MNIST_DATA, else ../shared/data/mnist."""
-    env = os.environ.get("TINYGRAD_MNIST_DATA")
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "data" / "mnist"
 
 
 def model_arrays(checkpoint_path) -> dict:
