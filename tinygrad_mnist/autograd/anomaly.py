@@ -11,6 +11,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..tensor import Tensor
 from .grad_mode import _state
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -118,7 +119,7 @@ def check_forward(fn, inputs, output: np.ndarray) -> None:
 
 def check_backward(fn, index: int, parent, gradient) -> None:
     """Called by the engine in anomaly mode for every gradient a backward rule returns."""
-    values = gradient.data if hasattr(gradient, "data") and not isinstance(gradient, np.ndarray) else gradient
+    values = gradient.data if isinstance(gradient, Tensor) else gradient
     if _is_finite(values):
         return
     raise AnomalyError(
