@@ -1,7 +1,7 @@
 """Deep graphs: no RecursionError, and the work of a backward pass grows linearly with the graph.
 
-Linearity is checked by counting (nodes in the topological order, backward rules run, parents
-looked up), never by timing, so the test is deterministic on a busy machine.
+Linearity is checked by counting (nodes in the topological order, backward rules run, operations
+on the engine's heap of ops to visit), never by timing, so the test is deterministic on a busy machine.
 """
 from __future__ import annotations
 
@@ -61,30 +61,47 @@ def test_grad_and_second_order_through_a_deep_chain():
 
 
 def test_work_grows_linearly_with_the_chain_length(monkeypatch):
-    lookups = []
-    real_parents_of = engine._parents_of
-
-    def counting_parents_of(node):
-        lookups.append(1)
-        return real_parents_of(node)
-
-    monkeypatch.setattr(engine, "_parents_of", counting_parents_of)
+    # The backward pass keeps the ops still to visit in a heap. Every op must enter and leave it
+    # exactly once, and on a chain the heap must never hold more than one op (so each heap operation
+    # is O(1)): then the work is linear in the length, whatever the constant.
+    real_push, real_pop = engine.heappush, engine.heappop
     counts = {}
+
+    def counting_push(heap, item):
+        real_push(heap, item)
+        counts["pushes"] += 1
+        counts["largest"] = max(counts["largest"], len(heap))
+
+    def counting_pop(heap):
+        counts["pops"] += 1
+        return real_pop(heap)
+
+    monkeypatch.setattr(engine, "heappush", counting_push)
+    monkeypatch.setattr(engine, "heappop", counting_pop)
     for length in (SHALLOW, DEEP):
         x = Tensor(np.zeros(3), requires_grad=True)
         y = _chain(x, length)
-        order = topological_order([y])
-        lookups.clear()
+        assert len(topological_order([y])) == length + 1  # the ops and the leaf
+        counts.update(pushes=0, pops=0, largest=0)
         _CountedAddOne.calls = 0
         y.sum().backward()
-        counts[length] = (len(order), _CountedAddOne.calls, len(lookups))
         np.testing.assert_array_equal(x.grad.numpy(), np.ones(3))
-    # length + 1 tensors (the ops and the leaf), one backward rule per op, and the lookups of
-    # parents grow by the same factor as the chain (a constant per node, whatever it is).
-    assert counts[SHALLOW][:2] == (SHALLOW + 1, SHALLOW)
-    assert counts[DEEP][:2] == (DEEP + 1, DEEP)
-    shallow_lookups, deep_lookups = counts[SHALLOW][2], counts[DEEP][2]
-    assert deep_lookups - 5 * shallow_lookups == pytest.approx(0, abs=10), (shallow_lookups, deep_lookups)
+        assert _CountedAddOne.calls == length  # one backward rule per op
+        # The chain's ops and the Sum: each pushed once, popped once, one at a time.
+        assert (counts["pushes"], counts["pops"], counts["largest"]) == (length + 1, length + 1, 1)
+
+
+def test_backward_visits_users_before_the_tensors_they_use():
+    # Diamond with a long and a short path to x: x's gradient must be complete (both paths in)
+    # before x's own op runs its backward rule, whatever order the ops were written in.
+    x = Tensor(np.array([1.5]), requires_grad=True)
+    root = x * 1.0
+    long_path = root
+    for _ in range(50):
+        long_path = long_path + 0.0
+    y = (long_path * root).sum()  # y = root**2, dy/dx = 2 x
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0])
 
 
 def test_shared_subgraphs_are_visited_once_not_once_per_path():

@@ -5,6 +5,7 @@ This module is the ONE place where a gradient is summed back to its input's broa
 """
 from __future__ import annotations
 
+from heapq import heappop, heappush
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -170,18 +171,31 @@ def _seed(outputs: Sequence[Tensor], grad_outputs, create_graph: bool) -> list:
 
 
 def _backward_pass(outputs, seeds, targets, retain_graph: bool, create_graph: bool, store_leaf_grads: bool):
-    """Propagate ``seeds`` from ``outputs``; return {id: gradient} for the tensors in ``targets``."""
-    order = topological_order(outputs)
-    grads: Dict[int, object] = {}
-    owned: set = set()
+    """Propagate ``seeds`` from ``outputs``; return {id: gradient} for the tensors in ``targets``.
+
+    Ops are visited latest-recorded first (a max-heap on ``Function.sequence``). An op is recorded
+    after all of its inputs, so every user of a tensor is visited before the tensor's own op: its
+    gradient is complete when its turn comes. An op enters the heap when its output receives a first
+    gradient, so the walk and the backward pass are one loop, and only ops that lead to an output are
+    ever touched. Leaves have nothing to pass on; their gradients are handed out at the end.
+    """
+    grads: Dict[int, object] = {}  # id(tensor) -> its gradient so far
+    owned: set = set()  # ids whose gradient is an array the engine made by adding, safe to add into
+    heap: list = []  # (-sequence, tensor) of the ops still to visit
+    leaves: List[Tensor] = []  # in the order their first gradient arrived
     for out, seed in zip(outputs, seeds):
-        if id(out) in grads:  # the same tensor given twice as an output
-            grads[id(out)] = grads[id(out)] + seed
+        key = id(out)
+        if key in grads:  # the same tensor given twice as an output
+            grads[key] = grads[key] + seed
             if not create_graph:
-                grads[id(out)] = np.asarray(grads[id(out)])
-                owned.add(id(out))
+                grads[key] = np.asarray(grads[key])
+                owned.add(key)
+            continue
+        grads[key] = seed
+        if out._ctx is None:
+            leaves.append(out)
         else:
-            grads[id(out)] = seed
+            heappush(heap, (-out._ctx.sequence, out))
     wanted = {id(t) for t in targets}
     found: Dict[int, object] = {}
     # ids of arrays handed to a backward rule: a rule may return the very array it got (add does),
@@ -192,18 +206,13 @@ def _backward_pass(outputs, seeds, targets, retain_graph: bool, create_graph: bo
     previous_mode = _state["enabled"]
     _state["enabled"] = create_graph
     try:
-        for node in reversed(order):
+        while heap:
+            node = heappop(heap)[1]
             key = id(node)
-            gradient = grads.pop(key, None)
-            if gradient is None:
-                continue
+            gradient = grads.pop(key)
             if key in wanted:
                 found[key] = gradient if create_graph else _adoptable(gradient, key in owned, handed)
             ctx = node._ctx
-            if ctx is None:
-                if store_leaf_grads:
-                    _store_leaf_grad(node, gradient if create_graph else _adoptable(gradient, key in owned, handed))
-                continue
             parents = ctx.parents
             if parents is None:
                 raise GraphFreedError(GRAPH_FREED_MESSAGE.format(op=ctx.name))
@@ -211,7 +220,7 @@ def _backward_pass(outputs, seeds, targets, retain_graph: bool, create_graph: bo
                 input_grads = ctx.backward(gradient, *parents, node)
             else:
                 handed.add(id(gradient))
-                input_grads = ctx.backward(gradient, *[p.data for p in parents], node.data)
+                input_grads = ctx.backward(gradient, *ctx.input_arrays, node.data)
             for parent, needed, input_grad in zip(parents, ctx.needs_input_grad, input_grads):
                 if not needed or input_grad is None:
                     continue
@@ -225,6 +234,11 @@ def _backward_pass(outputs, seeds, targets, retain_graph: bool, create_graph: bo
                 previous = grads.get(parent_key)
                 if previous is None:
                     grads[parent_key] = input_grad
+                    parent_ctx = parent._ctx
+                    if parent_ctx is None:
+                        leaves.append(parent)
+                    else:
+                        heappush(heap, (-parent_ctx.sequence, parent))
                 elif create_graph:
                     grads[parent_key] = previous + input_grad
                 elif parent_key in owned:
@@ -235,9 +249,18 @@ def _backward_pass(outputs, seeds, targets, retain_graph: bool, create_graph: bo
                     grads[parent_key] = np.asarray(previous + input_grad)
                     owned.add(parent_key)
             if not retain_graph:
-                ctx.parents = None
+                ctx.parents = ctx.input_arrays = None
     finally:
         _state["enabled"] = previous_mode
+    for leaf in leaves:
+        key = id(leaf)
+        gradient = grads[key]
+        if not create_graph:
+            gradient = _adoptable(gradient, key in owned, handed)
+        if key in wanted:
+            found[key] = gradient
+        if store_leaf_grads:
+            _store_leaf_grad(leaf, gradient)
     return found
 
 

@@ -19,6 +19,7 @@ input's shape.
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -26,6 +27,9 @@ import numpy as np
 from ..tensor import Tensor
 
 _new = object.__new__
+# Every recorded op gets the next number: an op's inputs always exist before it does, so numbers
+# grow from inputs to users and the engine can walk a graph backward by number alone.
+_next_sequence = itertools.count().__next__
 from . import anomaly
 from .grad_mode import _state
 
@@ -72,9 +76,13 @@ class Function:
     array([12.], dtype=float32)
     """
 
-    # parents: the input Tensors (None once the graph is freed); needs_input_grad: one bool per input.
+    # parents: the input Tensors (None once the graph is freed); input_arrays: their arrays, as handed
+    # to forward (the first-order backward gets these); needs_input_grad: one bool per input;
+    # sequence: when the op was recorded (higher is later), the order the backward pass follows.
     parents: Optional[Tuple[Any, ...]]
+    input_arrays: Optional[list]
     needs_input_grad: list
+    sequence: int
 
     def forward(self, *arrays: np.ndarray, **kwargs) -> np.ndarray:
         """Compute the op's result from the inputs' ndarrays (keyword arguments come from ``apply``).
@@ -105,22 +113,26 @@ class Function:
 
         Non-Tensor inputs (Python numbers, ndarrays) are wrapped as constants.
         """
-        # This is the hot path of every op: plain loops and direct attribute writes, no helpers.
-        first_dtype = None
+        # This is the hot path of every op: one plain loop and direct attribute writes, no helpers.
+        arrays = []
+        needs = []
         for t in inputs:
             if not isinstance(t, Tensor):
-                inputs = tuple(x if isinstance(x, Tensor) else Tensor._constant_like(x, inputs) for x in inputs)
-                break
-        for t in inputs:
-            if first_dtype is None:
-                first_dtype = t.data.dtype
-            elif t.data.dtype is not first_dtype:
-                inputs = _common_float(inputs)
-                break
+                return cls.apply(*[x if isinstance(x, Tensor) else Tensor._constant_like(x, inputs) for x in inputs],
+                                 **kwargs)
+            arrays.append(t.data)
+            needs.append(t.requires_grad)
+        if len(arrays) > 1:
+            dtype = arrays[0].dtype
+            for array in arrays:
+                if array.dtype is not dtype:
+                    inputs = _common_float(inputs)
+                    arrays = [t.data for t in inputs]
+                    break
         fn = cls()
-        fn.needs_input_grad = needs = [t.requires_grad for t in inputs]
+        fn.needs_input_grad = needs
         try:
-            data = fn.forward(*[t.data for t in inputs], **kwargs)
+            data = fn.forward(*arrays, **kwargs)
         except ShapeError:
             raise
         except ValueError as error:  # NumPy's errors do not say which op failed
@@ -130,14 +142,18 @@ class Function:
             raise ValueError(f"{fn.name.lower()}: {error} (inputs of shapes {shapes})") from None
         if _state["anomaly"]:
             anomaly.check_forward(fn, inputs, data)
+        if type(data) is not np.ndarray:
+            data = np.asarray(data)
         out = _new(Tensor)
-        out.data = data if type(data) is np.ndarray else np.asarray(data)
+        out.data = data
         out.grad = None
         out.name = None
         # Only float results are differentiable: a cast to int or bool leaves the graph.
-        if _state["enabled"] and True in needs and out.data.dtype.kind == "f":
+        if _state["enabled"] and True in needs and data.dtype.kind == "f":
             out.requires_grad = True
             fn.parents = inputs
+            fn.input_arrays = arrays
+            fn.sequence = _next_sequence()
             out._ctx = fn
         else:
             out.requires_grad = False
