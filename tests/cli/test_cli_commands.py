@@ -121,7 +121,7 @@ def test_graph_writes_dot_and_svg(cli, tmp_path):
     assert result.code == 0, result.err
     source = dot_file.read_text()
     assert source.startswith("digraph")
-    for name in ("layers.0.weight", "layers.0.bias", "images", "MatMul"):
+    for name in ("layers.0.weight", "layers.0.bias", "images", "Linear"):
         assert name in source
     if shutil.which("dot") is None:
         pytest.skip("graphviz 'dot' is not installed; .dot checked, .svg not")

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from tinygrad_mnist import Tensor, nn
+from tinygrad_mnist.autograd import grad
 from tinygrad_mnist.errors import ConfigError
-from tinygrad_mnist.testing import gradcheck
+from tinygrad_mnist.ops.linalg import linear
+from tinygrad_mnist.testing import gradcheck, gradgradcheck
 
 
 # ---- Linear ---------------------------------------------------------------------------------------
@@ -62,8 +64,21 @@ def test_linear_forward_is_x_at_weight_plus_bias_and_gradchecks():
     layer.bias.data[:] = [0.5, -1.0]
     x = np.arange(6.0).reshape(2, 3)
     np.testing.assert_allclose(layer(Tensor(x)).numpy(), x @ layer.weight.numpy() + layer.bias.numpy())
-    assert layer(Tensor(x)).op == "Add"  # one matmul, one broadcast add
-    assert gradcheck(lambda x, w, b: x @ w + b, [x, layer.weight.numpy(), layer.bias.numpy()])
+    assert layer(Tensor(x)).op == "Linear"  # one op: one matmul, one broadcast add
+    weight, bias = layer.weight.numpy(), layer.bias.numpy()
+    assert gradcheck(lambda x, w, b: linear(x, w, b), [x, weight, bias])
+    assert gradgradcheck(lambda x, w, b: linear(x, w, b), [x, weight, bias])
+
+
+def test_linear_gradients_equal_those_of_matmul_then_add():
+    layer = nn.Linear(4, 3, seed=1)
+    layer.bias.data[:] = [0.25, -0.5, 1.0]
+    x = Tensor(np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32), requires_grad=True)
+    fused = grad((layer(x) ** 2).sum(), [x, layer.weight, layer.bias])
+    unfused = grad(((x @ layer.weight + layer.bias) ** 2).sum(), [x, layer.weight, layer.bias])
+    for a, b in zip(fused, unfused):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_linear_without_bias():

@@ -303,6 +303,20 @@ def _ndarray_operand_case(draw, dtype):
 
 
 @st.composite
+def _linear_case(draw, dtype):
+    """x of shape (..., in) with 0 to 2 leading axes (a vector, a batch, a batch of batches),
+    weight (in, out) and bias (out,)."""
+    lead = draw(st.lists(st.integers(1, MAX_SIDE), min_size=0, max_size=2))
+    fan_in, fan_out = draw(st.integers(1, MAX_SIDE)), draw(st.integers(1, MAX_SIDE))
+    x = draw(arrays(tuple(lead) + (fan_in,), dtype=dtype))
+    return Case((x, draw(arrays((fan_in, fan_out), dtype=dtype)), draw(arrays((fan_out,), dtype=dtype))), {})
+
+
+def linear_reference(x, weight, bias):
+    return x @ weight + bias
+
+
+@st.composite
 def _ndarray_matmul_case(draw, dtype):
     shape_a, shape_b = draw(matmul_shapes(max_batch_dims=1, max_side=3))
     return Case((draw(arrays(shape_b, dtype=dtype)),), {"other": draw(arrays(shape_a, dtype=dtype))})
@@ -468,6 +482,7 @@ SPECS = (
     OpSpec("matmul_1d_batched", lambda a, b: a @ b, np.matmul, matmul_form(True, False, batched=True)),
     OpSpec("matmul_batched_1d", lambda a, b: a @ b, np.matmul, matmul_form(False, True, batched=True)),
     OpSpec("matmul_functional", linalg.matmul, np.matmul, _matmul_case),
+    OpSpec("linear", linalg.linear, linear_reference, _linear_case),
     # dtype conversion (the output dtype is the target, the gradient comes back in the input's dtype)
     OpSpec(
         "astype_float32",

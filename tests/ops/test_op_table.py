@@ -99,7 +99,7 @@ REQUIRED_OPS = {
     "where", "clip", "erf", "sum", "mean", "max", "min", "var", "var_ddof1", "logsumexp", "reshape", "flatten",
     "transpose", "permute", "swapaxes", "expand", "broadcast_to", "squeeze", "unsqueeze", "getitem_basic",
     "getitem_rows_labels", "getitem_repeated", "getitem_mask", "concatenate", "stack", "matmul", "matmul_1d_1d",
-    "matmul_1d_2d", "matmul_2d_1d", "matmul_2d_2d", "matmul_batched",
+    "matmul_1d_2d", "matmul_2d_1d", "matmul_2d_2d", "matmul_batched", "linear",
     "astype_float32", "astype_float64",
 }
 

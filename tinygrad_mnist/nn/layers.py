@@ -6,6 +6,7 @@ from typing import Iterator, Tuple
 import numpy as np
 
 from ..errors import ConfigError
+from ..ops.linalg import linear
 from ..tensor import Tensor
 from .init import INITS, Seed, as_generator, initial_weight
 from .module import Module, Parameter
@@ -65,8 +66,7 @@ class Linear(Module):
                 f"Linear holds {self.weight.dtype} weights but got a {dtype} input; "
                 f"convert the input (x.astype(np.{self.weight.dtype})) or build the model with dtype={dtype}"
             )
-        out = x @ self.weight
-        return out if self.bias is None else out + self.bias
+        return linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         text = f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -1,4 +1,5 @@
-"""Matrix multiplication for 1-D, 2-D and batched operands (batch dimensions broadcast)."""
+"""Matrix multiplication for 1-D, 2-D and batched operands (batch dimensions broadcast), and the
+affine map ``x @ weight + bias`` of a Linear layer as one op."""
 from __future__ import annotations
 
 import numpy as np
@@ -48,3 +49,50 @@ def matmul(a, b) -> Tensor:
     (2, 4)
     """
     return MatMul.apply(a, b)
+
+
+def _sum_rows(grad):
+    """Sum over the first axis (ndarray: the ufunc directly, without ndarray.sum's Python layer)."""
+    return np.add.reduce(grad, axis=0) if type(grad) is np.ndarray else grad.sum(axis=0)
+
+
+class Linear(Function):
+    """``x @ weight + bias`` for x of shape (..., in), weight (in, out) and bias (out,).
+
+    One matmul, then one broadcast add of the bias into the matmul's fresh result: the same
+    arithmetic as MatMul followed by Add, without the intermediate array, the second graph node and
+    the engine's summing of the bias gradient back to its shape (done here, knowing the shapes).
+    """
+
+    def forward(self, x, weight, bias):
+        if weight.ndim != 2 or bias.shape != weight.shape[1:] or x.ndim == 0 or x.shape[-1] != weight.shape[0]:
+            raise ShapeError(
+                f"linear: input of shape {x.shape}, weight {weight.shape} and bias {bias.shape} do not fit; "
+                "they need (..., in), (in, out) and (out,)"
+            )
+        out = x @ weight
+        if out.dtype == bias.dtype:
+            out += bias  # in place: out is this op's own fresh array
+            return out
+        return out + bias  # let NumPy promote (e.g. a float64 bias with float32 weights)
+
+    def backward(self, grad, x, weight, bias, out):
+        need_x, need_weight, need_bias = self.needs_input_grad
+        grad_x = grad @ weight.T if need_x else None
+        if x.ndim != 2:  # fold every leading axis (or none, for a vector) into the rows
+            x = x.reshape(-1, weight.shape[0])
+            grad = grad.reshape(-1, weight.shape[1])
+        return grad_x, (x.T @ grad if need_weight else None), (_sum_rows(grad) if need_bias else None)
+
+
+def linear(x, weight, bias=None) -> Tensor:
+    """``x @ weight + bias`` (the bias optional) for x (..., in), weight (in, out) and bias (out,).
+
+    >>> x, w, b = Tensor(np.ones((2, 3))), Tensor(np.ones((3, 4))), Tensor(np.arange(4.0))
+    >>> linear(x, w, b).numpy()
+    array([[3., 4., 5., 6.],
+           [3., 4., 5., 6.]])
+    """
+    if bias is None:
+        return MatMul.apply(x, weight)
+    return Linear.apply(x, weight, bias)
