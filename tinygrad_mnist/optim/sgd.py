@@ -69,6 +69,7 @@ class SGD(Optimizer):
             "momentum_form": momentum_form,
         }
         super().__init__(params, defaults)
+        self._scratch: Dict[int, np.ndarray] = {}  # per parameter position: step()'s temporaries
 
     def _check_group(self, group: Dict[str, Any], loading: bool) -> None:
         def number(key: str) -> float:
@@ -112,8 +113,7 @@ class SGD(Optimizer):
             lab = group["momentum_form"] == "lab"
             nesterov = group["nesterov"]
             # In the lab form the velocity carries the learning rate: new gradients enter scaled by lr.
-            gain = lr if lab else 1.0
-            new_fraction = (1.0 - group["dampening"]) * gain
+            new_fraction = (1.0 - group["dampening"]) * (lr if lab else 1.0)
             for p in group["params"]:
                 index += 1
                 if p.grad is None:
@@ -124,22 +124,23 @@ class SGD(Optimizer):
                         f"SGD: parameter {index} is {weights.dtype}{list(weights.shape)} but its gradient is "
                         f"{g.dtype}{list(g.shape)}; a gradient must match its parameter"
                     )
-                fresh = False  # whether g is our own temporary (it may then be reused)
+                # One parameter-sized scratch array per parameter holds every temporary of the update,
+                # so a step allocates nothing (p.grad itself is the user's and is never written).
+                scratch = self._scratch.get(index)
+                if scratch is None or scratch.shape != weights.shape or scratch.dtype != weights.dtype:
+                    scratch = self._scratch[index] = np.empty_like(weights)
                 if decay != 0.0:
-                    g = weights * decay
-                    g += p.grad.data
-                    fresh = True
+                    np.multiply(weights, decay, out=scratch)
+                    scratch += g
+                    g = scratch
                 if momentum == 0.0:
-                    weights -= lr * g
+                    np.multiply(g, lr, out=scratch)
+                    weights -= scratch
                     continue
                 state = self.state.setdefault(index, {})
                 velocity = state.get("momentum_buffer")
                 if velocity is None:
-                    if lab:
-                        velocity = g * lr
-                    else:
-                        velocity = g if fresh else g.copy()
-                    state["momentum_buffer"] = velocity
+                    state["momentum_buffer"] = velocity = g * lr if lab else g.copy()
                 else:
                     velocity *= momentum
                     if new_fraction == 1.0:
@@ -157,4 +158,5 @@ class SGD(Optimizer):
                 elif lab:
                     weights -= velocity
                 else:
-                    weights -= lr * velocity
+                    np.multiply(velocity, lr, out=scratch)  # g (perhaps in scratch) is used up by now
+                    weights -= scratch
