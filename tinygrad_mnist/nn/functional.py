@@ -8,6 +8,7 @@ Losses take logits of shape (N, C) and integer labels of shape (N,) and return t
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Optional, Sequence, Tuple, Union
 
@@ -176,6 +177,12 @@ def _checked_logits(loss: str, logits) -> Tensor:
     return logits
 
 
+@functools.lru_cache(maxsize=None)
+def _unsigned_twin(dtype: np.dtype) -> np.dtype:
+    """The unsigned integer dtype of the same size and byte order (int64 -> uint64)."""
+    return np.dtype(dtype.str.replace("i", "u"))
+
+
 def _checked_labels(loss: str, labels, logits_shape: Tuple[int, int]) -> np.ndarray:
     """Check that labels are (N,) integers in [0, C) and return them as an ndarray."""
     n, c = logits_shape
@@ -191,8 +198,8 @@ def _checked_labels(loss: str, labels, logits_shape: Tuple[int, int]) -> np.ndar
             f"{labels.dtype}; convert them, e.g. labels.astype(np.int64)"
         )
     # Seen as unsigned, a negative label is huge: one max() checks both ends (this runs every batch).
-    unsigned = labels if labels.dtype.kind == "u" else labels.view(labels.dtype.str.replace("i", "u"))
-    if unsigned.max() >= c:
+    unsigned = labels if labels.dtype.kind == "u" else labels.view(_unsigned_twin(labels.dtype))
+    if np.maximum.reduce(unsigned, axis=None) >= c:
         bad = int(labels.min()) if labels.min() < 0 else int(labels.max())
         raise ValueError(f"{loss}: label {bad} is out of range for {c} classes (valid labels are 0..{c - 1})")
     return labels

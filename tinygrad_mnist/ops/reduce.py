@@ -7,14 +7,24 @@ from typing import Optional, Tuple
 import numpy as np
 
 from ..autograd.function import Function, ShapeError
-from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from . import arraylike as A
 from .axes import normalize_axes
 
 
 def _kept_shape(shape, axes) -> tuple:
+    if len(axes) == 1:  # the usual reduction over one axis, without a generator (a hot path)
+        kept = list(shape)
+        kept[axes[0]] = 1
+        return tuple(kept)
     return tuple(1 if i in axes else size for i, size in enumerate(shape))
+
+
+def _reduced_shape(shape, axes) -> tuple:
+    if len(axes) == 1:
+        return shape[:axes[0]] + shape[axes[0] + 1:]
+    return tuple(size for i, size in enumerate(shape) if i not in axes)
 
 
 class _Reduction(Function):
@@ -31,15 +41,18 @@ class _Reduction(Function):
         return x if self.keepdims else x.reshape(self.kept)
 
 
-def _spread(grad, shape):
-    """Broadcast a reduced gradient back over the input's shape.
+def _spread(grad, shape, scale: float = 1.0):
+    """Broadcast a reduced gradient, times ``scale``, back over the input's shape.
 
     A scalar (a loss's mean) becomes a filled array: cheaper than ``np.broadcast_to``'s Python layer
-    for the small arrays on the training hot path, and writable.
+    for the small arrays on the training hot path, and writable; scaling the one number is cheaper
+    than scaling an array.
     """
     if type(grad) is np.ndarray and grad.size == 1:
-        return np.full(shape, grad.reshape(()), dtype=grad.dtype)
-    return A.broadcast_to(grad, shape)
+        filled = np.empty(shape, dtype=grad.dtype)
+        filled.fill(grad.reshape(()) * scale if scale != 1.0 else grad.reshape(()))
+        return filled
+    return A.broadcast_to(grad * scale if scale != 1.0 else grad, shape)
 
 
 class Sum(_Reduction):
@@ -60,7 +73,7 @@ class Mean(_Reduction):
 
     def backward(self, grad, a, out):
         # An empty reduction has an empty gradient; any finite factor will do.
-        return (_spread(self._kept(grad) * (1.0 / self.count if self.count else 0.0), a.shape),)
+        return (_spread(self._kept(grad), a.shape, 1.0 / self.count if self.count else 0.0),)
 
 
 class _Extreme(_Reduction):
@@ -97,14 +110,17 @@ class LogSumExp(_Reduction):
         # One reduction tells whether any max is infinite (or the sum overflows: the safe path then too).
         if not math.isfinite(float(np.add.reduce(shift, axis=None))):
             shift = np.where(np.isfinite(shift), shift, 0)
-        exps = np.exp(a - shift)
+        exps = np.asarray(a - shift)  # an array even for 0-d (NumPy gives a scalar), to write into
+        np.exp(exps, out=exps)
         total = np.add.reduce(exps, axis=axes, keepdims=True)
-        if self.needs_input_grad[0] and is_grad_enabled():
+        if self.needs_input_grad[0] and _state["enabled"]:
             # The softmax, kept for a first-order backward: it saves recomputing exp (this op is in
-            # every cross-entropy step).
-            self.softmax = exps / total
-        out = np.log(total) + shift
-        return out if keepdims else out.reshape(tuple(s for i, s in enumerate(a.shape) if i not in axes))
+            # every cross-entropy step). Made inside exps, which nothing else holds.
+            exps /= total
+            self.softmax = exps
+        out = np.log(total)
+        out += shift
+        return out if keepdims else out.reshape(_reduced_shape(a.shape, axes))
 
     def backward(self, grad, a, out):
         if isinstance(a, Tensor):  # create_graph: the same derivative written with differentiable ops
