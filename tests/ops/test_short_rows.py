@@ -61,9 +61,27 @@ def test_short_row_reductions_gradcheck_and_gradgradcheck(name, data):
     assert gradgradcheck(lambda t: apply(t, keepdims), [values])
 
 
-def test_the_fast_path_is_taken_for_a_batch_of_ten_class_logits(monkeypatch):
-    calls = []
-    real = np.ascontiguousarray
-    monkeypatch.setattr(reduce.np, "ascontiguousarray", lambda a: calls.append(a.shape) or real(a))
+def test_the_fast_paths_are_taken_for_a_batch_of_ten_class_logits(monkeypatch):
+    assert reduce._many_short_rows(np.ones((100, 10)), (1,))
+    assert not reduce._many_short_rows(np.ones((4, 3)), (1,))  # the op table's shapes
+    assert not reduce._many_short_rows(np.ones((100, 10)), (0,))
+    taken = []
+    real = reduce.LogSumExp._forward_short_rows
+
+    def counting(self, a, keepdims):
+        taken.append(a.shape)
+        return real(self, a, keepdims)
+
+    monkeypatch.setattr(reduce.LogSumExp, "_forward_short_rows", counting)
     Tensor(np.ones((100, 10), dtype=np.float32)).logsumexp(axis=1)
-    assert calls == [(10, 100), (10, 100)]  # the max and the sum
+    Tensor(np.ones((4, 3), dtype=np.float32)).logsumexp(axis=1)
+    assert taken == [(100, 10)]
+
+
+def test_short_row_logsumexp_leaves_an_f_ordered_input_alone():
+    # A transposed view is F-ordered, so its transpose is C-ordered: the fast path must still copy.
+    values = np.random.default_rng(0).standard_normal((10, 64)).T
+    before = values.copy()
+    result = Tensor(values, requires_grad=True).logsumexp(axis=1)
+    np.testing.assert_array_equal(values, before)
+    np.testing.assert_allclose(result.numpy(), np.log(np.exp(before).sum(axis=1)), rtol=1e-12)

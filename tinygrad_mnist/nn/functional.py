@@ -167,13 +167,14 @@ def softmax(x, axis: int = -1) -> Tensor:
 def _checked_logits(loss: str, logits) -> Tensor:
     """Check that logits are a float (N, C) tensor with N, C >= 1."""
     logits = _tensor(logits)
-    if logits.ndim != 2 or logits.shape[0] == 0 or logits.shape[1] == 0:
+    array = logits.data  # read once: these checks run on every training step
+    if array.ndim != 2 or 0 in array.shape:
         raise ValueError(
-            f"{loss}: logits must have shape (N, C) with N, C >= 1, got {logits.shape}; "
+            f"{loss}: logits must have shape (N, C) with N, C >= 1, got {array.shape}; "
             "flatten the batch first"
         )
-    if logits.dtype.kind != "f":
-        raise ValueError(f"{loss}: logits must be floating point, got dtype {logits.dtype}")
+    if array.dtype.kind != "f":
+        raise ValueError(f"{loss}: logits must be floating point, got dtype {array.dtype}")
     return logits
 
 

@@ -45,10 +45,15 @@ def _reduce(ufunc, a: np.ndarray, axes: Tuple[int, ...], keepdims: bool) -> np.n
     array([[1.],
            [3.]])
     """
-    if axes == (1,) and a.ndim == 2 and a.shape[1] <= _SHORT_ROW and a.shape[0] >= _MANY_ROWS:
+    if _many_short_rows(a, axes):
         reduced = ufunc.reduce(np.ascontiguousarray(a.T), axis=0)
         return reduced[:, None] if keepdims else reduced
     return ufunc.reduce(a, axis=axes, keepdims=keepdims)
+
+
+def _many_short_rows(a: np.ndarray, axes: Tuple[int, ...]) -> bool:
+    """Whether a reduction of ``a`` over ``axes`` is one over many short rows (see ``_reduce``)."""
+    return axes == (1,) and a.ndim == 2 and a.shape[1] <= _SHORT_ROW and a.shape[0] >= _MANY_ROWS
 
 
 class _Reduction(Function):
@@ -135,6 +140,8 @@ class LogSumExp(_Reduction):
         axes = self._setup(a, axis, keepdims)
         if a.size == 0:
             raise ShapeError(f"logsumexp: cannot reduce an empty tensor of shape {a.shape}")
+        if _many_short_rows(a, axes):
+            return self._forward_short_rows(a, keepdims)
         shift = _reduce(np.maximum, a, axes, True)
         # Shifting by the max keeps exp() from overflowing; an infinite max would give inf - inf.
         # One reduction tells whether any max is infinite (or the sum overflows: the safe path then too).
@@ -151,6 +158,24 @@ class LogSumExp(_Reduction):
         out = np.log(total)
         out += shift
         return out if keepdims else out.reshape(_reduced_shape(a.shape, axes))
+
+    def _forward_short_rows(self, a, keepdims):
+        """The same computation for a batch of short rows, e.g. (N, 10) logits, in the transposed
+        layout: both reductions run along axis 0 and every elementwise step over N-long rows (see
+        ``_reduce``), and the one copy made is the softmax's storage."""
+        shifted = a.T.copy()  # (C, N), C-ordered and our own: every step below is in place
+        shift = np.maximum.reduce(shifted, axis=0)
+        if not math.isfinite(float(np.add.reduce(shift))):
+            shift = np.where(np.isfinite(shift), shift, 0)
+        shifted -= shift
+        np.exp(shifted, out=shifted)
+        total = np.add.reduce(shifted, axis=0)
+        if self.needs_input_grad[0] and _state["enabled"]:
+            shifted /= total
+            self.softmax = shifted.T  # (N, C), a view
+        out = np.log(total)
+        out += shift
+        return out[:, None] if keepdims else out
 
     def backward(self, grad, a, out):
         if isinstance(a, Tensor):  # create_graph: the same derivative written with differentiable ops
