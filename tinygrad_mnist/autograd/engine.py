@@ -302,7 +302,9 @@ def backward(tensor: Tensor, grad=None, retain_graph: bool = False, create_graph
     array([6.], dtype=float32)
     """
     if grad is None and not create_graph and tensor.requires_grad and tensor.data.size == 1:
-        seeds = [np.ones(tensor.data.shape, dtype=tensor.data.dtype)]  # the usual loss.backward()
+        seed = np.empty(tensor.data.shape, dtype=tensor.data.dtype)  # the usual loss.backward():
+        seed.fill(1)  # cheaper than np.ones, whose Python layer costs more than the array
+        seeds = [seed]
     else:
         seeds = _seed([tensor], None if grad is None else [grad], create_graph)
     _backward_pass([tensor], seeds, (), retain_graph or create_graph, create_graph, store_leaf_grads=True)
