@@ -3,7 +3,8 @@
 >>> info = describe()
 >>> sorted(info)[:3]
 ['blas', 'blas_threads', 'cores']
->>> peak_rss_kib() >= current_rss_kib() > 0
+>>> current = current_rss_kib()  # read first: memory may grow between the two reads
+>>> peak_rss_kib() >= current > 0
 True
 """
 from __future__ import annotations
