@@ -14,6 +14,7 @@ MODULES = [
     "benchmarks.mnist_load",
     "benchmarks.overhead",
     "benchmarks.profile_epoch",
+    "benchmarks.step_overhead",
 ]
 
 
