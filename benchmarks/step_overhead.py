@@ -36,17 +36,8 @@ import numpy as np  # noqa: E402
 
 from benchmarks.framework_mlp import FrameworkMLP  # noqa: E402
 from benchmarks.numpy_reference import NumpyMLP  # noqa: E402
-from benchmarks.workload import (  # noqa: E402
-    ARCHITECTURES,
-    LEARNING_RATE,
-    MOMENTUM,
-    WEIGHT_DECAY,
-    Architecture,
-    Dataset,
-    epoch_order,
-    initial_weights,
-    synthetic_mnist,
-)
+from benchmarks import workload  # noqa: E402
+from benchmarks.workload import Architecture, Dataset  # noqa: E402
 from tinygrad_mnist import Tensor  # noqa: E402
 
 PHASES = ("model", "loss", "backward", "step")
@@ -54,7 +45,7 @@ PHASES = ("model", "loss", "backward", "step")
 
 def _data(arch: Architecture, samples: int) -> Dataset:
     if arch.widths[0] == 784 and arch.widths[-1] == 10:
-        return epoch_order(synthetic_mnist(samples), 1)
+        return workload.epoch_order(workload.synthetic_mnist(samples), 1)
     rng = np.random.default_rng(0)
     return Dataset(rng.random((samples, arch.widths[0]), dtype=np.float32),
                    rng.integers(0, arch.widths[-1], samples))
@@ -91,9 +82,10 @@ def measure(archs: List[Architecture], batch_size: int, rounds: int = 40, steps:
     rows = []
     for arch in archs:
         data = _data(arch, steps * batch_size)
-        weights = initial_weights(arch)
-        trainers = {"framework": FrameworkMLP(weights, arch.activation, LEARNING_RATE, MOMENTUM, WEIGHT_DECAY),
-                    "numpy": NumpyMLP(weights, arch.activation, LEARNING_RATE, MOMENTUM, WEIGHT_DECAY)}
+        weights = workload.initial_weights(arch)
+        settings = (workload.LEARNING_RATE, workload.MOMENTUM, workload.WEIGHT_DECAY)
+        trainers = {"framework": FrameworkMLP(weights, arch.activation, *settings),
+                    "numpy": NumpyMLP(weights, arch.activation, *settings)}
         for trainer in trainers.values():
             trainer.train_epoch(data, batch_size)  # warm-up
         times: Dict[str, List[float]] = {name: [] for name in trainers}
@@ -123,7 +115,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=40, help="interleaved rounds (default 40)")
     parser.add_argument("--batch-size", type=int, default=100)
     args = parser.parse_args(argv)
-    rows = measure(list(ARCHITECTURES.values()), args.batch_size, args.rounds)
+    rows = measure(list(workload.ARCHITECTURES.values()), args.batch_size, args.rounds)
     rows += measure([Architecture((8, 4, 3), "tanh")], 4, args.rounds)
     print("| MLP | batch | framework µs/step | NumPy µs/step | ratio | difference µs | framework phases µs: "
           + ", ".join(PHASES) + " |")
