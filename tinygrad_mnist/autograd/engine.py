@@ -14,8 +14,6 @@ from ..tensor import Tensor
 from . import anomaly
 from .grad_mode import _state
 
-_new = object.__new__
-
 GRAPH_FREED_MESSAGE = (
     "{op}: the graph was already freed by an earlier backward()/grad(); its saved values are gone. "
     "Pass retain_graph=True to the first call if you need to differentiate the same graph twice."
@@ -280,12 +278,7 @@ def _adoptable(gradient, owned: bool, handed: set):
 
 def _store_leaf_grad(leaf: Tensor, gradient) -> None:
     if leaf.grad is None:
-        if isinstance(gradient, Tensor):
-            leaf.grad = gradient
-        else:  # Tensor._wrap inlined: this runs for every parameter of every step
-            stored = _new(Tensor)
-            stored.data, stored.requires_grad, stored.grad, stored._ctx, stored.name = gradient, False, None, None, None
-            leaf.grad = stored
+        leaf.grad = gradient if isinstance(gradient, Tensor) else Tensor._wrap(gradient, False)
     elif isinstance(gradient, Tensor):
         leaf.grad = leaf.grad + gradient
     else:

@@ -94,8 +94,6 @@ class GetItem(Function):
             raise IndexError(f"getitem: index {key!r} does not fit a tensor of shape {a.shape} ({error})") from None
 
     def backward(self, grad, a, out):
-        if type(grad) is np.ndarray:  # first order: scatter_array directly (every cross-entropy step)
-            return (scatter_array(grad, self.key, a.shape),)
         return (A.scatter(grad, self.key, a.shape),)
 
 
