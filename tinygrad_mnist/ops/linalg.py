@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.engine import sum_to_shape
 from ..autograd.function import Function, ShapeError
 from ..tensor import Tensor
 
@@ -51,17 +52,14 @@ def matmul(a, b) -> Tensor:
     return MatMul.apply(a, b)
 
 
-def _sum_rows(grad):
-    """Sum over the first axis (ndarray: the ufunc directly, without ndarray.sum's Python layer)."""
-    return np.add.reduce(grad, axis=0) if type(grad) is np.ndarray else grad.sum(axis=0)
-
-
 class Linear(Function):
     """``x @ weight + bias`` for x of shape (..., in), weight (in, out) and bias (out,).
 
     One matmul, then one broadcast add of the bias into the matmul's fresh result: the same
-    arithmetic as MatMul followed by Add, without the intermediate array, the second graph node and
-    the engine's summing of the bias gradient back to its shape (done here, knowing the shapes).
+    arithmetic as MatMul followed by Add, without the intermediate array and the second graph node.
+    The bias gradient is summed back to the bias's shape here, with the engine's ``sum_to_shape``
+    (still the one place broadcasting is undone), rather than after the engine has found the shapes
+    differ.
     """
 
     def forward(self, x, weight, bias):
@@ -82,7 +80,8 @@ class Linear(Function):
         if x.ndim != 2:  # fold every leading axis (or none, for a vector) into the rows
             x = x.reshape(-1, weight.shape[0])
             grad = grad.reshape(-1, weight.shape[1])
-        return grad_x, (x.T @ grad if need_weight else None), (_sum_rows(grad) if need_bias else None)
+        grad_weight = x.T @ grad if need_weight else None
+        return grad_x, grad_weight, (sum_to_shape(grad, bias.shape) if need_bias else None)
 
 
 def linear(x, weight, bias=None) -> Tensor:
