@@ -12,13 +12,14 @@ from ..autograd.function import ShapeError
 
 
 def axis_index(op: str, axis, ndim: int) -> int:
-    """Return ``axis`` as a non-negative index into ``ndim`` dimensions, or raise naming ``op``.
+    """Return ``axis`` as a non-negative index into ``ndim`` dimensions, or raise naming ``op``
+    (lowercased, so an op may pass its class name).
 
     >>> axis_index("squeeze", -1, 3)
     2
     """
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -ndim <= axis < ndim:
-        raise ShapeError(f"{op}: axis {axis!r} is out of range for a tensor with {ndim} dimension(s)")
+        raise ShapeError(f"{op.lower()}: axis {axis!r} is out of range for a tensor with {ndim} dimension(s)")
     return int(axis) % ndim
 
 
@@ -35,7 +36,7 @@ def normalize_axes(op: str, axis, ndim: int) -> Tuple[int, ...]:
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     result = [axis_index(op, a, ndim) for a in axes]
     if len(set(result)) != len(result):
-        raise ShapeError(f"{op}: axis {axis!r} repeats an axis")
+        raise ShapeError(f"{op.lower()}: axis {axis!r} repeats an axis")
     return tuple(sorted(result))
 
 

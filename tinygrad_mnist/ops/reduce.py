@@ -60,13 +60,8 @@ class _Reduction(Function):
     """Shared bookkeeping: the normalised axes and the shape with reduced axes kept as size 1."""
 
     def _setup(self, a: np.ndarray, axis, keepdims: bool) -> Tuple[int, ...]:
-        ndim = a.ndim
-        if axis is None:  # the common cases first, without the general checks (every loss step)
-            self.axes = tuple(range(ndim))
-        elif type(axis) is int and -ndim <= axis < ndim:
-            self.axes = (axis % ndim,)
-        else:
-            self.axes = normalize_axes(self.name.lower(), axis, ndim)
+        # The class name as is: normalize_axes lowercases it only for an error message.
+        self.axes = normalize_axes(type(self).__name__, axis, a.ndim)
         self.kept = _kept_shape(a.shape, self.axes)
         self.keepdims = keepdims
         return self.axes
@@ -140,42 +135,32 @@ class LogSumExp(_Reduction):
         axes = self._setup(a, axis, keepdims)
         if a.size == 0:
             raise ShapeError(f"logsumexp: cannot reduce an empty tensor of shape {a.shape}")
-        if _many_short_rows(a, axes):
-            return self._forward_short_rows(a, keepdims)
-        shift = _reduce(np.maximum, a, axes, True)
+        # A batch of short rows, e.g. (N, 10) logits, is worked on transposed: both reductions then
+        # run along axis 0 and every elementwise step over N-long rows (see _reduce).
+        transposed = _many_short_rows(a, axes)
+        work, over = (a.T.copy(), (0,)) if transposed else (a, axes)
+        shift = np.maximum.reduce(work, axis=over, keepdims=True)
         # Shifting by the max keeps exp() from overflowing; an infinite max would give inf - inf.
         # One reduction tells whether any max is infinite (or the sum overflows: the safe path then too).
         if not math.isfinite(float(np.add.reduce(shift, axis=None))):
             shift = np.where(np.isfinite(shift), shift, 0)
-        exps = np.asarray(a - shift)  # an array even for 0-d (NumPy gives a scalar), to write into
+        if transposed:
+            work -= shift  # the copy is ours: shift it in place
+            exps = work
+        else:
+            exps = np.asarray(a - shift)  # an array even for 0-d (NumPy gives a scalar), to write into
         np.exp(exps, out=exps)
-        total = _reduce(np.add, exps, axes, True)
+        total = np.add.reduce(exps, axis=over, keepdims=True)
         if self.needs_input_grad[0] and _state["enabled"]:
             # The softmax, kept for a first-order backward: it saves recomputing exp (this op is in
             # every cross-entropy step). Made inside exps, which nothing else holds.
             exps /= total
-            self.softmax = exps
+            self.softmax = exps.T if transposed else exps
         out = np.log(total)
         out += shift
+        if transposed:
+            out = out.T  # (1, N) -> (N, 1), the kept shape
         return out if keepdims else out.reshape(_reduced_shape(a.shape, axes))
-
-    def _forward_short_rows(self, a, keepdims):
-        """The same computation for a batch of short rows, e.g. (N, 10) logits, in the transposed
-        layout: both reductions run along axis 0 and every elementwise step over N-long rows (see
-        ``_reduce``), and the one copy made is the softmax's storage."""
-        shifted = a.T.copy()  # (C, N), C-ordered and our own: every step below is in place
-        shift = np.maximum.reduce(shifted, axis=0)
-        if not math.isfinite(float(np.add.reduce(shift))):
-            shift = np.where(np.isfinite(shift), shift, 0)
-        shifted -= shift
-        np.exp(shifted, out=shifted)
-        total = np.add.reduce(shifted, axis=0)
-        if self.needs_input_grad[0] and _state["enabled"]:
-            shifted /= total
-            self.softmax = shifted.T  # (N, C), a view
-        out = np.log(total)
-        out += shift
-        return out[:, None] if keepdims else out
 
     def backward(self, grad, a, out):
         if isinstance(a, Tensor):  # create_graph: the same derivative written with differentiable ops
