@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.engine import sum_to_shape
 from ..autograd.function import Function, ShapeError
 from ..tensor import Tensor
 
@@ -57,9 +56,8 @@ class Linear(Function):
 
     One matmul, then one broadcast add of the bias into the matmul's fresh result: the same
     arithmetic as MatMul followed by Add, without the intermediate array and the second graph node.
-    The bias gradient is summed back to the bias's shape here, with the engine's ``sum_to_shape``
-    (still the one place broadcasting is undone), rather than after the engine has found the shapes
-    differ.
+    The bias is added to every row by definition of the op, so its gradient is the row sum of the
+    output's: part of this op's derivative, not NumPy broadcasting for the engine to undo.
     """
 
     def forward(self, x, weight, bias):
@@ -81,7 +79,7 @@ class Linear(Function):
             x = x.reshape(-1, weight.shape[0])
             grad = grad.reshape(-1, weight.shape[1])
         grad_weight = x.T @ grad if need_weight else None
-        return grad_x, grad_weight, (sum_to_shape(grad, bias.shape) if need_bias else None)
+        return grad_x, grad_weight, (grad.sum(axis=0) if need_bias else None)
 
 
 def linear(x, weight, bias=None) -> Tensor:
