@@ -5,7 +5,8 @@
 
 Each case runs forward (recording the graph) and backward of a tiny computation, in this framework
 and in PyTorch eager when it is importable; the 2-layer MLP on a batch of 1 also runs as a whole
-training step and as the hand-written NumPy step, which is the cost of the Python alone.
+training step and as the hand-written NumPy step, which is the cost of the Python alone. One large
+matmul, run by all three, shows whether their BLAS differ.
 Gradients are reset to None in every call in both frameworks, so no case measures accumulation.
 """
 from __future__ import annotations
@@ -38,6 +39,15 @@ from benchmarks.workload import (  # noqa: E402
 )
 
 MLP_NAME = "784-128-10 tanh"
+# The largest matmul of the benchmark's ReLU MLP (its first layer at batch 100): each column's BLAS
+# on it, so that per-op overhead is not mistaken for a slower or faster matmul.
+MATMUL_CASE = "matmul (100, 784) @ (784, 256) float32, no graph"
+
+
+def matmul_operands():
+    """The fixed float32 operands of MATMUL_CASE."""
+    rng = np.random.default_rng(0)
+    return rng.random((100, 784), dtype=np.float32), rng.random((784, 256), dtype=np.float32)
 
 
 def microseconds_per_call(fn: Callable[[], object], repeats: int, min_seconds: float) -> float:
@@ -82,11 +92,13 @@ def framework_cases() -> Dict[str, Callable[[], object]]:
         loss.backward()
         optimizer.step()
 
+    a, b = (Tensor(array) for array in matmul_operands())
     return {
         "add (1,)+(1,): forward": add_forward,
         "add (1,)+(1,): forward+backward": add_forward_backward,
         f"MLP {MLP_NAME}, batch 1: forward+backward": mlp_forward_backward,
         f"MLP {MLP_NAME}, batch 1: train step": mlp_train_step,
+        MATMUL_CASE: lambda: a @ b,
     }
 
 
@@ -120,20 +132,24 @@ def torch_cases() -> Dict[str, Callable[[], object]]:
         loss.backward()
         optimizer.step()
 
+    a, b = (torch.from_numpy(array) for array in matmul_operands())
     return {
         "add (1,)+(1,): forward": add_forward,
         "add (1,)+(1,): forward+backward": add_forward_backward,
         f"MLP {MLP_NAME}, batch 1: forward+backward": mlp_forward_backward,
         f"MLP {MLP_NAME}, batch 1: train step": mlp_train_step,
+        MATMUL_CASE: lambda: a @ b,
     }
 
 
 def numpy_cases() -> Dict[str, Callable[[], object]]:
-    """The hand-written NumPy training step (forward, backward and update in one)."""
+    """The hand-written NumPy training step (forward, backward and update in one), and the matmul."""
     arch = ARCHITECTURES[MLP_NAME]
     reference = NumpyMLP(initial_weights(arch), arch.activation, LEARNING_RATE, MOMENTUM, WEIGHT_DECAY)
     sample = synthetic_mnist(1)
-    return {f"MLP {MLP_NAME}, batch 1: train step": lambda: reference.train_step(sample.x, sample.y)}
+    a, b = matmul_operands()
+    return {f"MLP {MLP_NAME}, batch 1: train step": lambda: reference.train_step(sample.x, sample.y),
+            MATMUL_CASE: lambda: a @ b}
 
 
 def measure(repeats: int, min_seconds: float, use_torch: bool) -> List[dict]:
