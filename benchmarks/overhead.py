@@ -63,6 +63,17 @@ def microseconds_per_call(fn: Callable[[], object], repeats: int, min_seconds: f
     return statistics.median(timer.repeat(repeat=repeats, number=number)) / number * 1e6
 
 
+def _named_cases(add_forward, add_forward_backward, mlp_forward_backward, mlp_train_step, matmul):
+    """The cases under their row names: one place for the names, which join the columns of the table."""
+    return {
+        "add (1,)+(1,): forward": add_forward,
+        "add (1,)+(1,): forward+backward": add_forward_backward,
+        f"MLP {MLP_NAME}, batch 1: forward+backward": mlp_forward_backward,
+        f"MLP {MLP_NAME}, batch 1: train step": mlp_train_step,
+        MATMUL_CASE: matmul,
+    }
+
+
 def framework_cases() -> Dict[str, Callable[[], object]]:
     """The tiny computations written with this framework's public API."""
     x = Tensor(np.array([1.0], dtype=np.float32), requires_grad=True)
@@ -93,13 +104,7 @@ def framework_cases() -> Dict[str, Callable[[], object]]:
         optimizer.step()
 
     a, b = (Tensor(array) for array in matmul_operands())
-    return {
-        "add (1,)+(1,): forward": add_forward,
-        "add (1,)+(1,): forward+backward": add_forward_backward,
-        f"MLP {MLP_NAME}, batch 1: forward+backward": mlp_forward_backward,
-        f"MLP {MLP_NAME}, batch 1: train step": mlp_train_step,
-        MATMUL_CASE: lambda: a @ b,
-    }
+    return _named_cases(add_forward, add_forward_backward, mlp_forward_backward, mlp_train_step, lambda: a @ b)
 
 
 def torch_cases() -> Dict[str, Callable[[], object]]:
@@ -133,13 +138,7 @@ def torch_cases() -> Dict[str, Callable[[], object]]:
         optimizer.step()
 
     a, b = (torch.from_numpy(array) for array in matmul_operands())
-    return {
-        "add (1,)+(1,): forward": add_forward,
-        "add (1,)+(1,): forward+backward": add_forward_backward,
-        f"MLP {MLP_NAME}, batch 1: forward+backward": mlp_forward_backward,
-        f"MLP {MLP_NAME}, batch 1: train step": mlp_train_step,
-        MATMUL_CASE: lambda: a @ b,
-    }
+    return _named_cases(add_forward, add_forward_backward, mlp_forward_backward, mlp_train_step, lambda: a @ b)
 
 
 def numpy_cases() -> Dict[str, Callable[[], object]]:
