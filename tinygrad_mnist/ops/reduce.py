@@ -107,9 +107,10 @@ class Mean(_Reduction):
 
 
 class _Extreme(_Reduction):
-    """max / min: the gradient goes to the extreme element, split evenly among ties."""
+    """max / min: the gradient goes to the extreme element, split evenly among ties.
 
-    reducer = np.maximum
+    Subclasses name their ufunc as ``reducer``.
+    """
 
     def forward(self, a, axis, keepdims):
         if a.size == 0:
