@@ -8,7 +8,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..ops.linalg import linear
 from ..tensor import Tensor
-from .init import INITS, Seed, as_generator, initial_weight
+from .init import INITS, Seed, as_generator, initial_bias, initial_weight
 from .module import Module, Parameter
 
 
@@ -22,8 +22,9 @@ class Linear(Module):
     """Affine layer ``x @ weight + bias`` with weight of shape (in_features, out_features).
 
     ``init`` is one of ``INITS``: "normal" (std ``init_std``; the lab reports used 0.01), "xavier"
-    (Glorot uniform) or "he" (Kaiming normal, fan_in). Biases start at zero. ``seed`` is None, an int
-    or a numpy Generator; ``dtype`` (float32 by default) is kept by the parameters.
+    (Glorot uniform), "he" (Kaiming normal, fan_in) or "pytorch" (PyTorch's default, weight and bias
+    U(-1/sqrt(in), 1/sqrt(in))). Other biases start at zero. ``seed`` is None, an int or a numpy
+    Generator; ``dtype`` (float32 by default) is kept by the parameters.
 
     >>> layer = Linear(3, 2, init="he", seed=0)
     >>> layer(Tensor(np.ones((4, 3), dtype=np.float32))).shape
@@ -50,8 +51,9 @@ class Linear(Module):
         if init not in INITS:
             raise ConfigError(f"Linear: unknown init {init!r}; choose one of {', '.join(INITS)}")
         shape = (self.in_features, self.out_features)
-        self.weight = Parameter(initial_weight(init, shape, init_std, as_generator(seed), dtype))
-        self.bias = Parameter(np.zeros(self.out_features, dtype=dtype)) if bias else None
+        rng = as_generator(seed)
+        self.weight = Parameter(initial_weight(init, shape, init_std, rng, dtype))
+        self.bias = Parameter(initial_bias(init, self.in_features, self.out_features, rng, dtype)) if bias else None
 
     def forward(self, x):
         shape, dtype = x.shape, x.dtype
