@@ -10,6 +10,8 @@ MODULES = [
     "benchmarks.numpy_reference",
     "benchmarks.torch_reference",
     "benchmarks.framework_mlp",
+    "benchmarks.framework_cnn",
+    "benchmarks.numpy_cnn",
     "benchmarks.machine",
     "benchmarks.mnist_load",
     "benchmarks.overhead",

@@ -19,7 +19,7 @@ class ModuleList(Module):
 
     >>> from tinygrad_mnist.nn import Linear
     >>> blocks = ModuleList([Linear(4, 4, seed=0) for _ in range(2)])
-    >>> blocks.append(Linear(4, 2, seed=1))
+    >>> _ = blocks.append(Linear(4, 2, seed=1))  # returns the list, as PyTorch's does
     >>> len(blocks), [name for name, _ in blocks.named_parameters()][-2:]
     (3, ['2.weight', '2.bias'])
     """

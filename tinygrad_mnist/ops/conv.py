@@ -249,7 +249,11 @@ class Col2Im(Function):
 
 
 def check_conv2d(owner: str, x_shape, weight_shape, bias_shape, g: Geometry) -> Pair:
-    """Check the shapes of a convolution before any work; return (OH, OW). Errors name ``owner``."""
+    """Check the shapes of a convolution before any work; return (OH, OW). Errors name ``owner``.
+
+    >>> check_conv2d("conv2d", (8, 1, 28, 28), (6, 1, 5, 5), (6,), geometry("conv2d", 5, 1, 2))
+    (28, 28)
+    """
     _check_batch(owner, x_shape)
     if len(weight_shape) != 4:
         raise ShapeError(f"{owner}: the weight must have shape (out_channels, in_channels, KH, KW), got {tuple(weight_shape)}")
@@ -320,7 +324,11 @@ def pool_geometry(owner: str, kernel_size, stride, padding) -> Geometry:
 
 
 def check_pool2d(owner: str, x_shape, g: Geometry) -> Pair:
-    """Check a pooling input before any work; return (OH, OW). Errors name ``owner``."""
+    """Check a pooling input before any work; return (OH, OW). Errors name ``owner``.
+
+    >>> check_pool2d("max_pool2d", (8, 6, 28, 28), pool_geometry("max_pool2d", 2, None, 0))
+    (14, 14)
+    """
     _check_batch(owner, x_shape)
     return g.output_size(owner, x_shape)
 

@@ -1,0 +1,78 @@
+"""RMSprop: gradients divided by a running root mean square of their recent values."""
+from __future__ import annotations
+
+import math
+from typing import Any, Dict
+
+import numpy as np
+
+from .hyperparameters import check_interval
+from .optimizer import Optimizer
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton's lecture 6e), as PyTorch's (uncentered) RMSprop, updating ``p.data`` in place
+    (dtype kept); parameters without ``.grad`` are skipped. Each step, with g = p.grad:
+
+    * weight decay (coupled L2): ``g = g + weight_decay * p``;
+    * ``s = alpha * s + (1 - alpha) * g * g`` (``s`` starts at 0);
+    * without momentum: ``p -= lr * g / (sqrt(s) + eps)``;
+    * with momentum: ``b = momentum * b + g / (sqrt(s) + eps)`` (``b`` starts at 0), ``p -= lr * b``.
+
+    ``state_dict()`` holds s ("square_avg") and b ("momentum_buffer") per parameter.
+
+    >>> import numpy as np
+    >>> from tinygrad_mnist import Tensor
+    >>> from tinygrad_mnist.nn import Parameter
+    >>> w = Parameter(np.array([1.0], dtype=np.float32))
+    >>> opt = RMSprop([w], lr=0.01, alpha=0.99)
+    >>> w.grad = Tensor(np.array([3.0], dtype=np.float32))
+    >>> opt.step(); w.numpy()  # 1 - 0.01 * 3 / sqrt(0.01 * 9): a first step of lr / sqrt(1 - alpha)
+    array([0.9], dtype=float32)
+    """
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
+                 momentum: float = 0.0):
+        defaults = {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay, "momentum": momentum}
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: Dict[str, Any], loading: bool) -> None:
+        # A schedule may have annealed lr to 0 before a checkpoint, so loading accepts it.
+        check_interval("RMSprop", group, "lr", 0.0, math.inf, low_open=not loading)
+        check_interval("RMSprop", group, "alpha", 0.0, 1.0)
+        check_interval("RMSprop", group, "eps", 0.0, math.inf, low_open=True)
+        check_interval("RMSprop", group, "weight_decay", 0.0, math.inf)
+        check_interval("RMSprop", group, "momentum", 0.0, 1.0, high_open=True)
+
+    def step(self) -> None:
+        """Apply one update to every parameter that has a gradient."""
+        index = -1
+        for group in self.param_groups:
+            lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+            decay, momentum = group["weight_decay"], group["momentum"]
+            for p in group["params"]:
+                index += 1
+                if p.grad is None:
+                    continue
+                weights, g = self._weights_and_gradient(index, p)
+                state = self.state.setdefault(index, {})
+                if "square_avg" not in state:
+                    state["square_avg"] = np.zeros_like(weights)
+                if decay != 0.0:
+                    g = g + decay * weights
+                square_avg = state["square_avg"]
+                square_avg *= alpha
+                square_avg += (1.0 - alpha) * (g * g)
+                denominator = np.sqrt(square_avg)
+                denominator += eps
+                if momentum > 0.0:
+                    buffer = state.get("momentum_buffer")
+                    if buffer is None:
+                        buffer = state["momentum_buffer"] = np.zeros_like(weights)
+                    buffer *= momentum
+                    buffer += g / denominator
+                    weights -= lr * buffer
+                else:
+                    update = g / denominator
+                    update *= lr
+                    weights -= update
