@@ -58,18 +58,6 @@ class NumpyLeNet(NumpyMLP):
     holds the same value, the activation of the bias alone.
     """
 
-    def _activate(self, z: np.ndarray) -> None:
-        if self.activation == "tanh":
-            np.tanh(z, out=z)
-        else:
-            np.maximum(z, 0.0, out=z)
-
-    def _activation_grad(self, delta: np.ndarray, a: np.ndarray) -> None:
-        if self.activation == "tanh":
-            delta *= 1.0 - a * a
-        else:
-            delta *= a > 0
-
     @staticmethod
     def _pool(a: np.ndarray) -> np.ndarray:
         n, h, w, c = a.shape
@@ -87,9 +75,7 @@ class NumpyLeNet(NumpyMLP):
     def train_step(self, x: np.ndarray, labels: np.ndarray) -> float:
         """One SGD step on a batch of (N, 784) images; returns the batch's mean cross-entropy."""
         n = x.shape[0]
-        rows = np.arange(n)
-        (w1, b1, w2, b2) = self.params[:4]
-        dense = self.params[4:]
+        w1, w2 = self.params[0], self.params[2]
         # The convolution weights as (KH * KW * C, O) matrices matching im2col's rows.
         k1 = w1.transpose(2, 3, 1, 0).reshape(-1, w1.shape[0])
         k2 = w2.transpose(2, 3, 1, 0).reshape(-1, w2.shape[0])
@@ -97,48 +83,19 @@ class NumpyLeNet(NumpyMLP):
         images = x.reshape(n, IMAGE_SIDE, IMAGE_SIDE, 1)
         cols1 = im2col(images, padding=2)
         a1 = cols1 @ k1
-        a1 += b1
+        a1 += self.params[1]
         self._activate(a1)
         a1 = a1.reshape(n, IMAGE_SIDE, IMAGE_SIDE, -1)
         p1 = self._pool(a1)
         cols2 = im2col(p1, padding=0)
         a2 = cols2 @ k2
-        a2 += b2
+        a2 += self.params[3]
         self._activate(a2)
         side2 = p1.shape[1] - KERNEL + 1
         a2 = a2.reshape(n, side2, side2, -1)
         p2 = self._pool(a2)
         # Flatten in the framework's (C, H, W) order, so the first Linear weight means the same.
-        h = p2.transpose(0, 3, 1, 2).reshape(n, -1)
-        inputs = [h]
-        for layer in range(len(dense) // 2):
-            z = h @ dense[2 * layer]
-            z += dense[2 * layer + 1]
-            if layer < len(dense) // 2 - 1:
-                self._activate(z)
-                inputs.append(z)
-            h = z
-
-        logits = h
-        logits -= logits.max(axis=1, keepdims=True)
-        true_logit = logits[rows, labels]
-        np.exp(logits, out=logits)
-        totals = logits.sum(axis=1)
-        loss = float(np.mean(np.log(totals) - true_logit))
-        logits /= totals[:, None]
-        delta = logits
-        delta[rows, labels] -= 1.0
-        delta *= delta.dtype.type(1.0 / n)
-
-        for layer in range(len(dense) // 2 - 1, -1, -1):
-            w = dense[2 * layer]
-            grad_w = inputs[layer].T @ delta
-            grad_b = delta.sum(axis=0)
-            delta = delta @ w.T  # before w is updated
-            if layer > 0:
-                self._activation_grad(delta, inputs[layer])
-            self._update(4 + 2 * layer, grad_w)
-            self._update(4 + 2 * layer + 1, grad_b)
+        loss, delta = self.dense_step(p2.transpose(0, 3, 1, 2).reshape(n, -1), labels, first=4, input_grad=True)
 
         grad_p2 = delta.reshape(p2.shape[0], p2.shape[3], p2.shape[1], p2.shape[2]).transpose(0, 2, 3, 1)
         delta2 = self._unpool(grad_p2, a2, p2)
