@@ -12,6 +12,7 @@ MODULES = [
     "benchmarks.framework_mlp",
     "benchmarks.framework_cnn",
     "benchmarks.numpy_cnn",
+    "benchmarks.conv_products",
     "benchmarks.machine",
     "benchmarks.mnist_load",
     "benchmarks.overhead",
