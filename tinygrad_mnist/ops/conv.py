@@ -176,11 +176,16 @@ def _product(a: np.ndarray, b: np.ndarray, bias: Optional[np.ndarray] = None) ->
 
 
 def _product_summed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b.T`` for two short, wide operands: a long sum, taken one block of columns at a time."""
-    out = a[:, :_BLOCK] @ b[:, :_BLOCK].T
+    """``a @ b.T`` for two short, wide operands: a long sum, taken one block of columns at a time.
+
+    Each block is multiplied as ``b_block @ a_block.T`` (the taller operand first), the orientation
+    OpenBLAS runs faster for these shapes: 0.74 instead of 1.3 ms for LeNet's second layer (16 x 150
+    result, 10,000-long sum) on one thread.
+    """
+    out = b[:, :_BLOCK] @ a[:, :_BLOCK].T
     for start in range(_BLOCK, a.shape[1], _BLOCK):
-        out += a[:, start:start + _BLOCK] @ b[:, start:start + _BLOCK].T
-    return out
+        out += b[:, start:start + _BLOCK] @ a[:, start:start + _BLOCK].T
+    return out.T
 
 
 # ---- on ndarrays ----------------------------------------------------------------------------------
@@ -340,18 +345,18 @@ def _window_views(x: np.ndarray, g: Geometry, out_size: Pair, fill: float):
     return [padded[:, :, rows, columns] for rows, columns in g.offsets(out_size)]
 
 
-def _spread_back(parts, shape, g: Geometry, out_size: Pair) -> np.ndarray:
-    """A first-order pooling gradient: the k-th of ``parts`` (each (N, C, OH, OW)) added onto the
-    input pixels that kernel offset k read; col2im without building the columns."""
+def _spread_back(grad: np.ndarray, factors, shape, g: Geometry, out_size: Pair) -> np.ndarray:
+    """A first-order pooling gradient: ``grad`` (N, C, OH, OW) times the k-th of ``factors`` (a mask
+    or a number) added onto the input pixels that kernel offset k read; col2im without the columns."""
     n, c, h, w = shape
     (ph, pw), span = g.padding, g.span()
-    padded = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=parts[0].dtype).transpose(3, 0, 1, 2)
+    padded = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=grad.dtype).transpose(3, 0, 1, 2)
     disjoint = g.stride[0] >= span[0] and g.stride[1] >= span[1]  # no pixel is in two windows
-    for (rows, columns), part in zip(g.offsets(out_size), parts):
-        if disjoint:
-            padded[:, :, rows, columns] = part
+    for (rows, columns), factor in zip(g.offsets(out_size), factors):
+        if disjoint:  # written in place: no temporary
+            np.multiply(grad, factor, out=padded[:, :, rows, columns])
         else:
-            padded[:, :, rows, columns] += part
+            padded[:, :, rows, columns] += grad * factor
     return padded[:, :, ph:ph + h, pw:pw + w]
 
 
@@ -387,7 +392,7 @@ class MaxPool2d(Function):
             n, c, oh, ow = grad.shape
             spread = np.stack(self.first, axis=2) * grad.reshape(n, c, 1, oh, ow)
             return (Col2Im.apply(spread.reshape(n, -1, oh * ow), shape=x.shape, geometry=self.geometry),)
-        return (_spread_back([grad * hit for hit in self.first], x.shape, self.geometry, self.out_size),)
+        return (_spread_back(grad, self.first, x.shape, self.geometry, self.out_size),)
 
 
 class AvgPool2d(Function):
@@ -405,12 +410,11 @@ class AvgPool2d(Function):
 
     def backward(self, grad, x, out):
         count = self.geometry.kernel[0] * self.geometry.kernel[1]
-        share = grad * (1.0 / count)
         if isinstance(grad, Tensor):
             n, c, oh, ow = grad.shape
-            spread = share.reshape(n, c, 1, oh * ow).broadcast_to((n, c, count, oh * ow))
+            spread = (grad * (1.0 / count)).reshape(n, c, 1, oh * ow).broadcast_to((n, c, count, oh * ow))
             return (Col2Im.apply(spread.reshape(n, c * count, oh * ow), shape=x.shape, geometry=self.geometry),)
-        return (_spread_back([share] * count, x.shape, self.geometry, self.out_size),)
+        return (_spread_back(grad, [1.0 / count] * count, x.shape, self.geometry, self.out_size),)
 
 
 # ---- functional forms -----------------------------------------------------------------------------
