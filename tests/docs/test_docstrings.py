@@ -49,7 +49,9 @@ MODULES_WITHOUT_ALL = (
     "tinygrad_mnist.ops.movement",
     "tinygrad_mnist.ops.linalg",
     "tinygrad_mnist.ops.arraylike",
+    "tinygrad_mnist.ops.windows",
     "tinygrad_mnist.ops.conv",
+    "tinygrad_mnist.ops.pooling",
     "tinygrad_mnist.nn.utils",
     "tinygrad_mnist.nn.normalization",
 )

@@ -7,7 +7,7 @@ from tinygrad_mnist import Tensor, grad, no_grad
 from tinygrad_mnist.autograd import ShapeError
 from tinygrad_mnist.errors import ConfigError
 from tinygrad_mnist.nn import functional as F
-from tinygrad_mnist.ops import conv
+from tinygrad_mnist.ops import windows
 from tinygrad_mnist.testing import gradcheck, gradgradcheck
 
 
@@ -65,7 +65,7 @@ def test_results_do_not_depend_on_the_memory_layout_of_the_input():
     batch_last = np.asfortranarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)  # same values, other strides
     w = rng.standard_normal((4, 2, 3, 3))
     for op in (lambda t: F.conv2d(t, w, padding=1, stride=2), lambda t: F.max_pool2d(t, 2),
-               lambda t: F.avg_pool2d(t, 3, 1, 1), lambda t: conv.im2col(t, 2, 1, 1)):
+               lambda t: F.avg_pool2d(t, 3, 1, 1), lambda t: windows.im2col(t, 2, 1, 1)):
         np.testing.assert_allclose(op(Tensor(batch_last)).numpy(), op(Tensor(x)).numpy(), rtol=0, atol=1e-12)
 
 
@@ -121,7 +121,7 @@ def test_no_grad_keeps_no_columns_for_a_backward_that_will_not_come():
         (lambda: F.max_pool2d(Tensor(np.ones((1, 1, 3, 3))), 4),
          r"max_pool2d: the 4x4 kernel is larger than the padded input 3x3"),
         (lambda: F.avg_pool2d(Tensor(np.ones((3, 3))), 2), r"avg_pool2d: the input must be a 4-d"),
-        (lambda: conv.col2im(Tensor(np.ones((1, 4, 5))), (1, 1, 3, 3), 2),
+        (lambda: windows.col2im(Tensor(np.ones((1, 4, 5))), (1, 1, 3, 3), 2),
          r"col2im: columns of shape \(1, 4, 5\) do not fit the target \(1, 1, 3, 3\); expected \(1, 4, 4\)"),
     ],
 )

@@ -21,7 +21,7 @@ from op_spec import Case, OpSpec
 
 from tinygrad_mnist import nn
 from tinygrad_mnist.nn import functional as F
-from tinygrad_mnist.ops import conv
+from tinygrad_mnist.ops import windows
 from tinygrad_mnist.testing.strategies import arrays
 
 
@@ -158,7 +158,7 @@ def window_cases(fit: str = "any", wide_stride: bool = False, columns: bool = Fa
         params = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation}
         if not columns:
             return Case((draw(arrays(shape, dtype=dtype)),), params)
-        out = conv.geometry("", kernel, stride, padding, dilation).output_size("", shape)
+        out = windows.geometry("", kernel, stride, padding, dilation).output_size("", shape)
         cols_shape = (shape[0], shape[1] * kernel[0] * kernel[1], out[0] * out[1])
         return Case((draw(arrays(cols_shape, dtype=dtype)),), {**params, "shape": shape})
 
@@ -250,16 +250,16 @@ WINDOW_SPECS = (
     OpSpec("conv2d_kernel_fills_input", F.conv2d, _conv_reference, conv_cases(fit="exact")),
     OpSpec("conv2d_stride_beyond_kernel", F.conv2d, _conv_reference, conv_cases(wide_stride=True)),
     OpSpec("conv2d_layer", _conv_layer, _conv_reference, conv_cases()),
-    OpSpec("im2col", lambda x, **p: conv.im2col(x, p["kernel"], p["stride"], p["padding"], p["dilation"]),
+    OpSpec("im2col", lambda x, **p: windows.im2col(x, p["kernel"], p["stride"], p["padding"], p["dilation"]),
            im2col_reference, window_cases()),
     OpSpec("im2col_stride_beyond_kernel",
-           lambda x, **p: conv.im2col(x, p["kernel"], p["stride"], p["padding"], p["dilation"]),
+           lambda x, **p: windows.im2col(x, p["kernel"], p["stride"], p["padding"], p["dilation"]),
            im2col_reference, window_cases(wide_stride=True)),
     OpSpec("col2im",
-           lambda c, **p: conv.col2im(c, p["shape"], p["kernel"], p["stride"], p["padding"], p["dilation"]),
+           lambda c, **p: windows.col2im(c, p["shape"], p["kernel"], p["stride"], p["padding"], p["dilation"]),
            col2im_reference, window_cases(columns=True)),
     OpSpec("col2im_kernel_fills_input",
-           lambda c, **p: conv.col2im(c, p["shape"], p["kernel"], p["stride"], p["padding"], p["dilation"]),
+           lambda c, **p: windows.col2im(c, p["shape"], p["kernel"], p["stride"], p["padding"], p["dilation"]),
            col2im_reference, window_cases(fit="exact", columns=True)),
     OpSpec("max_pool2d", lambda x, **p: F.max_pool2d(x, p["kernel"], p["stride"], p["padding"]),
            max_pool2d_reference, pool_cases()),

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops.conv import Conv2d as Conv2dOp
-from ..ops.conv import check_conv2d, geometry
+from ..ops.conv import check_conv2d
+from ..ops.windows import geometry
 from .arguments import as_input, float_dtype, known_init
 from .init import Seed, as_generator, initial_bias, initial_weight
 from .layers import _positive_int

@@ -8,8 +8,7 @@ graph in training mode, used instead of the batch's statistics in evaluation mod
 """
 from __future__ import annotations
 
-import math
-from typing import Optional, Sequence, Tuple, Union
+from typing import Sequence, Tuple, Union
 
 import numpy as np
 

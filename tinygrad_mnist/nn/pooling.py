@@ -1,9 +1,9 @@
 """``MaxPool2d`` and ``AvgPool2d``: pooling layers over NCHW batches (PyTorch's arguments)."""
 from __future__ import annotations
 
-from ..ops.conv import AvgPool2d as AvgPool2dOp
-from ..ops.conv import MaxPool2d as MaxPool2dOp
-from ..ops.conv import check_pool2d, pool_geometry
+from ..ops.pooling import AvgPool2d as AvgPool2dOp
+from ..ops.pooling import MaxPool2d as MaxPool2dOp
+from ..ops.pooling import check_pool2d, pool_geometry
 from ..tensor import Tensor
 from .module import Module
 
