@@ -1,6 +1,7 @@
 """Checks of layer arguments and inputs shared by the convolution, pooling and normalization layers.
 
-Each raises one error that names the layer (its ``repr``, so the settings show) and says what to do.
+Each raises one error that names the layer and says what to do. ``owner`` is a name, or the layer
+itself: its ``repr`` (with its settings) is then built only when an error message is.
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def positive_number(owner: str, name: str, value, upper: float = math.inf) -> fl
     return float(value)
 
 
-def as_input(owner: str, x, dtype: np.dtype) -> Tensor:
+def as_input(owner, x, dtype: np.dtype) -> Tensor:
     """``x`` as a Tensor of the layer's float ``dtype``; another dtype is an error naming ``owner``
     (mixing dtypes would silently promote the whole graph).
 

@@ -55,9 +55,9 @@ class Conv2d(Module):
         self.bias = Parameter(initial_bias(init, fan_in, self.out_channels, rng, dtype)) if bias else None
 
     def forward(self, x):
-        owner = repr(self)
-        x = as_input(owner, x, self.weight.dtype)
-        check_conv2d(owner, x.shape, self.weight.shape, None, self.geometry)
+        # The layer itself names it in errors: its repr is built only when an error is raised.
+        x = as_input(self, x, self.weight.dtype)
+        check_conv2d(self, x.shape, self.weight.shape, None, self.geometry)
         if self.bias is None:
             return Conv2dOp.apply(x, self.weight, geometry=self.geometry)
         return Conv2dOp.apply(x, self.weight, self.bias, geometry=self.geometry)

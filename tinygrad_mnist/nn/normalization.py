@@ -119,12 +119,9 @@ class _BatchNorm(Module):
         self.running_var = Buffer(np.ones(self.num_features, dtype=dtype))
 
     def forward(self, x):
-        owner = repr(self)
-        x = as_input(owner, x, self.running_mean.dtype)
+        x = as_input(self, x, self.running_mean.dtype)  # the layer's repr names it, built only for an error
         if x.ndim not in self.ranks or x.shape[1] != self.num_features:
-            raise ShapeError(
-                f"{owner} needs an input of shape {self.layout} with C = {self.num_features}, got {x.shape}"
-            )
+            raise ShapeError(f"{self!r} needs an input of shape {self.layout} with C = {self.num_features}, got {x.shape}")
         return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, self.training,
                           self.momentum, self.eps)
 
@@ -190,11 +187,11 @@ class LayerNorm(Module):
         self.dtype = dtype
 
     def forward(self, x):
-        owner = repr(self)
-        x = as_input(owner, x, self.dtype)
+        x = as_input(self, x, self.dtype)  # the layer's repr names it, built only for an error
         k = len(self.normalized_shape)
         if x.ndim < k or x.shape[x.ndim - k:] != self.normalized_shape:
-            raise ShapeError(f"{owner} needs an input of shape (..., {', '.join(map(str, self.normalized_shape))}), got {x.shape}")
+            sizes = ", ".join(map(str, self.normalized_shape))
+            raise ShapeError(f"{self!r} needs an input of shape (..., {sizes}), got {x.shape}")
         return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

@@ -42,7 +42,7 @@ def _product_summed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out.T
 
 
-def check_conv2d(owner: str, x_shape, weight_shape, bias_shape, g: Geometry) -> Pair:
+def check_conv2d(owner, x_shape, weight_shape, bias_shape, g: Geometry) -> Pair:
     """Check the shapes of a convolution before any work; return (OH, OW). Errors name ``owner``.
 
     >>> check_conv2d("conv2d", (8, 1, 28, 28), (6, 1, 5, 5), (6,), geometry("conv2d", 5, 1, 2))

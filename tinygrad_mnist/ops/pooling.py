@@ -21,7 +21,7 @@ def pool_geometry(owner: str, kernel_size, stride, padding) -> Geometry:
     return g
 
 
-def check_pool2d(owner: str, x_shape, g: Geometry) -> Pair:
+def check_pool2d(owner, x_shape, g: Geometry) -> Pair:
     """Check a pooling input before any work; return (OH, OW). Errors name ``owner``.
 
     >>> check_pool2d("max_pool2d", (8, 6, 28, 28), pool_geometry("max_pool2d", 2, None, 0))

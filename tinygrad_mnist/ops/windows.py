@@ -63,9 +63,9 @@ class Geometry(NamedTuple):
         """The extent of one window on the input, dilation included."""
         return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
 
-    def output_size(self, owner: str, shape: Tuple[int, ...]) -> Pair:
+    def output_size(self, owner, shape: Tuple[int, ...]) -> Pair:
         """(OH, OW) for an input of ``shape`` (N, C, H, W); a window larger than the padded input is
-        an error naming ``owner`` and the shapes."""
+        an error naming ``owner`` (a name, or anything whose ``str`` names it) and the shapes."""
         padded = tuple(size + 2 * p for size, p in zip(shape[2:], self.padding))
         span = self.span()
         if span[0] > padded[0] or span[1] > padded[1]:
@@ -101,7 +101,7 @@ def geometry(owner: str, kernel_size, stride, padding, dilation=1) -> Geometry:
     )
 
 
-def check_batch(owner: str, shape: Tuple[int, ...], what: str = "input") -> None:
+def check_batch(owner, shape: Tuple[int, ...], what: str = "input") -> None:
     """A 4-d (N, C, H, W) ``shape``, or a ShapeError naming ``owner`` with a hint for the usual mistakes.
 
     >>> check_batch("conv2d", (28, 28))
