@@ -10,11 +10,12 @@ from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from .windows import Col2Im, Geometry, Im2Col, Pair, check_batch, from_columns, geometry, to_columns
 
-# Column block of the products below: (rows of both operands) x 4096 float32 stay within L2. The
-# product of a (6, 25) weight with 78,400 columns (LeNet's first layer, batch 100) runs in 0.39 ms
-# this way and 0.74 ms as one call, and its weight gradient (a 6 x 25 result over a 78,400-long sum)
-# in 0.36 ms instead of 1.54 ms: OpenBLAS streams such long, thin operands from memory once per
-# output tile (benchmarks/conv_products.py measures it).
+# Column block of the products below: (rows of both operands) x 4096 float32 stay in cache. The
+# product of a (6, 25) weight with 78,400 columns (LeNet's first layer, batch 100) took 0.33-0.34 ms
+# this way against 0.59-0.69 ms as one call, its weight gradient (a 6 x 25 result of a 78,400-long
+# sum) 0.38-0.39 ms against 1.48-1.53 ms, on one thread (benchmarks/conv_products.py); OpenBLAS
+# streams such long, thin operands from memory once per output tile. LeNet's second layer gains
+# nothing in its forward product (0.67-0.73 against 0.66-0.71 ms) and loses nothing.
 _BLOCK = 4096
 
 
@@ -33,8 +34,9 @@ def _product_summed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b.T`` for two short, wide operands: a long sum, taken one block of columns at a time.
 
     Each block is multiplied as ``b_block @ a_block.T`` (the taller operand first), the orientation
-    OpenBLAS runs faster for these shapes: 0.74 instead of 1.3 ms for LeNet's second layer (16 x 150
-    result, 10,000-long sum) on one thread.
+    OpenBLAS runs faster for these shapes: LeNet's second layer (a 16 x 150 result of a 10,000-long
+    sum) took 0.69-0.74 ms against 1.18-1.22 ms as one call ``a @ b.T``, on one thread
+    (benchmarks/conv_products.py).
     """
     out = b[:, :_BLOCK] @ a[:, :_BLOCK].T
     for start in range(_BLOCK, a.shape[1], _BLOCK):
