@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Dict
 
+from ..train import evaluate
 from ..train.config import SETTINGS_BY_NAME
 from .options import Parser, add_dry_run, add_settings, existing, log
 
@@ -27,12 +28,10 @@ def add_arguments(parser: Parser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print; the exit status."""
-    from .. import train
-
     if args.dry_run:
         log(f"would evaluate {args.checkpoint} on the test set of its run")
         return 0
-    result = train.evaluate(args.checkpoint, data_dir=getattr(args, "data_dir", None))
+    result = evaluate(args.checkpoint, data_dir=getattr(args, "data_dir", None))
     log(format_evaluation(result))
     return 0
 

@@ -10,9 +10,12 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 from ..checks import Bounds
 from ..errors import UserError
-from ..train.builders import MNIST_FEATURES
+from ..tensor import Tensor
+from ..train.builders import MNIST_FEATURES, build_loss, build_model
 from ..train.config import N_CLASSES, SETTINGS, TrainConfig
 from .options import Parser, add_dry_run, add_settings, given_settings, log, out_file, whole_number
 
@@ -77,13 +80,9 @@ def graph_inputs(config: TrainConfig, batch_size: int = 2, backward: bool = Fals
         >>> loss.shape, sorted(names)[:2]
         ((), ['images', 'layers.0.bias'])
     """
-    import numpy as np
-
-    from .. import Tensor, train
-
     rng = np.random.default_rng(config.seed)
-    model = train.build_model(config)
-    loss_fn = train.build_loss(config)
+    model = build_model(config)
+    loss_fn = build_loss(config)
     images = Tensor(rng.random((batch_size, MNIST_FEATURES)).astype(config.dtype), name="images")
     labels = rng.integers(0, N_CLASSES, size=batch_size)
     loss = loss_fn(model(images), labels)

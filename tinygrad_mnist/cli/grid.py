@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from ..checks import AT_LEAST_ONE
+from ..train import plan_grid, run_grid
 from ..train.config import SETTINGS_BY_NAME, TrainConfig
 from ..train.grid_plan import describe_run
 from ..train.status import RunStatus
@@ -90,8 +91,6 @@ class GridRequest:
 
     def runs(self) -> List[Dict[str, Any]]:
         """The runs as the library's planner makes them (see :func:`~tinygrad_mnist.train.plan_grid`)."""
-        from ..train import plan_grid
-
         return plan_grid(self.base, self.axes, self.overrides)
 
 
@@ -129,8 +128,6 @@ def resolve_grid(args: argparse.Namespace) -> GridRequest:
 def run(args: argparse.Namespace) -> int:
     """Plan (and with ``--dry-run`` only list) the runs, train them, show results.md; the exit
     status: 0, 1 when some runs failed, 130 when the grid was interrupted."""
-    from .. import train
-
     request = resolve_grid(args)
     out = args.out or str(Path("runs", f"grid-{Path(args.config).stem}" if args.config else "grid"))
     jobs = args.jobs or default_jobs()
@@ -141,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         for i, planned in enumerate(runs, start=1):
             log(f"run {i} ({out}/{planned['name']}): {describe_run({**planned['params'], **planned['overrides']})}")
         return 0
-    entries = train.run_grid(request.base, request.axes, out, jobs=jobs, log=log, overrides=request.overrides)
+    entries = run_grid(request.base, request.axes, out, jobs=jobs, log=log, overrides=request.overrides)
     results = Path(out, "results.md")
     if results.is_file():
         log(results.read_text(encoding="utf-8").rstrip())

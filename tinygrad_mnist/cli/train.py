@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..train import fit, fixed_on_resume, resume
 from ..train.config import SETTINGS_BY_NAME, TrainConfig
 from ..train.grid_plan import normalise_overrides, override_changes
 from ..train.status import RunStatus, end_of_run_line
@@ -89,22 +90,18 @@ def resolve_train(args: argparse.Namespace) -> TrainConfig:
 
 def run(args: argparse.Namespace) -> int:
     """Train (or resume, or only check with ``--dry-run``); the exit status."""
-    from .. import train
-
     if args.resume is not None:
         return _resume(args)
     config = resolve_train(args)
     if args.dry_run:
         log(json.dumps(config.to_dict(), indent=2))
         return 0
-    return finish(train.fit(config, out_dir=args.out, log=log))
+    return finish(fit(config, out_dir=args.out, log=log))
 
 
 def _resume(args: argparse.Namespace) -> int:
-    from .. import train
-
     typed = given_settings(args)
-    refused = [typed_flag(SETTINGS_BY_NAME[name], typed[name]) for name in train.fixed_on_resume(typed)]
+    refused = [typed_flag(SETTINGS_BY_NAME[name], typed[name]) for name in fixed_on_resume(typed)]
     refused += [flag for flag, value in (("--config", args.config), ("--out", args.out)) if value]
     if refused:
         raise UsageError(f"--resume continues a run with its saved settings; drop {', '.join(refused)}")
@@ -115,7 +112,7 @@ def _resume(args: argparse.Namespace) -> int:
         log(f"would resume {args.resume} with settings:")
         log(config_file.read_text(encoding="utf-8").rstrip())
         return 0
-    return finish(train.resume(args.resume, log=log, changes=typed))
+    return finish(resume(args.resume, log=log, changes=typed))
 
 
 def finish(summary: dict) -> int:
