@@ -41,6 +41,10 @@ def test_hessian_blocks_match_finite_differences_of_the_gradient(data):
     np.testing.assert_allclose(cross, blocks[1][0].numpy().reshape(w.size, x.size).T, rtol=1e-10, atol=1e-12)
 
 
+# jvp(grad(f)) records third derivatives; its second pass also walks the forward graph and throws that
+# part away. There, Pow's rule meets a ** -1 at zero or tiny a (an inf or NaN that never reaches the
+# result: the comparisons below would fail).
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @given(data=st.data())
 def test_hvp_is_the_hessian_times_the_vector_and_the_jvp_of_the_gradient(data):
     shape = data.draw(shapes(max_dims=2, max_side=4), label="shape")
@@ -87,7 +91,7 @@ def test_hessian_with_aux():
 def test_hvp_errors_name_hvp():
     with pytest.raises(ValueError, match="^hvp: the function must return one number"):
         func.hvp(lambda x: x, (np.ones(2),), (np.ones(2),))
-    with pytest.raises(ValueError, match=r"^hvp: the cotangent has shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"^hvp: the tangent has shape \(3,\); it must have the shape of its primal, \(2,\)"):
         func.hvp(lambda x: x.sum(), (np.ones(2),), (np.ones(3),))
     with pytest.raises(TypeError, match="^hvp: primals and tangents must be tuples"):
         func.hvp(lambda x: x.sum(), np.ones(2), np.ones(2))
@@ -136,3 +140,11 @@ def test_newton_steps_inside_grad_differentiate_through_the_solver():
     a = 2.0
     assert root(np.float64(a)).item() == pytest.approx(a ** (1 / 3), rel=1e-12)
     assert func.grad(root)(np.float64(a)).item() == pytest.approx(1 / (3 * a ** (2 / 3)), rel=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.xfail(strict=True, reason="Pow's backward computes b * a ** (b - 1): at a = 0 the derivative "
+                   "of a ** 0 is 0 * inf = nan (ops/elementwise.py, reported to the lead)")
+def test_fourth_derivative_of_a_cube_at_zero_is_zero():
+    fourth = func.grad(func.grad(func.grad(func.grad(lambda x: x ** 3))))
+    assert fourth(0.0).item() == 0.0

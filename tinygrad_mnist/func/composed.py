@@ -77,5 +77,5 @@ def hvp(f: Callable, primals, tangents):
     if not primals:
         raise TypeError("hvp: give the point to differentiate at: hvp(f, (x,), (v,))")
     everything = tuple(range(len(primals)))
-    gradient, vjp_fn = vjp_at("hvp", gradient_function("hvp", f, everything, False), tuple(primals), False)
+    gradient, vjp_fn = vjp_at("hvp", gradient_function("hvp", f, everything, False), tuple(primals), False, "tangent")
     return gradient, vjp_fn(tuple(tangents))

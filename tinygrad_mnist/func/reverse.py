@@ -105,12 +105,13 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
     return vjp_at("vjp", f, primals, has_aux)
 
 
-def vjp_at(transform: str, f: Callable, primals: tuple, has_aux: bool):
-    """:func:`vjp` under another name, for the transforms built on it (errors name the transform used)."""
+def vjp_at(transform: str, f: Callable, primals: tuple, has_aux: bool, direction: str = "cotangent"):
+    """:func:`vjp` under another name, for the transforms built on it (errors name the transform used,
+    and ``direction``, what its user calls the vector: ``hvp`` takes tangents)."""
     call = TracedCall(transform, f, primals, {}, tuple(range(len(primals))), has_aux)
 
     def vjp_fn(cotangents):
-        directions = call.directions(cotangents, call.output_structure, call.outputs, "cotangent")
+        directions = call.directions(cotangents, call.output_structure, call.outputs, direction)
         create_graph = call.differentiable or (is_grad_enabled() and any(d.requires_grad for d in directions))
         gradients = call.pullback(call.outputs, directions, call.inputs, create_graph=create_graph, retain_graph=True)
         return call.input_tree(gradients)
