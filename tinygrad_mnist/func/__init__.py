@@ -14,7 +14,8 @@ transforms nest (``grad(grad(f))``, ``jacrev(jacrev(f))``) and accept:
 
 An argument that the result does not depend on gets a derivative of zeros. Derivatives are
 differentiable (they record a graph) exactly when grad mode is on and ``f`` depends on a tensor that
-requires grad from outside: an outer transform's variable, or parameters ``f`` closes over.
+requires grad from outside: an argument that requires grad (an outer transform's variable, a
+model's parameter) or one ``f`` closes over. Under ``no_grad()`` they are plain tensors.
 
 >>> from tinygrad_mnist import Tensor, func
 >>> f = lambda x: (x ** 3).sum()
