@@ -94,7 +94,6 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
     many times (the graph is kept while ``vjp_fn`` exists); each call is one backward pass. With
     ``has_aux=True`` ``f`` returns ``(output, aux)`` and vjp returns ``(output, vjp_fn, aux)``.
 
-    >>> import numpy as np
     >>> from tinygrad_mnist import Tensor, func
     >>> out, vjp_fn = func.vjp(lambda x: x * x, Tensor([1.0, 2.0, 3.0]))
     >>> vjp_fn(Tensor([1.0, 0.0, 10.0]))
