@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 MODULES = [
-    "builders", "checkpoint", "config", "evaluation", "grid", "grid_plan", "interrupt", "metrics",
+    "builders", "checkpoint", "config", "evaluation", "grid_plan", "interrupt", "metrics",
     "rngstate", "rundir", "runs", "settings", "splits", "state", "status", "summary", "trainer",
 ]
 
