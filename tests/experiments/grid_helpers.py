@@ -50,16 +50,26 @@ def without_matplotlib(folder: Path) -> Dict[str, str]:
 
 
 class GridProcess:
-    """``run_grid(config, axes, out, jobs, data=synthetic(**data))`` in a subprocess (without
-    matplotlib: no curves)."""
+    """A grid in a subprocess (without matplotlib: no curves): ``run_grid(config, axes, out, jobs,
+    data=synthetic(**data))``, or with :meth:`command` the ``tinygrad-mnist grid`` command."""
 
     def __init__(self, out: Path, config: dict, axes: dict, jobs: int, data: dict, cwd: Path) -> None:
         script = CHILD.format(helpers=str(TRAIN_TESTS))
         # One BLAS thread, as the pool gives each of two workers on two cores: bit-identical runs.
-        env = dict(without_matplotlib(cwd / "hidden"), OPENBLAS_NUM_THREADS="1")
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", script, str(out), json.dumps(config), json.dumps(axes), str(jobs), json.dumps(data)],
-            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        self._start([sys.executable, "-c", script, str(out), json.dumps(config), json.dumps(axes), str(jobs),
+                     json.dumps(data)], cwd, {"OPENBLAS_NUM_THREADS": "1"})
+
+    @classmethod
+    def command(cls, args: List[str], cwd: Path) -> "GridProcess":
+        """``tinygrad-mnist grid ARGS`` (the BLAS threads left to the grid, as a user would)."""
+        grid = cls.__new__(cls)
+        grid._start([sys.executable, "-m", "tinygrad_mnist", "grid", *map(str, args)], cwd, {})
+        return grid
+
+    def _start(self, argv: List[str], cwd: Path, env: Dict[str, str]) -> None:
+        self.process = subprocess.Popen(argv, cwd=cwd, env=dict(without_matplotlib(cwd / "hidden"), **env),
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        start_new_session=True)
         self.lines: List[str] = []
         self.workers: Dict[str, int] = {}  # run -> pid of the worker that last started it
         self._lines: "queue.Queue[Optional[str]]" = queue.Queue()
@@ -84,13 +94,28 @@ class GridProcess:
                 raise AssertionError(f"no line matched {pattern!r} in {timeout} s; last lines: {self.lines[-10:]}")
             if line is None:
                 raise AssertionError(f"the grid ended before a line matched {pattern!r}; last lines: {self.lines[-10:]}")
-            self.lines.append(line)
-            running = _RUNNING.match(line)
-            if running:
-                self.workers[running["run"]] = int(running["pid"])
+            self._take(line)
             match = re.search(pattern, line)
             if match:
                 return match
+
+    def read_available(self) -> None:
+        """Take in the lines that arrived so far, without waiting."""
+        while True:
+            try:
+                line = self._lines.get_nowait()
+            except queue.Empty:
+                return
+            if line is None:
+                self._lines.put(None)  # keep the end mark for finish()
+                return
+            self._take(line)
+
+    def _take(self, line: str) -> None:
+        self.lines.append(line)
+        running = _RUNNING.match(line)
+        if running:
+            self.workers[running["run"]] = int(running["pid"])
 
     def wait_for_all(self, *patterns: str, timeout: float = 60.0) -> None:
         """Read lines until each of ``patterns`` matched one of them, in any order."""
@@ -111,7 +136,7 @@ class GridProcess:
             line = self._lines.get(timeout=10)
             if line is None:
                 break
-            self.lines.append(line)
+            self._take(line)
         return self.process.returncode, self.lines, "".join(self._err)
 
     def done(self) -> Dict[str, str]:
@@ -186,3 +211,17 @@ def assert_same_run(run_dir: Path, reference_dir: Path) -> None:
         assert ours[key].tobytes() == theirs[key].tobytes(), f"{run_dir}: {key} differs"
     assert metrics_without_seconds(run_dir / "metrics.csv") == metrics_without_seconds(reference_dir / "metrics.csv")
     assert json.loads((run_dir / "summary.json").read_text())["stopped"] == "completed"
+
+
+# ---- tasks for the pool tests (importable by worker processes) -------------------------------------
+
+
+def kill_myself() -> None:
+    """End this process as the OOM killer would."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def square_slowly(x: int) -> int:
+    """x * x, after a moment (so that several tasks overlap)."""
+    time.sleep(0.2)
+    return x * x

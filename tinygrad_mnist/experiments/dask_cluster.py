@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import secrets
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -31,11 +32,11 @@ from typing import Any, Callable, Dict, Iterator, Optional
 
 from ..errors import ConfigError, UserError
 from ..train.interrupt import stop_when
-from .executors import BLAS_THREAD_VARIABLES, GridExecutor, WorkerEnd, blas_threads, cores
+from .executors import BLAS_THREAD_VARIABLES, GridExecutor, WorkerEnd, blas_threads, cores, ctrl_c_ignored_while_starting
 
 INSTALL_HINT = 'pip install "tinygrad_mnist[cluster]"'
 #: How long connecting to a scheduler may take before the grid gives up.
-CONNECT_TIMEOUT_SECONDS = 5
+CONNECT_TIMEOUT_SECONDS = 3
 # How often a task looks whether the grid asked it to stop, and the grid for new messages.
 _STOP_POLL_SECONDS = 0.5
 _MESSAGE_POLL_SECONDS = 0.1
@@ -192,6 +193,17 @@ class DaskLink:
 # ---- the grid's end -------------------------------------------------------------------------------
 
 
+def _ctrl_c_ignored(distributed):
+    """A worker plugin that makes a local cluster's workers ignore Ctrl-C (Dask runs its setup in
+    the worker's main thread, where signal handlers are set)."""
+
+    class CtrlCIgnored(distributed.WorkerPlugin):
+        def setup(self, worker) -> None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return CtrlCIgnored
+
+
 class DaskCluster(GridExecutor):
     """A grid executor on a Dask cluster (see the module docstring).
 
@@ -220,11 +232,14 @@ class DaskCluster(GridExecutor):
             environment = {name: str(blas_threads(workers)) for name in BLAS_THREAD_VARIABLES if name not in os.environ}
             import dask
 
-            with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+            with dask.config.set({"distributed.scheduler.allowed-failures": 0}), ctrl_c_ignored_while_starting():
                 self._cluster = distributed.LocalCluster(
                     n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                     worker_dashboard_address=None, silence_logs=logging.ERROR, env=environment)
             self._client = distributed.Client(self._cluster, timeout=f"{CONNECT_TIMEOUT_SECONDS}s")
+            # Its workers share the terminal, whose Ctrl-C is the grid's to answer; the plugin also
+            # reaches the workers Dask starts again after one dies.
+            self._client.register_plugin(_ctrl_c_ignored(distributed)(), name="tinygrad-mnist-ignore-ctrl-c")
         else:
             try:
                 self._client = distributed.Client(spec.address, timeout=f"{CONNECT_TIMEOUT_SECONDS}s")
@@ -240,6 +255,7 @@ class DaskCluster(GridExecutor):
         self._stop = distributed.Event(f"{self.session}-stop", client=self._client)
         self._capacity = (0.0, 1)
         self._closing = threading.Event()
+        self._draining = threading.Lock()  # one drainer at a time keeps the messages in order
         self._poller = threading.Thread(target=self._poll, daemon=True, name="grid-messages")
         self._poller.start()
 
@@ -266,7 +282,7 @@ class DaskCluster(GridExecutor):
         if not isinstance(error, self._killed_worker):
             return None
         last = getattr(error, "last_worker", None)
-        return f"its Dask worker {getattr(last, 'address', last) or ''} was lost".replace("  ", " ")
+        return f"its worker {getattr(last, 'address', last) or '(unknown)'} was lost"
 
     def describe(self) -> str:
         workers = self._client.nthreads()
@@ -277,16 +293,17 @@ class DaskCluster(GridExecutor):
 
     def _poll(self) -> None:
         while not self._closing.is_set():
-            self._drain()
+            self.drain()
             self._closing.wait(_MESSAGE_POLL_SECONDS)
 
-    def _drain(self) -> None:
-        try:
-            messages = self._queue.get(batch=True)
-        except Exception:  # noqa: BLE001 - a lost connection shows in the futures; keep trying
-            return
-        for message in messages:
-            self.deliver(message)
+    def drain(self) -> None:
+        with self._draining:
+            try:
+                messages = self._queue.get(batch=True)
+            except Exception:  # noqa: BLE001 - a lost connection shows in the futures; keep trying
+                return
+            for message in messages:
+                self.deliver(message)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         if self._closing.is_set():
@@ -296,7 +313,7 @@ class DaskCluster(GridExecutor):
         self._executor.shutdown(wait=wait)
         self._closing.set()
         self._poller.join()
-        self._drain()  # messages sent just before the last task ended
+        self.drain()  # messages sent just before the last task ended
         with contextlib.suppress(Exception):
             self._queue.close()
             self._stop.clear()

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import threading
+import traceback
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterator, Optional
 
@@ -80,6 +82,29 @@ def blas_environment(threads: int) -> Iterator[None]:
             os.environ.pop(name, None)
 
 
+@contextlib.contextmanager
+def ctrl_c_ignored_while_starting() -> Iterator[None]:
+    """Start worker processes with SIGINT ignored from their first instruction.
+
+    A terminal's Ctrl-C reaches every process of its group, workers included, and the grid
+    decides what stops. An ignored disposition survives fork and exec, so a Ctrl-C that lands
+    while a worker is still importing cannot kill it with a traceback. Only the main thread can
+    change signal handlers; workers started later from another thread go without (a Ctrl-C in
+    that short window costs the grid a worker, which it replaces).
+
+    >>> with ctrl_c_ignored_while_starting():
+    ...     pass
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+
+
 class WorkerEnd:
     """A task's end of the line, on the worker: who runs it, how to report, when to stop.
 
@@ -117,10 +142,14 @@ class GridExecutor(Executor):
         self._handler = handler
 
     def deliver(self, message: Message) -> None:
-        """Hand one message from a task to the listener (dropped when nobody listens)."""
+        """Hand one message from a task to the listener (dropped when nobody listens). A listener
+        that raises is a bug to show, but it must not stop the thread that delivers messages."""
         handler = self._handler
         if handler is not None:
-            handler(message)
+            try:
+                handler(message)
+            except Exception:  # noqa: BLE001
+                traceback.print_exc()
 
     @property
     def link(self) -> Any:
@@ -130,6 +159,11 @@ class GridExecutor(Executor):
     def capacity(self) -> int:
         """How many runs can execute at once right now (at least 1)."""
         raise NotImplementedError
+
+    def drain(self) -> None:
+        """Deliver every message the tasks sent so far, now: the grid calls it before it takes a
+        task's result, so that a run's last lines come before its end. (Messages that travel with
+        the results, in order, need nothing here.)"""
 
     def request_stop(self) -> None:
         """Ask the running tasks to checkpoint and return; queued ones are the caller's to drop."""

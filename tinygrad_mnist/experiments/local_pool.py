@@ -25,7 +25,7 @@ from multiprocessing.connection import wait as wait_for_ready
 from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
 
 from ..train.interrupt import stop_when
-from .executors import GridExecutor, WorkerEnd, blas_environment, blas_threads
+from .executors import GridExecutor, WorkerEnd, blas_environment, blas_threads, ctrl_c_ignored_while_starting
 
 # How long a worker whose parent died waits for its running task to save a checkpoint and return
 # before it exits anyway (a task stuck outside the training loop, e.g. in a download).
@@ -44,7 +44,7 @@ class WorkerLost(Exception):
     """
 
     def __init__(self, pid: int, exitcode: Optional[int]) -> None:
-        super().__init__(pid, exitcode)
+        super().__init__(pid, exitcode)  # the arguments, so that it pickles
         self.pid = pid
         self.exitcode = exitcode
 
@@ -68,9 +68,14 @@ class PoolBroken(RuntimeError):
     """
 
     def __init__(self, count: int, exitcode: Optional[int]) -> None:
-        super().__init__(
-            f"{count} worker processes died as they started (the last with exit status {exitcode}); see the messages "
-            "above. A script that starts a grid with jobs > 1 must do so under `if __name__ == \"__main__\":`")
+        super().__init__(count, exitcode)  # the arguments, so that it pickles
+        self.count = count
+        self.exitcode = exitcode
+
+    def __str__(self) -> str:
+        return (f"{self.count} worker processes died as they started (the last with exit status {self.exitcode}); "
+                "see the messages above. A script that starts a grid with jobs > 1 must do so under "
+                '`if __name__ == "__main__":`')
 
 
 class TaskFailed(Exception):
@@ -82,8 +87,12 @@ class TaskFailed(Exception):
     """
 
     def __init__(self, description: str, worker_traceback: str) -> None:
-        super().__init__(description)
+        super().__init__(description, worker_traceback)  # the arguments, so that it pickles
+        self.description = description
         self.worker_traceback = worker_traceback
+
+    def __str__(self) -> str:
+        return self.description
 
 
 # ---- the worker process ---------------------------------------------------------------------------
@@ -207,14 +216,14 @@ class LocalPool(GridExecutor):
         self._lock = threading.Lock()
         self._shutting_down = False
         self._startup_failures = 0
-        self._broken: Optional[PoolBroken] = None
+        self._broken: Optional[Exception] = None
         self._wake_reader, self._wake_writer = self._context.Pipe(duplex=False)
         self._link = _PoolLink()
         # Workers load BLAS when they start, so they get their share of the cores from the
         # environment; it stays set while the pool may start replacements.
         self._environment = blas_environment(threads or blas_threads(workers))
         self._environment.__enter__()
-        with _signals_ignored_while_starting():
+        with ctrl_c_ignored_while_starting():
             for slot in range(1, workers + 1):
                 self._start_worker(slot)
         self._manager = threading.Thread(target=self._manage, daemon=True, name="local-pool")
@@ -243,7 +252,9 @@ class LocalPool(GridExecutor):
             if self._shutting_down:
                 raise RuntimeError("cannot submit to a pool that is shutting down")
             if self._broken is not None:
-                raise self._broken
+                future.set_running_or_notify_cancel()
+                future.set_exception(self._broken)
+                return future
             self._queue.append((future, fn, args, kwargs))
         self._wake()
         return future
@@ -316,6 +327,21 @@ class LocalPool(GridExecutor):
             return True
 
     def _manage(self) -> None:
+        try:
+            self._watch_workers()
+        except BaseException as error:  # noqa: BLE001 - a bug here must fail the tasks, not hang them
+            with self._lock:
+                self._broken = self._broken or RuntimeError(f"the local pool stopped: {type(error).__name__}: {error}")
+                pending = [item[0] for item in self._queue] + [w.future for w in self._workers if w.future]
+                self._queue.clear()
+            for future in pending:
+                if not future.done() and (future.running() or future.set_running_or_notify_cancel()):
+                    future.set_exception(self._broken)
+            for worker in self._workers:
+                worker.process.kill()
+            raise
+
+    def _watch_workers(self) -> None:
         while True:
             self._dispatch()
             if self._finished():
@@ -337,18 +363,22 @@ class LocalPool(GridExecutor):
         self._workers.clear()
 
     def _receive(self, worker: _Worker) -> None:
-        try:
-            while worker.conn.poll():
+        while True:
+            try:
+                if not worker.conn.poll():
+                    return
                 kind, *rest = worker.conn.recv()
-                if kind == "message":
-                    self.deliver(rest[0])
-                    continue
-                ok, value = rest
-                future, worker.future = worker.future, None
-                if future is not None:
-                    future.set_result(value) if ok else future.set_exception(value)
-        except (EOFError, OSError):
-            pass  # it died; _bury reports it
+            except (EOFError, OSError):
+                return  # it died; _bury reports it
+            except Exception as error:  # noqa: BLE001 - a reply that cannot be unpickled fails its task, not the pool
+                kind, rest = "result", [False, TaskFailed(f"{type(error).__name__}: {error}", traceback.format_exc())]
+            if kind == "message":
+                self.deliver(rest[0])
+                continue
+            ok, value = rest
+            future, worker.future = worker.future, None
+            if future is not None:
+                future.set_result(value) if ok else future.set_exception(value)
 
     def _bury(self, worker: _Worker) -> None:
         self._receive(worker)  # a result it sent just before it died still counts
@@ -370,22 +400,3 @@ class LocalPool(GridExecutor):
                     future = self._queue.popleft()[0]
                     if future.running() or future.set_running_or_notify_cancel():
                         future.set_exception(self._broken)
-
-
-@contextlib.contextmanager
-def _signals_ignored_while_starting() -> Iterator[None]:
-    """Start workers with SIGINT ignored from their first instruction.
-
-    An ignored disposition survives fork and exec, so a Ctrl-C that lands while a worker is still
-    importing cannot kill it with a traceback. Only the main thread can change signal handlers;
-    replacements started later by the pool's thread go without (a Ctrl-C in that short window
-    only costs the pool a worker it replaces).
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)

@@ -107,6 +107,8 @@ class GridRunner:
                         attempt = self._submit(progress.queue.popleft())
                         futures[attempt.future] = attempt
                     done, _ = wait(list(futures), timeout=_WATCH_SECONDS, return_when=FIRST_COMPLETED)
+                    if done:
+                        self.executor.drain()
                     for future in done:
                         self._settle(futures.pop(future), results, stopping)
                     if guard.requested and not stopping:
@@ -154,7 +156,12 @@ class GridRunner:
                              results)
             return
         if value.get("files"):
-            self.folder.receive(name, value["files"])
+            try:
+                self.folder.receive(name, value["files"])
+            except OSError as error:
+                self._record(name, {"stopped": RunStatus.ERROR.value, "error": f"its run directory came back but "
+                                    f"could not be written into the grid folder: {error}"}, results)
+                return
         self._record(name, value["summary"], results)
 
     def _lose(self, attempt: _Attempt, reason: str, results: Dict[str, Dict[str, Any]], stopping: bool) -> None:
@@ -179,14 +186,24 @@ class GridRunner:
         self._status()
 
     # ---- messages from the tasks --------------------------------------------------------------
+    def _current(self, message: Message) -> bool:
+        """Whether a message comes from an attempt the grid still waits for (not one it gave up)."""
+        with self._lock:
+            attempt = self._running.get(message.get("attempt"))
+            return attempt is not None and attempt.lost is None
+
     def _on_message(self, message: Message) -> None:
         kind, name = message.get("kind"), message.get("run")
         if kind == "line":
-            self.log(f"[{name}] {message['line']}")
+            if self._current(message):
+                self.log(f"[{name}] {message['line']}")
         elif kind == "warning":
             self.log(f"grid: warning: {message['line']}")
         elif kind == "checkpoint":
-            self.folder.receive(name, message["files"], progress=tuple(message["progress"]))
+            try:
+                self.folder.receive(name, message["files"], progress=tuple(message["progress"]))
+            except OSError as error:  # the run goes on; only a retry would start further back
+                self.log(f"grid: warning: could not keep the checkpoint of {name} that came in: {error}")
         elif kind == "started":
             self._started(message)
 

@@ -1,0 +1,155 @@
+"""``grid --cluster``: the grid's runs as tasks on a Dask cluster (issue 16), on a local cluster of two
+worker processes (``--cluster local:2``) and on a scheduler and workers started by hand as the
+guide shows: the same results as the local pool bit for bit, a killed worker's run retried from
+the last checkpoint the grid received, a rerun after Ctrl-C doing only what is missing (the
+command's answers to bad input are in tests/cli/test_cli_grid.py)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grid_helpers import GridProcess, assert_same_run, wait_for_checkpoints, without_matplotlib
+
+pytest.importorskip("distributed", reason='Dask is not installed (pip install "tinygrad_mnist[cluster]")')
+
+RUNS = ["ce-seed0", "ce-seed1", "hinge-seed0", "hinge-seed1"]
+
+
+def grid_args(mnist_dir: Path, out: Path, *where: str) -> list:
+    """Four small runs on real MNIST subsets (2 epochs of 200 batches each)."""
+    return ["--loss", "ce", "hinge", "--seed", "0", "1", "--lr", "0.05", "--train-size", "2000", "--test-size", "200",
+            "--hidden", "32", "--epochs", "2", "--batch-size", "10", "--disp-freq", "50", "--data-dir", mnist_dir,
+            "--out", out, *where]
+
+
+@pytest.fixture(scope="module")
+def reference(mnist_dir, tmp_path_factory) -> Path:
+    """The grid on the local pool of two workers."""
+    tmp = tmp_path_factory.mktemp("reference")
+    grid = GridProcess.command(grid_args(mnist_dir, tmp / "grid", "--jobs", "2"), tmp)
+    code, lines, err = grid.finish()
+    assert code == 0, err[-3000:]
+    return tmp / "grid"
+
+
+@pytest.fixture(scope="module")
+def scheduler(tmp_path_factory):
+    """A Dask scheduler and two single-thread workers started by hand (``dask scheduler``,
+    ``dask worker``), in sessions of their own: the address of the scheduler."""
+    tmp = tmp_path_factory.mktemp("cluster")
+    env = without_matplotlib(tmp / "hidden")
+    dask = [sys.executable, "-m", "dask"]
+    scheduler_file = tmp / "scheduler.json"
+    processes = [subprocess.Popen(dask + ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                          "--scheduler-file", str(scheduler_file)], cwd=tmp, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.is_file() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        processes.append(subprocess.Popen(dask + ["worker", address, "--nworkers", "2", "--nthreads", "1",
+                                                  "--no-dashboard", "--host", "127.0.0.1"], cwd=tmp, env=env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        import distributed
+
+        with distributed.Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for process in reversed(processes):
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in reversed(processes):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def assert_all_equal_the_reference(out: Path, reference: Path) -> None:
+    for run in RUNS:
+        assert_same_run(out / run, reference / run)
+
+
+def test_a_local_dask_cluster_gives_the_local_pools_results_bit_for_bit(mnist_dir, tmp_path, reference):
+    grid = GridProcess.command(grid_args(mnist_dir, tmp_path / "grid", "--cluster", "local:2"), tmp_path)
+    code, lines, err = grid.finish()
+    assert code == 0, err[-3000:]
+    assert lines[0].endswith(", on a local Dask cluster of 2 worker processes")
+    workers = {line.split(" running on ")[1].split(" (pid")[0] for line in lines if " running on " in line}
+    assert len(workers) == 2 and all(worker.startswith("tcp://127.0.0.1:") for worker in workers)
+    # Every run's folder came back whole: config, metrics, summary, checkpoint (no curves here: no matplotlib).
+    for run in RUNS:
+        assert sorted(p.name for p in (tmp_path / "grid" / run).iterdir()) == [
+            "checkpoint.npz", "config.json", "metrics.csv", "summary.json"]
+        summary = json.loads((tmp_path / "grid" / run / "summary.json").read_text())
+        assert summary["run_dir"] == str(tmp_path / "grid" / run)  # the grid's path, not the worker's
+    assert_all_equal_the_reference(tmp_path / "grid", reference)
+    assert not list((tmp_path / "grid" / ".grid" / "incoming").iterdir())
+
+
+# A local cluster leaves the retry to the grid (Dask's own rescheduling is off there: the grid gets
+# KilledWorker); a scheduler started by hand reschedules the task itself, from the checkpoint it was
+# first sent with, and the grid then restarts it from its newest one.
+@pytest.mark.parametrize("where", ["local:2", "by-hand"])
+def test_a_killed_dask_worker_costs_only_its_run_which_resumes_from_the_last_checkpoint_received(
+        mnist_dir, tmp_path, reference, request, where):
+    out = tmp_path / "grid"
+    cluster = where if where.startswith("local") else request.getfixturevalue("scheduler")
+    grid = GridProcess.command(grid_args(mnist_dir, out, "--cluster", cluster), tmp_path)
+    try:
+        grid.wait_for(r"^\[ce-seed0\] running on")
+        # The grid's own copy of the run has its epoch-1 checkpoint: the worker sent it.
+        wait_for_checkpoints({"ce-seed0": out / "ce-seed0"}, (1, 0))
+        pid = grid.workers["ce-seed0"]
+        os.kill(pid, signal.SIGSTOP)
+        os.kill(pid, signal.SIGKILL)
+        code, lines, err = grid.finish()
+    finally:
+        grid.kill()
+    assert code == 0, err[-3000:]
+    lost = [line for line in lines if line.startswith(f"[ce-seed0] its worker tcp://127.0.0.1:")]
+    assert len(lost) == 1 and lost[0].endswith(" was lost; retrying it on another worker from its checkpoint after epoch 1")
+    assert f"(pid {pid})" in lost[0] or where.startswith("local")
+    # Where Dask started the task again itself, the grid stopped that copy: none of its lines show.
+    assert not any("stop request" in line for line in lines)
+    assert sum(line.startswith("[ce-seed0] running on") for line in lines) == 2
+    assert any(line.startswith("[ce-seed0] Resuming") and "at epoch 2 batch 1" in line for line in lines)
+    assert_all_equal_the_reference(out, reference)
+
+
+def test_an_interrupted_dask_grid_reruns_only_what_is_missing(mnist_dir, tmp_path, reference, scheduler):
+    out = tmp_path / "grid"
+    args = grid_args(mnist_dir, out, "--cluster", scheduler)
+    grid = GridProcess.command(args, tmp_path)
+    try:
+        grid.wait_for(r"^\[\S+\] done after 2 epochs")
+        grid.wait_for(r"^\[\S+\] running on")  # a third run started, the fourth is queued
+        os.killpg(grid.process.pid, signal.SIGINT)  # Ctrl-C in the grid's terminal
+        code, lines, err = grid.finish()
+    finally:
+        grid.kill()
+    assert code == 130, err[-3000:]
+    assert f"the grid was interrupted; continue it with: tinygrad-mnist grid --resume {out}" in lines
+    finished = {run for run in RUNS if (out / run / "summary.json").is_file()
+                and json.loads((out / run / "summary.json").read_text())["stopped"] == "completed"}
+    assert finished and finished != set(RUNS)
+    kept = {run: (out / run / "checkpoint.npz").stat().st_mtime_ns for run in finished}
+
+    rerun = GridProcess.command(args, tmp_path)
+    code, lines, err = rerun.finish()
+    assert code == 0, err[-3000:]
+    assert f"{len(finished)} finished earlier and kept" in lines[0]
+    started = {line.split("]")[0][1:] for line in lines if " running on " in line}
+    assert started == set(RUNS) - finished  # only the missing runs execute
+    for run, mtime in kept.items():
+        assert (out / run / "checkpoint.npz").stat().st_mtime_ns == mtime
+    assert_all_equal_the_reference(out, reference)

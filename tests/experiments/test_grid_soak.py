@@ -1,0 +1,68 @@
+"""Soak (issue 12): a 40-run grid on two local workers is hit again and again, a worker killed and
+then the grid itself at random moments, and rerun until it finishes; every run must then equal, bit
+for bit, the same grid run without a fault, and no worker may outlive its grid.
+
+Left out of the default run (a few minutes): ``python -m pytest -m soak tests/experiments``.
+``SOAK_SEED`` picks other random moments.
+"""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+
+import pytest
+
+from grid_helpers import GridProcess, assert_same_run, process_exists, wait_until_gone
+
+CONFIG = {"hidden": [16], "epochs": 3, "batch_size": 20, "lr": 0.05, "disp_freq": 10, "progress": False}
+AXES = {"seed": list(range(10)), "lr": [0.02, 0.05], "hidden": [[16], [24]]}
+DATA = {"n_train": 600, "n_test": 100}
+MAX_SESSIONS = 40
+
+
+@pytest.mark.soak
+def test_a_grid_killed_again_and_again_finishes_equal_to_an_undisturbed_one(tmp_path):
+    seed = int(os.environ.get("SOAK_SEED", "12"))
+    chance = random.Random(seed)
+    reference = GridProcess(tmp_path / "reference", CONFIG, AXES, 2, DATA, tmp_path)
+    code, _, err = reference.finish(timeout=600)
+    assert code == 0, err[-3000:]
+    runs = sorted(reference.done())
+    assert len(runs) == 40 and set(reference.done().values()) == {"completed"}
+
+    out = tmp_path / "grid"
+    history = []
+    for session in range(1, MAX_SESSIONS + 1):
+        grid = GridProcess(out, CONFIG, AXES, 2, DATA, tmp_path)
+        worker_at, parent_at = chance.uniform(0.5, 4.0), chance.uniform(1.0, 8.0)
+        start, killed = time.monotonic(), []
+        try:
+            while grid.process.poll() is None:
+                grid.read_available()
+                elapsed = time.monotonic() - start
+                alive = [pid for pid in grid.workers.values() if process_exists(pid)]
+                if not killed and elapsed > worker_at and alive:
+                    victim = chance.choice(alive)
+                    os.kill(victim, signal.SIGKILL)
+                    killed.append(victim)
+                if elapsed > max(parent_at, worker_at):
+                    os.kill(grid.process.pid, signal.SIGKILL)
+                    break
+                time.sleep(0.01)
+            code, lines, err = grid.finish(timeout=600)
+        finally:
+            grid.kill()
+        workers = set(grid.workers.values())
+        assert all(wait_until_gone(pid, 60) for pid in workers), f"session {session}: workers outlived the grid"
+        history.append((session, code, len(killed)))
+        assert "Traceback" not in err, err[-3000:]
+        if code == 0 and set(grid.done().values()) == {"completed"}:
+            break
+    else:
+        pytest.fail(f"the grid did not finish in {MAX_SESSIONS} sessions: {history}")
+    print(f"soak seed {seed}: sessions (number, exit status, workers killed): {history}")
+    assert len(history) > 1, "no session was interrupted; the soak proved nothing"
+    for run in runs:
+        assert_same_run(out / run, tmp_path / "reference" / run)
