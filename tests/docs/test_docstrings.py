@@ -37,6 +37,7 @@ PACKAGES_WITH_ALL = (
     "tinygrad_mnist.optim",
     "tinygrad_mnist.data",
     "tinygrad_mnist.train",
+    "tinygrad_mnist.experiments",
     "tinygrad_mnist.viz",
     "tinygrad_mnist.testing",
     "tinygrad_mnist.cli",

@@ -166,3 +166,22 @@ def test_a_signal_stops_the_pool_cleanly(tmp_path, to_group):
             assert not run_dir.exists()
     report = (tmp_path / "grid" / "results.md").read_text()
     assert "| seed2 | 2 | not started |" in report
+
+
+def test_a_run_that_another_process_is_training_is_left_alone(tmp_path, monkeypatch):
+    """A killed grid's worker may still be saving a run when the grid is rerun: the run's lock
+    keeps the rerun off it (here the lock stays held, so the rerun gives up on that run)."""
+    import tinygrad_mnist.experiments.task as task
+    from tinygrad_mnist.experiments.locks import exclusive_lock
+
+    monkeypatch.setattr(task, "RUN_LOCK_WAIT_SECONDS", 0.3)
+    data = synthetic(n_train=200, n_test=50)
+    out = tmp_path / "grid"
+    entries = run_grid(TINY, {"seed": [0, 1]}, out, log=quiet, data=data)
+    (out / "seed1" / "summary.json").unlink()  # as if seed1 were still being trained elsewhere
+    before = (out / "seed1" / "checkpoint.npz").read_bytes()
+    with exclusive_lock(out / ".grid" / "runs" / "seed1.lock", "seed1"):
+        entries = run_grid(TINY, {"seed": [0, 1]}, out, log=quiet, data=data)
+    assert entries[0]["stopped"] == "completed"
+    assert entries[1]["stopped"] == "error" and "is in use by another process" in entries[1]["error"]
+    assert (out / "seed1" / "checkpoint.npz").read_bytes() == before

@@ -45,7 +45,11 @@ _ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-
 
 
 class ClusterError(UserError):
-    """The cluster cannot be used: Dask is missing, or the scheduler cannot be reached."""
+    """The cluster cannot be used: Dask is missing, or the scheduler cannot be reached.
+
+    >>> isinstance(ClusterError("cannot reach the Dask scheduler"), UserError)
+    True
+    """
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def exclusive_lock(path: Union[str, os.PathLike], what: str, wait_seconds: float
     ...         pass
     Traceback (most recent call last):
     ...
-    tinygrad_mnist.errors.RunDirectoryError: the demo folder is in use by another process (process ...)
+    tinygrad_mnist.errors.RunDirectoryError: the demo folder is in use by another process (process ...); wait ...
     """
     path = Path(path)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
