@@ -63,6 +63,5 @@ def offline_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
         mp.delenv("TINYGRAD_MNIST_DATA", raising=False)
-        mp.delenv("TINYGRAD_MNIST_CACHE", raising=False)
         mp.setenv("TINYGRAD_MNIST_MIRRORS", f"http://127.0.0.1:{_closed_port()}/")
         yield

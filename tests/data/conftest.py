@@ -15,7 +15,6 @@ import pytest
 from tinygrad_mnist.data import MNIST_FILES, Mnist, load_mnist
 
 
-
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_environment(offline_environment: None) -> Iterator[None]:
     yield
@@ -28,15 +27,9 @@ def shared_dir(mnist_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A decompressed cache shared by tests that only read it."""
-    return tmp_path_factory.mktemp("mnist-cache")
-
-
-@pytest.fixture(scope="session")
-def mnist(shared_dir: Path, session_cache: Path) -> Mnist:
+def mnist(shared_dir: Path) -> Mnist:
     """The real data set, loaded once per session."""
-    return load_mnist(shared_dir, download=False, progress=False, cache_dir=session_cache)
+    return load_mnist(shared_dir, download=False, progress=False)
 
 
 @pytest.fixture(scope="session")

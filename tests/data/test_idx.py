@@ -137,7 +137,7 @@ def test_read_idx_reports_path_of_corrupt_file(tmp_path: Path) -> None:
 
 def test_decompress_size_cap_stops_expansion() -> None:
     bomb = gzip.compress(b"\0" * 1_000_000)
-    with pytest.raises(IdxError, match="expands to more than 1000 bytes"):
+    with pytest.raises(IdxError, match="expands to more than 1,000 bytes"):
         decompress(bomb, "bomb.gz", max_size=1000)
     assert len(decompress(bomb, "bomb.gz", max_size=1_000_000)) == 1_000_000
 

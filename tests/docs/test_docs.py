@@ -74,7 +74,6 @@ def _run_block(code: str, line: int, page: Path, namespace: Dict) -> str:
 def test_python_blocks_run_and_print_what_the_page_shows(page: Path, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("TINYGRAD_MNIST_CACHE", str(tmp_path / "cache"))
     namespace: Dict = {"__name__": "__docs__"}
     blocks = parse_blocks(page.read_text(encoding="utf-8"))
     ran = 0

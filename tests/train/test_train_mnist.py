@@ -7,12 +7,10 @@ from train_helpers import quiet
 
 
 @pytest.fixture
-def real_mnist(tmp_path_factory, monkeypatch, mnist_dir):
+def real_mnist(mnist_dir):
     folder = mnist_dir  # tests/conftest.py: the shared folder, skipped when absent
     if not all((folder / f"{f.name}.gz").is_file() or (folder / f.name).is_file() for f in MNIST_FILES.values()):
         pytest.skip(f"real MNIST files not found in {folder} (set TINYGRAD_MNIST_SHARED=DIR)")
-    # The decompressed cache goes to a temporary folder, never the user's ~/.cache.
-    monkeypatch.setenv("TINYGRAD_MNIST_CACHE", str(tmp_path_factory.mktemp("mnist-cache")))
     return folder
 
 

@@ -8,35 +8,21 @@ Example:
 """
 
 from .batching import BatchIterator
-from .idx import IDX_DTYPES, IdxError, decompress, encode_idx, parse_idx, read_idx
-from .mnist import (
-    DEFAULT_MIRRORS,
-    ENV_CACHE,
-    ENV_DATA,
-    ENV_MIRRORS,
-    MNIST_FILES,
-    Mnist,
-    MnistCacheWarning,
-    MnistDataError,
-    MnistFile,
-    load_mnist,
-    mirrors,
-    resolve_cache_dir,
-    resolve_data_dir,
-)
+from .download import DEFAULT_MIRRORS, ENV_MIRRORS, DownloadLimits, mirrors
+from .idx import IDX_DTYPES, IdxError, decompress, encode_idx, parse_idx, read_idx, read_uncompressed
+from .mnist import ENV_DATA, MNIST_FILES, Mnist, MnistDataError, MnistFile, load_mnist, resolve_data_dir
 from .preprocess import NORMALIZATIONS, Splits, prepare, split_size
 
 __all__ = [
     "BatchIterator",
     "DEFAULT_MIRRORS",
-    "ENV_CACHE",
+    "DownloadLimits",
     "ENV_DATA",
     "ENV_MIRRORS",
     "IDX_DTYPES",
     "IdxError",
     "MNIST_FILES",
     "Mnist",
-    "MnistCacheWarning",
     "MnistDataError",
     "MnistFile",
     "NORMALIZATIONS",
@@ -48,7 +34,7 @@ __all__ = [
     "parse_idx",
     "prepare",
     "read_idx",
-    "resolve_cache_dir",
+    "read_uncompressed",
     "resolve_data_dir",
     "split_size",
 ]

@@ -12,15 +12,17 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..errors import ConfigError
+
 __all__ = ["BatchIterator"]
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
     # bool is an int subclass; batch_size=True is a bug, not a batch of one.
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an int, got {value!r}")
+        raise ConfigError(f"{name} must be an int, got {value!r}")
     if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
 
 
@@ -58,14 +60,14 @@ class BatchIterator:
     ) -> None:
         x, y = np.asarray(x), np.asarray(y)
         if x.ndim == 0 or y.ndim == 0:
-            raise ValueError("x and y must be arrays with a leading example axis, not scalars")
+            raise ConfigError("x and y must be arrays with a leading example axis, not scalars")
         if len(x) != len(y):
-            raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+            raise ConfigError(f"x and y must have the same length, got {len(x)} and {len(y)}")
         if len(x) == 0:
-            raise ValueError("cannot batch an empty data set (x and y have length 0)")
+            raise ConfigError("cannot batch an empty data set (x and y have length 0)")
         batch_size = _check_int("batch_size", batch_size, 1)
         if batch_size > len(x):
-            raise ValueError(
+            raise ConfigError(
                 f"batch_size={batch_size} is larger than the data set ({len(x)} examples); "
                 f"use a batch_size between 1 and {len(x)}"
             )
@@ -110,7 +112,7 @@ class BatchIterator:
         is what a run saved right at the end of an epoch resumes with.
 
         Raises:
-            ValueError: negative epoch, or start_batch outside ``0..len(self)``
+            ConfigError: (a ValueError) negative epoch, or start_batch outside ``0..len(self)``
                 (raised at the call, not at the first ``next``).
 
         Example:
@@ -121,7 +123,7 @@ class BatchIterator:
         order = self.order(epoch)
         start_batch = _check_int("start_batch", start_batch, 0)
         if start_batch > len(self):
-            raise ValueError(
+            raise ConfigError(
                 f"start_batch={start_batch} is past the end of the epoch "
                 f"({len(self)} batches per epoch)"
             )

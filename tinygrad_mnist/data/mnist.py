@@ -1,6 +1,6 @@
-"""Finding, downloading, verifying and caching the four MNIST files.
+"""Finding, downloading and verifying the four MNIST files.
 
-Where the files are looked for (first match wins):
+Where the files are looked for (first match wins; :func:`resolve_data_dir`):
 
 1. the ``data_dir`` argument (the CLI's ``--data-dir``),
 2. the environment variable ``TINYGRAD_MNIST_DATA``,
@@ -8,87 +8,50 @@ Where the files are looked for (first match wins):
    (``~/.cache/tinygrad_mnist/mnist`` when ``XDG_CACHE_HOME`` is unset).
 
 Each file may be stored gzip-compressed (``name.gz``) or raw (``name``).
-Every file is checked against the sha256 of its *uncompressed* contents,
-because recompressed copies of MNIST exist whose ``.gz`` bytes differ.
+Every load checks every file against the sha256 of its *uncompressed*
+contents (recompressed copies of MNIST exist whose ``.gz`` bytes differ), so
+data is trusted for what it is, never for where it is. Decompressing and
+hashing all four files takes about 0.3 s, which is why nothing is cached.
 
-Decompressing the 47 MB training images costs about 0.2 s, so the verified
-uncompressed bytes of gzipped sources are kept in a second cache
-(``TINYGRAD_MNIST_CACHE``, default ``$XDG_CACHE_HOME/tinygrad_mnist/decompressed``),
-which works even when the data folder is read-only. A cache entry is named
-after the sha256 it must have and is re-hashed on every load (sha256 of
-55 MB takes ~30 ms on CPUs with SHA instructions, ~0.15 s without; either
-fits the 1 s budget), so a damaged entry is never used. The
-gzip source itself is only re-verified when its size, mtime, ctime or inode
-changed since it was last verified (the same cheap change test make and git
-use); those "stamps" live next to the cache entries.
+A file is refused before it is read whole when its size cannot be right (a
+raw file must be exactly its known size; a gzip file cannot be much larger
+than its contents), and gzip data is never inflated past the known size.
 
-Everything written (downloads, cache entries, stamps) goes to a temporary
-file in the destination folder first and is renamed into place with
-``os.replace`` only when complete and verified.
+Downloads are kept in memory until verified; only then is the folder created
+and the file written (atomically, next to its final name). Temporary files
+that a killed process left there are removed at the next load.
 """
 
 from __future__ import annotations
 
 import hashlib
-import http.client
-import json
 import os
-import re
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write_bytes, fsync_dir
-from ..errors import UserError
-from .idx import GZIP_MAGIC, IdxError, decompress, parse_idx
-
-try:  # tqdm is a runtime dependency, but a missing progress bar must not stop a download.
-    from tqdm import tqdm as _tqdm
-except ImportError:  # pragma: no cover - exercised by monkeypatching _tqdm in tests
-    _tqdm = None
+from ..atomic import atomic_write_bytes, remove_stale_temporaries
+from ..errors import IdxError, MnistDataError
+from .download import ENV_MIRRORS, DownloadFailed, DownloadLimits, fetch, mirrors
+from .idx import GZIP_MAGIC, decompress, parse_idx, read_uncompressed
 
 __all__ = [
-    "ENV_CACHE",
     "ENV_DATA",
-    "ENV_MIRRORS",
-    "DEFAULT_MIRRORS",
     "MNIST_FILES",
     "MnistFile",
     "Mnist",
     "MnistDataError",
-    "MnistCacheWarning",
     "resolve_data_dir",
-    "resolve_cache_dir",
-    "mirrors",
     "load_mnist",
 ]
 
 #: Environment variable naming the folder with the four MNIST files (used when no data_dir is given).
 ENV_DATA = "TINYGRAD_MNIST_DATA"
-#: Environment variable naming the folder of the decompressed, verified cache.
-ENV_CACHE = "TINYGRAD_MNIST_CACHE"
-#: Environment variable with mirror URLs (separated by spaces or commas) to use instead of the defaults.
-ENV_MIRRORS = "TINYGRAD_MNIST_MIRRORS"
 
-#: Standard public copies, tried in order. Integrity comes from the sha256
-#: check, not from the transport, so a plain-http mirror is acceptable.
-DEFAULT_MIRRORS: tuple[str, ...] = (
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-    "http://yann.lecun.com/exdb/mnist/",
-)
-
-_TIMEOUT_S = 30.0
-_RACY_NS = 2_000_000_000
-_CHUNK = 1 << 20
-_USER_AGENT = "tinygrad_mnist (python urllib)"
+# A gzip download can be a little larger than its contents (headers, stored blocks), and a mirror
+# may serve the raw file under the .gz name; anything bigger is the wrong thing and is cut off.
+_DOWNLOAD_SLACK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -136,31 +99,6 @@ MNIST_FILES: dict[str, MnistFile] = {
 }
 
 
-class MnistDataError(UserError, RuntimeError):
-    """The MNIST files are missing, could not be downloaded, or failed verification.
-
-    The message says which files, where they were looked for, and what to do.
-
-    Example:
-        >>> try:
-        ...     load_mnist("/nonexistent", download=False)
-        ... except MnistDataError as e:
-        ...     "--data-dir" in str(e)
-        True
-    """
-
-
-class MnistCacheWarning(UserWarning):
-    """The decompressed cache could not be used (unwritable or damaged entry).
-
-    Loading still succeeds; it is just slower until the cache works again.
-
-    Example:
-        >>> import warnings
-        >>> warnings.simplefilter("ignore", MnistCacheWarning)
-    """
-
-
 @dataclass(frozen=True, repr=False, eq=False)
 class Mnist:
     """The MNIST data set as uint8 arrays, exactly as stored in the IDX files.
@@ -193,37 +131,36 @@ class Mnist:
 # --------------------------------------------------------------------------- locations
 
 
-def _env_path(name: str) -> Path | None:
-    value = os.environ.get(name, "").strip()
-    return Path(value).expanduser() if value else None
-
-
-def _user_cache_root() -> Path:
+def _default_data_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
     # The XDG spec says relative values must be ignored.
     base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "tinygrad_mnist"
-
-
-def _default_data_dir() -> Path:
-    return _user_cache_root() / "mnist"
+    return base / "tinygrad_mnist" / "mnist"
 
 
 def _resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> tuple[Path, str]:
     if data_dir is not None:
-        return Path(data_dir).expanduser(), "from the data_dir argument / --data-dir"
-    env = _env_path(ENV_DATA)
-    if env is not None:
-        return env, f"from {ENV_DATA}"
-    return _default_data_dir(), "the default download cache"
+        found = (os.fspath(data_dir), "from the data_dir argument / --data-dir")
+    elif os.environ.get(ENV_DATA, "").strip():
+        found = (os.environ[ENV_DATA].strip(), f"from {ENV_DATA}")
+    else:
+        return _default_data_dir(), "the default download cache"
+    path, origin = found
+    if "\0" in path:
+        raise MnistDataError(f"the MNIST folder {path!r} ({origin}) contains a NUL character; no folder can be named so")
+    try:
+        return Path(path).expanduser(), origin
+    except RuntimeError as e:  # "~someone" where no such user exists
+        raise MnistDataError(f"cannot use the MNIST folder {path!r} ({origin}): {e}") from None
 
 
 def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
     """Return the folder the MNIST files are read from (and downloaded into).
 
-    Order: the ``data_dir`` argument, then ``$TINYGRAD_MNIST_DATA``, then
-    ``$XDG_CACHE_HOME/tinygrad_mnist/mnist`` (or ``~/.cache/tinygrad_mnist/mnist``).
-    The folder does not need to exist.
+    Order: the ``data_dir`` argument (a command's ``--data-dir``), then ``$TINYGRAD_MNIST_DATA``,
+    then ``$XDG_CACHE_HOME/tinygrad_mnist/mnist`` (or ``~/.cache/tinygrad_mnist/mnist``). This is the
+    one place that order is decided; :func:`load_mnist` uses it too. The folder does not need to
+    exist, and nothing is created.
 
     Example:
         >>> resolve_data_dir("/data/mnist")
@@ -232,283 +169,101 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
     return _resolve_data_dir(data_dir)[0]
 
 
-def resolve_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Return the folder for the verified decompressed copies of gzipped files.
-
-    Order: the ``cache_dir`` argument, then ``$TINYGRAD_MNIST_CACHE``, then
-    ``$XDG_CACHE_HOME/tinygrad_mnist/decompressed`` (or under ``~/.cache``).
-
-    Example:
-        >>> resolve_cache_dir("/tmp/mnist-cache")
-        PosixPath('/tmp/mnist-cache')
-    """
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    env = _env_path(ENV_CACHE)
-    return env if env is not None else _user_cache_root() / "decompressed"
-
-
-def mirrors() -> list[str]:
-    """Return the base URLs to download from, each ending in ``/``.
-
-    ``$TINYGRAD_MNIST_MIRRORS`` (URLs separated by whitespace or commas)
-    replaces :data:`DEFAULT_MIRRORS` when set and non-empty.
-
-    Example:
-        >>> all(url.endswith("/") for url in mirrors())
-        True
-    """
-    urls = [u for u in re.split(r"[\s,]+", os.environ.get(ENV_MIRRORS, "")) if u]
-    return [u if u.endswith("/") else u + "/" for u in (urls or DEFAULT_MIRRORS)]
-
-
-# --------------------------------------------------------------------------- file helpers
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+# --------------------------------------------------------------------------- verification
 
 
 def _content_problem(data: bytes, f: MnistFile) -> str | None:
     """Why ``data`` is not the expected uncompressed contents of ``f``, or None."""
     if len(data) != f.size:
         return f"its uncompressed contents are {len(data):,} bytes, expected {f.size:,}"
-    digest = _sha256(data)
+    digest = hashlib.sha256(data).hexdigest()
     if digest != f.sha256:
         return f"sha256 of its uncompressed contents is {digest}, expected {f.sha256}"
     return None
 
 
 def _find_local(directory: Path, f: MnistFile) -> Path | None:
-    # Raw first: it needs no decompression and therefore no cache.
     for candidate in (directory / f.name, directory / f"{f.name}.gz"):
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError:  # e.g. a name too long for the file system: not there
+            continue
     return None
-
-
-def _is_gzip(path: Path) -> bool:
-    try:
-        with path.open("rb") as fh:
-            return fh.read(2) == GZIP_MAGIC
-    except OSError as e:
-        raise MnistDataError(f"cannot read {path} ({e}). Check its permissions.") from e
 
 
 def _same_dir(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve()
-    except OSError:
+    except (OSError, RuntimeError):
         return False
 
 
-# --------------------------------------------------------------------------- decompressed cache
-
-
-class _Cache:
-    """Verified uncompressed copies of gzipped sources, named by their sha256."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.usable = True
-
-    def _disable(self, why: str) -> None:
-        if self.usable:
-            warnings.warn(
-                f"MNIST cache {self.directory} is not usable ({why}); loading without it "
-                f"is slower. Set {ENV_CACHE} to a writable folder to fix this.",
-                MnistCacheWarning,
-                stacklevel=4,
-            )
-        self.usable = False
-
-    def entry(self, f: MnistFile) -> Path:
-        return self.directory / f"{f.name}-{f.sha256}"
-
-    def _stamp_path(self, f: MnistFile, source: Path) -> Path:
-        key = _sha256(str(source.resolve()).encode())[:16]
-        return self.directory / f"{f.name}-{f.sha256}.source-{key}.json"
-
-    def load(self, f: MnistFile) -> bytes | None:
-        """The cached contents if present and verified; a bad entry is deleted."""
-        path = self.entry(f)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as e:
-            self._disable(f"cannot read {path.name}: {e}")
-            return None
+def _verified_source(path: Path, f: MnistFile, in_download_cache: bool) -> bytes:
+    """Uncompressed contents of a local file, or MnistDataError if they are wrong."""
+    try:
+        data = read_uncompressed(path, max_size=f.size)
         problem = _content_problem(data, f)
-        if problem is None:
-            return data
-        warnings.warn(
-            f"MNIST cache entry {path} failed verification ({problem}); rebuilding it.",
-            MnistCacheWarning,
-            stacklevel=3,
-        )
+    except IdxError as e:
+        if isinstance(e.__cause__, OSError):  # unreadable, not damaged: never delete it for that
+            raise MnistDataError(f"cannot read {path} ({e.__cause__}). Check its permissions.") from None
+        data, problem = b"", e.problem
+    if problem is None:
+        return data
+    if in_download_cache:
         try:
             path.unlink()
-        except OSError as e:
-            self._disable(f"cannot remove damaged entry {path.name}: {e}")
-        return None
-
-    def store(self, f: MnistFile, data: bytes) -> None:
-        if not self.usable:
-            return
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(self.entry(f), data)
-        except OSError as e:
-            self._disable(str(e))
-
-    @staticmethod
-    def signature(source: Path) -> dict[str, int | str] | None:
-        """What must stay the same for an earlier verification of ``source`` to hold."""
-        try:
-            st = source.stat()
         except OSError:
-            return None
-        return {
-            "path": str(source.resolve()),
-            "size": st.st_size,
-            "mtime_ns": st.st_mtime_ns,
-            "ctime_ns": st.st_ctime_ns,
-            "ino": st.st_ino,
-            "dev": st.st_dev,
-        }
-
-    def source_unchanged(self, f: MnistFile, source: Path) -> bool:
-        """True if ``source`` was verified before and has not changed since."""
-        try:
-            recorded = json.loads(self._stamp_path(f, source).read_text())
-            return recorded == self.signature(source)
-        except (OSError, ValueError):
-            return False
-
-    def record_source(self, f: MnistFile, source: Path, signature: dict[str, int | str] | None) -> None:
-        """Remember that ``source`` verified while it had ``signature`` (taken before reading it)."""
-        if not self.usable or signature is None:
-            return
-        # Timestamps are coarse (a few ms), so a file changed just now could change
-        # again without a visible difference; such files stay unstamped and are
-        # simply verified again next time (git's "racy clean" rule).
-        changed_ns = max(int(signature["mtime_ns"]), int(signature["ctime_ns"]))
-        if time.time_ns() - changed_ns < _RACY_NS:
-            return
-        try:
-            payload = json.dumps(signature).encode()
-            atomic_write_bytes(self._stamp_path(f, source), payload)
-        except OSError as e:
-            self._disable(str(e))
+            pass
+        action = "It was in the download cache and has been deleted; run again to download it anew."
+    else:
+        action = "Replace it with a good copy, or delete it to have it downloaded again."
+    raise MnistDataError(f"MNIST file {path} failed verification: {problem}. {action}")
 
 
 # --------------------------------------------------------------------------- download
 
 
-class _MirrorFailed(Exception):
-    """One mirror could not deliver a good copy; the next one is tried."""
-
-
-class _NoBar:
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        pass
-
-    def __enter__(self) -> _NoBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, n: int) -> None:
-        pass
-
-
-def _progress_bar(total: int | None, desc: str, progress: bool):
-    if progress and _tqdm is not None:
-        return _tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, leave=False)
-    if progress:
-        print(f"downloading {desc} ...", file=sys.stderr, flush=True)
-    return _NoBar()
-
-
-def _fetch_into(url: str, out, f: MnistFile, progress: bool) -> None:
-    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-    # A .gz can't be larger than its contents plus a little framing, nor a raw copy
-    # larger than f.size, so anything bigger is the wrong thing and is cut off.
-    limit = f.size + (1 << 16)
-    with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response:
-        length = response.headers.get("Content-Length")
-        total = int(length) if length and length.isdigit() else None
-        received = 0
-        with _progress_bar(total, url.rsplit("/", 1)[-1], progress) as bar:
-            while chunk := response.read(_CHUNK):
-                received += len(chunk)
-                if received > limit:
-                    raise _MirrorFailed(f"response is larger than {limit:,} bytes")
-                out.write(chunk)
-                bar.update(len(chunk))
-    if total is not None and received != total:
-        raise _MirrorFailed(f"connection ended after {received:,} of {total:,} bytes")
-
-
-def _download_one(url: str, f: MnistFile, dest: Path, progress: bool) -> tuple[Path, bytes]:
-    try:
-        fd, tmp_name = tempfile.mkstemp(dir=dest, prefix=f".{f.name}.", suffix=".part")
-    except OSError as e:
-        raise MnistDataError(
-            f"cannot write the download of {f.name} into {dest} ({e}). Use a writable "
-            f"folder with --data-dir DIR or {ENV_DATA}=DIR, or put the files there yourself."
-        ) from e
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                _fetch_into(url, out, f, progress)
-            except (OSError, http.client.HTTPException, ValueError) as e:
-                # URLError/HTTPError/timeouts are OSErrors; ValueError is a malformed URL.
-                raise _MirrorFailed(str(e) or type(e).__name__) from e
-            out.flush()
-            os.fsync(out.fileno())
-        # Verify what actually landed on disk, not what we think we wrote.
-        raw = tmp.read_bytes()
-        try:
-            data = decompress(raw, url, max_size=f.size)
-        except IdxError as e:
-            raise _MirrorFailed(f"downloaded file is not valid gzip: {e.problem}") from e
-        problem = _content_problem(data, f)
-        if problem is not None:
-            raise _MirrorFailed(f"downloaded file failed verification: {problem}")
-        # Name by content so a mirror that serves the raw file doesn't leave a fake .gz.
-        final = dest / (f"{f.name}.gz" if raw[:2] == GZIP_MAGIC else f.name)
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(dest)
-    return final, data
-
-
-def _download(f: MnistFile, dest: Path, urls: list[str], progress: bool) -> tuple[Path, bytes]:
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise MnistDataError(
-            f"cannot create the MNIST folder {dest} ({e}). Use a writable folder with "
-            f"--data-dir DIR or {ENV_DATA}=DIR."
-        ) from e
+def _download(f: MnistFile, dest: Path, urls: list[str], progress: bool, limits: DownloadLimits) -> tuple[bytes, list[str]]:
+    """The verified contents of ``f`` from the first mirror that delivers them, saved into ``dest``
+    (created only now); or empty bytes and every mirror's reason for failing."""
     failures = []
     for base in urls:
         url = f"{base}{f.name}.gz"
         try:
-            return _download_one(url, f, dest, progress)
-        except _MirrorFailed as e:
+            body = fetch(url, f.size + _DOWNLOAD_SLACK, limits, progress)
+            data = decompress(body, url, max_size=f.size)
+        except DownloadFailed as e:
             failures.append(f"  {url}: {e}")
-    raise _AllMirrorsFailed("\n".join(failures))
+            continue
+        except IdxError as e:
+            failures.append(f"  {url}: downloaded file is not valid gzip: {e.problem}")
+            continue
+        problem = _content_problem(data, f)
+        if problem is not None:
+            failures.append(f"  {url}: downloaded file failed verification: {problem}")
+            continue
+        # Named by content, so a mirror that serves the raw file doesn't leave a fake .gz.
+        _save(dest / (f"{f.name}.gz" if body[:2] == GZIP_MAGIC else f.name), body)
+        return data, failures
+    return b"", failures
 
 
-class _AllMirrorsFailed(Exception):
-    pass
+def _save(path: Path, body: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise MnistDataError(
+            f"cannot create the MNIST folder {path.parent} ({e}). Use a writable folder with "
+            f"--data-dir DIR or {ENV_DATA}=DIR."
+        ) from None
+    try:
+        atomic_write_bytes(path, body)
+    except OSError as e:
+        raise MnistDataError(
+            f"cannot write the download of {path.name} into {path.parent} ({e}). Use a writable "
+            f"folder with --data-dir DIR or {ENV_DATA}=DIR, or put the files there yourself."
+        ) from None
 
 
 def _missing_message(missing: list[MnistFile], directory: Path, origin: str, why: str) -> str:
@@ -526,44 +281,24 @@ def _missing_message(missing: list[MnistFile], directory: Path, origin: str, why
 # --------------------------------------------------------------------------- loading
 
 
-def _verified_source(path: Path, f: MnistFile, in_download_cache: bool) -> bytes:
-    """Uncompressed contents of a local file, or MnistDataError if they are wrong."""
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise MnistDataError(f"cannot read {path} ({e}). Check its permissions.") from e
-    try:
-        data = decompress(raw, str(path), max_size=f.size)
-        problem = _content_problem(data, f)
-    except IdxError as e:
-        data, problem = b"", e.problem
-    if problem is None:
-        return data
-    if in_download_cache:
-        path.unlink(missing_ok=True)
-        action = "It was in the download cache and has been deleted; run again to download it anew."
-    else:
-        action = "Replace it with a good copy, or delete it to have it downloaded again."
-    raise MnistDataError(f"MNIST file {path} failed verification: {problem}. {action}")
-
-
 def load_mnist(
     data_dir: str | os.PathLike[str] | None = None,
     download: bool = True,
     progress: bool = True,
-    cache_dir: str | os.PathLike[str] | None = None,
+    download_limits: DownloadLimits | None = None,
 ) -> Mnist:
     """Load the verified MNIST data set, downloading missing files if allowed.
 
     Args:
         data_dir: folder with the four files (``.gz`` or raw); see
             :func:`resolve_data_dir` for what ``None`` means.
-        download: fetch missing files from :func:`mirrors` into that folder.
+        download: fetch missing files from :func:`~tinygrad_mnist.data.mirrors` into that folder.
         progress: show a download progress bar (tqdm, if installed).
-        cache_dir: folder for the decompressed cache; see :func:`resolve_cache_dir`.
+        download_limits: when a slow or stalled mirror is given up (see
+            :class:`~tinygrad_mnist.data.DownloadLimits`); the defaults suit a real network.
 
     Raises:
-        MnistDataError: files missing and not downloadable, or failing verification.
+        MnistDataError: files missing and not downloadable, unreadable, or failing verification.
 
     Example:
         >>> m = load_mnist("../shared/data/mnist", download=False)  # doctest: +SKIP
@@ -572,51 +307,34 @@ def load_mnist(
     """
     directory, origin = _resolve_data_dir(data_dir)
     in_download_cache = _same_dir(directory, _default_data_dir())
-    cache = _Cache(resolve_cache_dir(cache_dir))
+    for f in MNIST_FILES.values():
+        for name in (f.name, f"{f.name}.gz"):
+            remove_stale_temporaries(directory / name)
 
-    sources: dict[str, Path] = {}
     contents: dict[str, bytes] = {}
     missing = [key for key, f in MNIST_FILES.items() if _find_local(directory, f) is None]
     if missing and not download:
         raise MnistDataError(
-            _missing_message(
-                [MNIST_FILES[k] for k in missing], directory, origin, "Downloading is disabled."
-            )
+            _missing_message([MNIST_FILES[k] for k in missing], directory, origin, "Downloading is disabled.")
         )
     urls = mirrors()
     for key in missing:
-        try:
-            sources[key], contents[key] = _download(MNIST_FILES[key], directory, urls, progress)
-        except _AllMirrorsFailed as e:
-            still = [MNIST_FILES[k] for k in missing if k not in sources]
-            raise MnistDataError(
-                _missing_message(still, directory, origin, f"Download failed from every mirror:\n{e}")
-            ) from None
+        data, failures = _download(MNIST_FILES[key], directory, urls, progress, download_limits or DownloadLimits())
+        if not data:
+            still = [MNIST_FILES[k] for k in missing if k not in contents]
+            why = "Download failed from every mirror:\n" + "\n".join(failures)
+            raise MnistDataError(_missing_message(still, directory, origin, why))
+        contents[key] = data
 
     arrays = {}
     for key, f in MNIST_FILES.items():
-        source = sources.get(key) or _find_local(directory, f)
-        if source is None:  # deleted by someone else between the two looks
-            raise MnistDataError(_missing_message([f], directory, origin, "It disappeared while loading."))
         data = contents.get(key)
         if data is None:
-            if _is_gzip(source):
-                data = cache.load(f)
-                if data is None or not cache.source_unchanged(f, source):
-                    signature = cache.signature(source)  # before reading: see record_source
-                    fresh = _verified_source(source, f, in_download_cache)
-                    if data is None:
-                        cache.store(f, fresh)
-                    data = fresh
-                    cache.record_source(f, source, signature)
-            else:
-                # Raw files verify as fast as a cache entry would; no copy needed.
-                data = _verified_source(source, f, in_download_cache)
-        elif source.name.endswith(".gz"):
-            # Just downloaded: fill the cache. The source gets its stamp on the next
-            # load, which verifies it once more from disk.
-            cache.store(f, data)
-        arr = parse_idx(data, str(source))  # cannot fail: the bytes match the known sha256
+            source = _find_local(directory, f)
+            if source is None:  # deleted by someone else between the two looks
+                raise MnistDataError(_missing_message([f], directory, origin, "It disappeared while loading."))
+            data = _verified_source(source, f, in_download_cache)
+        arr = parse_idx(data, f.name)  # cannot fail: the bytes match the known sha256
         arr.flags.writeable = False
         arrays[key] = arr
     return Mnist(**arrays)

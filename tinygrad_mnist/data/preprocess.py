@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ConfigError
+
 from .mnist import Mnist
 
 __all__ = ["NORMALIZATIONS", "Splits", "prepare", "split_size"]
@@ -68,21 +70,21 @@ def split_size(val_size: int | float, n: int) -> int:
     """
     # bool is an int subclass, but val_size=True is almost certainly a mistake.
     if isinstance(val_size, bool) or not isinstance(val_size, numbers.Real):
-        raise ValueError(f"val_size must be an int count or a float fraction, got {val_size!r}")
+        raise ConfigError(f"val_size must be an int count or a float fraction, got {val_size!r}")
     if isinstance(val_size, numbers.Integral):
         count = int(val_size)
         if not 0 <= count < n:
-            raise ValueError(
+            raise ConfigError(
                 f"val_size={count} must be between 0 and {n - 1} (there are {n} training examples "
                 "and at least one must stay for training)"
             )
         return count
     fraction = float(val_size)
     if not 0.0 <= fraction < 1.0:
-        raise ValueError(f"val_size={val_size!r} as a fraction must be in [0.0, 1.0)")
+        raise ConfigError(f"val_size={val_size!r} as a fraction must be in [0.0, 1.0)")
     count = int(round(fraction * n))
     if count >= n:
-        raise ValueError(f"val_size={val_size!r} of {n} examples leaves nothing for training")
+        raise ConfigError(f"val_size={val_size!r} of {n} examples leaves nothing for training")
     return count
 
 
@@ -132,7 +134,7 @@ def prepare(
         flatten: ``(N, 784)`` images if True, else ``(N, 28, 28)``.
 
     Raises:
-        ValueError: for any invalid argument.
+        ConfigError: (a ValueError) for any invalid argument.
 
     Example:
         >>> m = Mnist(np.full((10, 28, 28), 255, np.uint8), np.arange(10, dtype=np.uint8),
@@ -142,24 +144,24 @@ def prepare(
         ((8, 784), (2, 784), 1.0, dtype('int64'))
     """
     if normalize not in NORMALIZATIONS:
-        raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
+        raise ConfigError(f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
     try:
         float_dtype = np.dtype(dtype)
     except TypeError as e:
-        raise ValueError(f"dtype must be a NumPy floating dtype, got {dtype!r}") from e
+        raise ConfigError(f"dtype must be a NumPy floating dtype, got {dtype!r}") from e
     if float_dtype.kind != "f":
-        raise ValueError(f"dtype must be a floating dtype such as np.float32, got {float_dtype}")
+        raise ConfigError(f"dtype must be a floating dtype such as np.float32, got {float_dtype}")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        raise ConfigError(f"seed must be a non-negative int, got {seed!r}")
     for name in ("train_images", "test_images"):
         images = getattr(mnist, name)
         if images.dtype != np.uint8 or images.ndim != 3:
-            raise ValueError(f"mnist.{name} must be uint8 of shape (N, H, W), got {images.dtype}{images.shape}")
+            raise ConfigError(f"mnist.{name} must be uint8 of shape (N, H, W), got {images.dtype}{images.shape}")
     for split in ("train", "test"):
         n_images = len(getattr(mnist, f"{split}_images"))
         n_labels = len(getattr(mnist, f"{split}_labels"))
         if n_images != n_labels:
-            raise ValueError(f"{split}: {n_images} images but {n_labels} labels")
+            raise ConfigError(f"{split}: {n_images} images but {n_labels} labels")
 
     n = len(mnist.train_images)
     n_val = split_size(val_size, n)
@@ -176,7 +178,7 @@ def prepare(
         mean, pixel_std = _pixel_stats(train_images)
         if normalize == "standardize":
             if pixel_std == 0.0:
-                raise ValueError("cannot standardize: all training pixels are equal (std is 0)")
+                raise ConfigError("cannot standardize: all training pixels are equal (std is 0)")
             std = pixel_std
 
     def convert(images: np.ndarray) -> np.ndarray:
