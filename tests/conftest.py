@@ -3,8 +3,13 @@
 - ci (default when CI is set): derandomized, so every CI run draws the same examples;
 - dev (default otherwise): fewer examples for a quick local loop;
 - thorough: many examples, for a long run before a release.
+
+A test that needs a system program (graphviz's ``dot``) says so with
+``@pytest.mark.requires_program("dot")``: where the program is missing it is skipped with the reason,
+so the suite passes on a machine that has only Python (CI installs the program, so it runs there).
 """
 import os
+import shutil
 import socket
 from pathlib import Path
 from typing import Iterator
@@ -23,6 +28,25 @@ settings.register_profile(
 settings.register_profile("dev", max_examples=20, deadline=None)
 settings.register_profile("thorough", max_examples=500, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+# How to get a program that a test may need, for the skip message.
+_INSTALL_HINTS = {"dot": "graphviz: apt-get install graphviz, or brew install graphviz on macOS"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "requires_program(name): skip, saying why, when the system program is not on PATH"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Looked up when the test runs, so a PATH that hides the program is honoured.
+    for marker in item.iter_markers("requires_program"):
+        for program in marker.args:
+            if shutil.which(program) is None:
+                hint = _INSTALL_HINTS.get(program)
+                pytest.skip(f"needs the program {program!r}, which is not on PATH" + (f" ({hint})" if hint else ""))
 
 
 # Where the real MNIST files are, read once at import: fixtures below clear TINYGRAD_MNIST_DATA so

@@ -5,7 +5,10 @@
   other. A ``text`` block titled "Output" after a python block must match what that block printed
   (doctest rules: ``...`` matches anything, whitespace is normalised). Warnings count as output,
   printed once per place as an interactive session prints them.
-* A block is skipped only when ``<!-- not-executed: reason -->`` stands right before it.
+* The README's blocks are held to the same rules as the pages'.
+* A block is skipped only when ``<!-- not-executed: reason -->`` stands right before it. A block
+  marked ``<!-- requires-program: dot -->`` needs that program: where it is missing, the page (or
+  the command) is skipped with the reason, through the suite's ``requires_program`` marker.
 * Every ``tinygrad-mnist`` command in a shell block is run with ``--dry-run`` (which checks every
   argument), so no page shows an option or value the CLI does not accept; a ``toml`` block whose
   first line is ``# NAME.toml`` is written to that file first, so configs shown are checked too
@@ -41,8 +44,19 @@ _CHECKER = doctest.OutputChecker()
 _OUTPUT_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
-def _pages_with(language: str) -> List[Path]:
-    return [p for p in pages() if any(b.language == language for b in parse_blocks(p.read_text(encoding="utf-8")))]
+def _requires(programs) -> List[pytest.MarkDecorator]:
+    return [pytest.mark.requires_program(*sorted(set(programs)))] if programs else []
+
+
+def _pages_with(language: str) -> List:
+    """Pages with blocks of ``language``, each marked with the programs its executed blocks need."""
+    found = []
+    for page in pages():
+        blocks = [b for b in parse_blocks(page.read_text(encoding="utf-8")) if b.language == language]
+        if blocks:
+            programs = [name for b in blocks if b.skip_reason is None for name in b.programs]
+            found.append(pytest.param(page, marks=_requires(programs), id=page_id(page)))
+    return found
 
 
 def _run_block(code: str, line: int, page: Path, namespace: Dict) -> str:
@@ -70,7 +84,7 @@ def _run_block(code: str, line: int, page: Path, namespace: Dict) -> str:
     return captured.getvalue()
 
 
-@pytest.mark.parametrize("page", _pages_with("python"), ids=page_id)
+@pytest.mark.parametrize("page", _pages_with("python"))
 def test_python_blocks_run_and_print_what_the_page_shows(page: Path, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
@@ -102,6 +116,10 @@ def test_markers_and_output_blocks_are_well_formed(page: Path) -> None:
         if block.skip_reason is not None:
             assert block.language == "python", f"{page_id(page)}:{block.line}: not-executed marks a non-python block"
             assert block.skip_reason, f"{page_id(page)}:{block.line}: not-executed needs a reason after the colon"
+        if block.programs:
+            assert block.language in ("python", "bash", "console", "shell", "sh"), (
+                f"{page_id(page)}:{block.line}: requires-program marks a block that is not run"
+            )
         if block.is_output:
             before = blocks[index - 1] if index else None
             assert before is not None and before.language == "python" and before.skip_reason is None, (
@@ -151,17 +169,21 @@ def test_every_experiment_config_is_listed() -> None:
         assert listed == "my.toml" or (REPO / "examples" / "experiments" / listed).is_file(), f"{listed} does not exist"
 
 
-def _shell_commands() -> List[tuple]:
-    """(page, line, argv) of every ``tinygrad-mnist ...`` line in bash/console/shell blocks."""
+def _shell_commands() -> List:
+    """(page, line, argv) of every ``tinygrad-mnist ...`` command in bash/console/shell blocks (also
+    after ``&&`` and as ``.venv/bin/tinygrad-mnist``), marked with the programs its block needs."""
     found = []
     for page in pages():
         for block in parse_blocks(page.read_text(encoding="utf-8")):
             if block.language not in ("bash", "console", "shell", "sh"):
                 continue
             for offset, raw in enumerate(block.code.replace("\\\n", " ").split("\n")):
-                words = shlex.split(raw.lstrip("$ "), comments=True)
-                if words and words[0] == "tinygrad-mnist":
-                    found.append((page, block.line + offset, words[1:]))
+                for command in raw.lstrip("$ ").split("&&"):
+                    words = shlex.split(command, comments=True)
+                    if words and Path(words[0]).name == "tinygrad-mnist":
+                        line = block.line + offset
+                        found.append(pytest.param(page, line, words[1:], marks=_requires(block.programs),
+                                                  id=f"{page_id(page)}:{line}"))
     return found
 
 
@@ -199,9 +221,7 @@ def _paths_read_by(argv: List[str]) -> List[str]:
 _COMMANDS = _shell_commands()
 
 
-@pytest.mark.parametrize(
-    "page, line, argv", _COMMANDS, ids=[f"{page_id(p)}:{line}" for p, line, _ in _COMMANDS]
-)
+@pytest.mark.parametrize("page, line, argv", _COMMANDS)
 def test_cli_commands_shown_are_accepted(page: Path, line: int, argv: List[str], tmp_path, monkeypatch, capsys) -> None:
     from tinygrad_mnist.cli import main
 
