@@ -55,7 +55,7 @@ def corrupted_mirror_dir(tmp_path: Path, raw_contents: Callable[[str], bytes]) -
     return served
 
 
-def test_corrupted_download_is_deleted(
+def test_corrupted_download_is_never_saved(
     tmp_path: Path,
     link_real: Any,
     http_mirror: Any,

@@ -231,3 +231,17 @@ def test_an_unreadable_file_is_one_data_error_and_is_kept(
 def test_an_impossible_folder_is_one_data_error(folder: str) -> None:
     with pytest.raises(MnistDataError, match="MNIST folder"):
         load_mnist(folder, download=False)
+
+
+def test_every_load_verifies_the_files_again(
+    tmp_path: Path, link_real: Any, raw_contents: Callable[[str], bytes]
+) -> None:
+    """Nothing is trusted because it loaded before, or because of where it is: a file that went bad
+    after a good load is refused at the next one."""
+    link_real(tmp_path, ["train_images", "test_images", "test_labels"])
+    labels = tmp_path / f"{MNIST_FILES['train_labels'].name}.gz"
+    labels.write_bytes(gzip.compress(raw_contents("train_labels")))
+    load_mnist(tmp_path, download=False, progress=False)
+    labels.write_bytes(gzip.compress(corrupt_contents(raw_contents("train_labels"))))  # same size
+    with pytest.raises(MnistDataError, match="sha256 of its uncompressed contents is"):
+        load_mnist(tmp_path, download=False, progress=False)
