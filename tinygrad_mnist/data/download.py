@@ -22,7 +22,7 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 
 try:  # tqdm is a runtime dependency, but a missing progress bar must not stop a download.
     from tqdm import tqdm as _tqdm
@@ -47,7 +47,7 @@ _USER_AGENT = "tinygrad_mnist (python urllib)"
 _READ_SIZE = 64 << 10
 
 
-class DownloadFailed(Exception):
+class DownloadFailed(DataError):
     """One URL could not deliver the file; the message says why (the caller tries the next mirror).
 
     Example:
