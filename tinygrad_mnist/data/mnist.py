@@ -224,9 +224,11 @@ def _verified_source(path: Path, f: MnistFile, in_download_cache: bool) -> bytes
 # --------------------------------------------------------------------------- download
 
 
-def _download(f: MnistFile, dest: Path, urls: list[str], progress: bool, limits: DownloadLimits) -> tuple[bytes, list[str]]:
+def _download(
+    f: MnistFile, dest: Path, urls: list[str], progress: bool, limits: DownloadLimits
+) -> tuple[bytes | None, list[str]]:
     """The verified contents of ``f`` from the first mirror that delivers them, saved into ``dest``
-    (created only now); or empty bytes and every mirror's reason for failing."""
+    (created only now), and the reasons of the mirrors that failed before; None if all failed."""
     failures = []
     for base in urls:
         url = f"{base}{f.name}.gz"
@@ -246,7 +248,7 @@ def _download(f: MnistFile, dest: Path, urls: list[str], progress: bool, limits:
         # Named by content, so a mirror that serves the raw file doesn't leave a fake .gz.
         _save(dest / (f"{f.name}.gz" if body[:2] == GZIP_MAGIC else f.name), body)
         return data, failures
-    return b"", failures
+    return None, failures
 
 
 def _save(path: Path, body: bytes) -> None:
@@ -320,7 +322,7 @@ def load_mnist(
     urls = mirrors()
     for key in missing:
         data, failures = _download(MNIST_FILES[key], directory, urls, progress, download_limits or DownloadLimits())
-        if not data:
+        if data is None:
             still = [MNIST_FILES[k] for k in missing if k not in contents]
             why = "Download failed from every mirror:\n" + "\n".join(failures)
             raise MnistDataError(_missing_message(still, directory, origin, why))
