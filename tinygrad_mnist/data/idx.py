@@ -52,6 +52,9 @@ _HINT_UNREADABLE = "Check that the path exists, is a regular file and is readabl
 
 # Compressed input is read this much at a time; what it inflates to is bounded separately.
 _INPUT_CHUNK = 16 << 20
+# The most asked of one read or inflate call: a header may declare sizes beyond what the C
+# functions accept, and a file read preallocates what it is asked for.
+_MAX_PIECE = 256 << 20
 
 
 def _fail(source: str, problem: str, hint: str = _HINT_CORRUPT) -> IdxError:
@@ -79,17 +82,20 @@ class _Contents:
 
     def read(self, n: int) -> bytes:
         """Up to ``n`` uncompressed bytes; fewer only at the end of the data."""
-        if not self.compressed:
-            head, self._pending = self._pending[:n], self._pending[n:]
-            return head + self._stream.read(n - len(head)) if n > len(head) else head
         parts: list[bytes] = []
         wanted = n
         while wanted > 0 and not self._finished:
-            part = self._inflate(wanted)
+            part = self._inflate(min(wanted, _MAX_PIECE)) if self.compressed else self._read_raw(min(wanted, _MAX_PIECE))
             if part:  # a lone part is returned as it is, without the copy a join makes
                 wanted -= len(part)
                 parts.append(part)
         return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _read_raw(self, limit: int) -> bytes:
+        head, self._pending = self._pending[:limit], self._pending[limit:]
+        part = head + self._stream.read(limit - len(head)) if limit > len(head) else head
+        self._finished = len(part) < limit
+        return part
 
     def _inflate(self, limit: int) -> bytes:
         if self._inflater is None and not self._start_member():
