@@ -26,7 +26,7 @@ class ConfigError(UserError, ValueError):
     >>> TrainConfig(lr=-1).validate()
     Traceback (most recent call last):
     ...
-    tinygrad_mnist.errors.ConfigError: lr must be in (0, inf], got -1 (the learning rate must be positive, e.g. 0.1)
+    tinygrad_mnist.errors.ConfigError: lr must be > 0, got -1
     """
 
 

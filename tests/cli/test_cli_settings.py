@@ -118,9 +118,9 @@ loss = ["ce", "hinge"]
 match = { loss = "hinge" }
 set = { lr = 1e-4 }
 """)
-    plan = resolve_grid(build_parser().parse_args(["grid", "--config", str(config)]))
-    assert plan.base.lr == 0.1
-    assert plan.runs == [
+    request = resolve_grid(build_parser().parse_args(["grid", "--config", str(config)]))
+    assert request.base.lr == 0.1
+    assert [{**run["params"], **run["overrides"]} for run in request.runs()] == [
         {"activation": "relu", "loss": "ce"},
         {"activation": "relu", "loss": "hinge", "lr": 1e-4},
         {"activation": "gelu", "loss": "ce"},
@@ -135,7 +135,7 @@ def test_grid_command_line_values_replace_file_axes(tmp_path):
     assert plan.axes == {"loss": ["ce", "hinge"]} and plan.base.activation == "tanh"
     plan = resolve_grid(parse(["grid", "--config", str(config), "--lr", "0.1", "0.01"]))
     assert plan.axes == {"activation": ["relu", "gelu"], "loss": ["ce", "hinge"], "lr": [0.1, 0.01]}
-    assert len(plan.runs) == 8
+    assert len(plan.runs()) == 8
 
 
 def test_grid_architectures_are_comma_separated(tmp_path):

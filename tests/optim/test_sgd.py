@@ -164,14 +164,14 @@ def test_zero_grad_and_parameter_groups():
     [
         ({"lr": 0.0}, "lr must be > 0"),
         ({"lr": -1.0}, "lr must be > 0"),
-        ({"lr": float("nan")}, "lr must be finite"),
+        ({"lr": float("nan")}, "lr must be a finite number"),
         ({"lr": "0.1"}, "lr must be a number"),
         ({"lr": 0.1, "momentum": -0.1}, "momentum must be >= 0"),
         ({"lr": 0.1, "weight_decay": -1e-4}, "weight_decay must be >= 0"),
-        ({"lr": 0.1, "dampening": 1.5}, "dampening must be in"),
+        ({"lr": 0.1, "dampening": 1.5}, "dampening must be >= 0 and <= 1"),
         ({"lr": 0.1, "nesterov": True}, "nesterov needs momentum > 0"),
         ({"lr": 0.1, "momentum": 0.9, "dampening": 0.1, "nesterov": True}, "dampening = 0"),
-        ({"lr": 0.1, "momentum_form": "keras"}, "momentum_form must be one of pytorch, lab"),
+        ({"lr": 0.1, "momentum_form": "keras"}, r"unknown momentum_form 'keras' \(choose from: pytorch, lab\)"),
     ],
 )
 def test_invalid_hyperparameters_raise_clear_value_errors(options, message):

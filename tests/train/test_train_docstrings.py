@@ -5,8 +5,8 @@ import importlib
 import pytest
 
 MODULES = [
-    "builders", "checkpoint", "config", "evaluation", "grid", "interrupt", "metrics",
-    "rngstate", "rundir", "runs", "splits", "state", "summary", "trainer",
+    "builders", "checkpoint", "config", "evaluation", "grid", "grid_plan", "interrupt", "metrics",
+    "rngstate", "rundir", "runs", "settings", "splits", "state", "status", "summary", "trainer",
 ]
 
 

@@ -153,7 +153,7 @@ def test_given_data_must_agree_with_the_config(tmp_path, data, small_config):
 
 
 def test_batch_larger_than_the_data_is_refused(tmp_path, data, small_config):
-    with pytest.raises(ConfigError, match="batch_size 1000 is larger than the training set"):
+    with pytest.raises(ConfigError, match="batch_size 1000 is larger than the 600 training samples"):
         fit(small_config.replace(batch_size=1000), out_dir=tmp_path / "run", data=data, log=quiet)
 
 

@@ -52,7 +52,7 @@ def test_a_failing_run_is_reported_and_the_others_finish(tmp_path):
     entries = run_grid(TINY, {"batch_size": [50, 500]}, tmp_path / "grid", jobs=2, log=lines.append, data=data)
     assert [e["name"] for e in entries] == ["batch_size50", "batch_size500"]
     assert entries[0]["stopped"] == "completed"
-    assert entries[1]["stopped"] == "error" and "batch_size 500 is larger than the training set" in entries[1]["error"]
+    assert entries[1]["stopped"] == "error" and "batch_size 500 is larger than the 200 training samples" in entries[1]["error"]
     assert any(line.startswith("[batch_size500] failed: ConfigError: batch_size 500") for line in lines)
     report = (tmp_path / "grid" / "results.md").read_text()
     assert "| run | batch_size | test accuracy | train accuracy | test loss | train loss | epochs | stopped |" in report
@@ -88,7 +88,7 @@ def test_plans_are_checked_before_anything_runs(tmp_path):
         run_grid(TINY, {"lr": [0.1, 0.1]}, tmp_path / "g", log=quiet)
     with pytest.raises(ConfigError, match="needs a non-empty list"):
         run_grid(TINY, {"lr": []}, tmp_path / "g", log=quiet)
-    with pytest.raises(ConfigError, match="override 0 match"):
+    with pytest.raises(ConfigError, match="override #1 match"):
         run_grid(TINY, {"lr": [0.1]}, tmp_path / "g", log=quiet, overrides=[({"los": "hinge"}, {"lr": 1.0})])
     with pytest.raises(ConfigError, match="jobs must be a positive integer"):
         run_grid(TINY, {"lr": [0.1]}, tmp_path / "g", jobs=0, log=quiet)
@@ -121,7 +121,7 @@ def test_overrides_apply_in_order_and_match_on_the_combined_config():
 def test_overrides_may_be_written_as_match_set_tables():
     runs = plan_grid(TINY, {"loss": ["ce", "hinge"]}, overrides=[{"match": {"loss": "hinge"}, "set": {"lr": 1e-4}}])
     assert [r["config"].lr for r in runs] == [0.05, 1e-4]
-    with pytest.raises(ConfigError, match="override 0 must be a pair"):
+    with pytest.raises(ConfigError, match="override #1 must be a pair"):
         plan_grid(TINY, {"loss": ["ce"]}, overrides=[{"match": {"loss": "hinge"}}])
 
 

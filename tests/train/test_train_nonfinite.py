@@ -20,7 +20,7 @@ def test_an_exploding_learning_rate_is_caught_and_explained(tmp_path, data):
     with pytest.raises(NonFiniteError) as info:
         fit(EXPLODING, out_dir=tmp_path / "run", data=data, log=quiet)
     message = str(info.value)
-    assert message.startswith("loss became inf at epoch 1 batch ") or message.startswith("loss became nan at epoch 1 batch ")
+    assert message.startswith("loss became inf at epoch 1 batch ") or message.startswith("loss became NaN at epoch 1 batch ")
     assert "the learning rate 50.0 is probably too high: try 0.1" in message
     assert "checkpoint" in message and "\n" not in message
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
@@ -85,7 +85,7 @@ def test_skip_mode_drops_bad_batches_and_counts_them(tmp_path, data, small_confi
         len({int(np.flatnonzero(order.order(epoch) == i)[0]) // 20 for i in (5, 250, 590)}) for epoch in range(3)
     )
     assert summary["skipped_batches"] == expected
-    assert any(line.startswith("skipping batch") and "loss became nan" in line for line in lines)
+    assert any(line.startswith("skipping batch") and "loss became NaN" in line for line in lines)
     assert np.isfinite(summary["train_loss"]) and summary["test_accuracy"] > 0.5
     weights = model_arrays(tmp_path / "run" / "checkpoint.npz")
     assert all(np.isfinite(w).all() for w in weights.values())
@@ -119,7 +119,7 @@ def test_skip_mode_also_catches_nonfinite_gradients(tmp_path, data, small_config
     assert any("skipping batch 4 of epoch 1: the gradient of layers." in line and "(the loss was finite)" in line for line in lines)
 
     state["batches"] = 0
-    with pytest.raises(NonFiniteError, match=r"the gradient of layers\.\S+ became (inf|-inf|nan) \(the loss was finite\) at epoch 1 batch 4"):
+    with pytest.raises(NonFiniteError, match=r"the gradient of layers\.\S+ became (inf|-inf|NaN) \(the loss was finite\) at epoch 1 batch 4"):
         fit(small_config.replace(epochs=1), out_dir=tmp_path / "stop", data=data, log=quiet)
 
 

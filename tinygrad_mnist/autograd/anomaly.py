@@ -11,6 +11,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..nonfinite import describe_nonfinite as _describe
 from ..tensor import Tensor
 from .grad_mode import _state
 
@@ -84,12 +85,6 @@ def user_frame() -> Optional[str]:
         if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
             return f"{frame.filename}:{frame.lineno} in {frame.name}: {(frame.line or '').strip()}"
     return None
-
-
-def _describe(array: np.ndarray) -> str:
-    if np.isnan(array).any():
-        return "NaN"
-    return "inf" if (array == np.inf).any() else "-inf"
 
 
 def _is_finite(array) -> bool:

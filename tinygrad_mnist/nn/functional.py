@@ -14,6 +14,7 @@ from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..checks import NON_NEGATIVE, UNIT_INTERVAL, check_float
 from ..ops.elementwise import where
 from ..tensor import Tensor
 
@@ -213,11 +214,6 @@ def _logits_and_labels(loss: str, logits, labels) -> Tuple[Tensor, np.ndarray, i
     return logits, _checked_labels(loss, labels, (n, c)), n, c
 
 
-def _check_fraction(loss: str, name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{loss}: {name} must be in [0, 1], got {value!r}")
-
-
 def euclidean_loss(logits, labels) -> Tensor:
     """``0.5 * ||outputs - one_hot(labels)||^2`` summed over classes, averaged over the batch.
 
@@ -255,7 +251,7 @@ def cross_entropy(logits, labels, label_smoothing: float = 0.0) -> Tensor:
     0.693147
     """
     logits, labels, n, c = _logits_and_labels("cross_entropy", logits, labels)
-    _check_fraction("cross_entropy", "label_smoothing", label_smoothing)
+    label_smoothing = check_float(label_smoothing, "label_smoothing", UNIT_INTERVAL, owner="cross_entropy")
     if label_smoothing == 0:
         # -_label_log_probs(...).mean(), written the other way round to save the negation op.
         return (logits.logsumexp(axis=1) - logits[np.arange(n), labels]).mean()
@@ -273,8 +269,7 @@ def hinge_loss(logits, labels, margin: float = 5.0) -> Tensor:
     3.0
     """
     logits, labels, n, c = _logits_and_labels("hinge_loss", logits, labels)
-    if not (margin >= 0 and math.isfinite(margin)):
-        raise ValueError(f"hinge_loss: margin must be a finite number >= 0, got {margin!r}")
+    margin = check_float(margin, "margin", NON_NEGATIVE, owner="hinge_loss")
     rows = np.arange(n)
     correct = logits[rows, labels].reshape(n, 1)
     violations = (logits - correct + margin).relu()
@@ -350,8 +345,7 @@ def focal_loss(logits, labels, gamma: float = 2.0, alpha: Union[None, float, Seq
     0.173287
     """
     logits, labels, n, c = _logits_and_labels("focal_loss", logits, labels)
-    if not (gamma >= 0 and math.isfinite(gamma)):
-        raise ValueError(f"focal_loss: gamma must be a finite number >= 0, got {gamma!r}")
+    gamma = check_float(gamma, "gamma", NON_NEGATIVE, owner="focal_loss")
     weights = _class_weights(alpha, c, logits.dtype)
     log_p = _label_log_probs(logits, labels)
     per_sample = log_p

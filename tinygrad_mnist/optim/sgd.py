@@ -1,11 +1,11 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and coupled L2 weight decay."""
 from __future__ import annotations
 
-import math
 from typing import Any, Dict
 
 import numpy as np
 
+from ..checks import NON_NEGATIVE, POSITIVE, UNIT_INTERVAL, Bounds, check_bool, check_choice, check_float
 from ..errors import ConfigError
 from .optimizer import Optimizer
 
@@ -72,38 +72,22 @@ class SGD(Optimizer):
         self._scratch: Dict[int, np.ndarray] = {}  # per parameter position: step()'s temporaries
 
     def _check_group(self, group: Dict[str, Any], loading: bool) -> None:
-        def number(key: str) -> float:
-            value = group[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                raise ConfigError(f"SGD: {key} must be a number, got {value!r}")
-            value = float(value)  # Python floats keep float32 arrays float32 in NumPy arithmetic
-            if not math.isfinite(value):
-                raise ConfigError(f"SGD: {key} must be finite, got {value!r}")
-            group[key] = value
-            return value
+        def number(key: str, bounds: Bounds) -> float:
+            group[key] = check_float(group[key], key, bounds, owner="SGD")
+            return group[key]
 
-        lr = number("lr")
         # A schedule may have annealed lr to 0 before a checkpoint, so loading accepts it.
-        if lr < 0 or (lr == 0 and not loading):
-            raise ConfigError(f"SGD: lr must be > 0, got {lr!r}")
-        if number("momentum") < 0:
-            raise ConfigError(f"SGD: momentum must be >= 0, got {group['momentum']!r}")
-        if number("weight_decay") < 0:
-            raise ConfigError(f"SGD: weight_decay must be >= 0, got {group['weight_decay']!r}")
-        if not 0 <= number("dampening") <= 1:
-            raise ConfigError(f"SGD: dampening must be in [0, 1], got {group['dampening']!r}")
-        if not isinstance(group["nesterov"], (bool, np.bool_)):
-            raise ConfigError(f"SGD: nesterov must be True or False, got {group['nesterov']!r}")
-        group["nesterov"] = bool(group["nesterov"])
+        number("lr", NON_NEGATIVE if loading else POSITIVE)
+        number("momentum", NON_NEGATIVE)
+        number("weight_decay", NON_NEGATIVE)
+        number("dampening", UNIT_INTERVAL)
+        group["nesterov"] = check_bool(group["nesterov"], "nesterov", owner="SGD")
         if group["nesterov"] and (group["momentum"] == 0 or group["dampening"] != 0):
             raise ConfigError(
                 "SGD: nesterov needs momentum > 0 and dampening = 0, got "
                 f"momentum={group['momentum']}, dampening={group['dampening']}"
             )
-        if group["momentum_form"] not in MOMENTUM_FORMS:
-            raise ConfigError(
-                f"SGD: momentum_form must be one of {', '.join(MOMENTUM_FORMS)}, got {group['momentum_form']!r}"
-            )
+        group["momentum_form"] = check_choice(group["momentum_form"], "momentum_form", MOMENTUM_FORMS, owner="SGD")
 
     def step(self) -> None:
         """Apply one update to every parameter that has a gradient."""

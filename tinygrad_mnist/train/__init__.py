@@ -8,15 +8,19 @@
 """
 from .builders import build_loss, build_model, build_optimizer, build_schedule
 from .checkpoint import CHECKPOINT_NAME, Checkpoint, load_checkpoint, read_checkpoint, save_checkpoint
-from .config import TrainConfig
+from .config import SETTINGS, TrainConfig
 from .evaluation import evaluate, evaluate_arrays
 from .grid import run_grid
+from .grid_plan import plan_grid
 from .metrics import accuracy, confusion_matrix, read_metrics_csv
-from .runs import fit, resume
+from .runs import fit, fixed_on_resume, resume
+from .status import RunStatus, end_of_run_line
 
 __all__ = [
     "CHECKPOINT_NAME",
     "Checkpoint",
+    "RunStatus",
+    "SETTINGS",
     "TrainConfig",
     "accuracy",
     "build_loss",
@@ -24,10 +28,13 @@ __all__ = [
     "build_optimizer",
     "build_schedule",
     "confusion_matrix",
+    "end_of_run_line",
     "evaluate",
     "evaluate_arrays",
     "fit",
+    "fixed_on_resume",
     "load_checkpoint",
+    "plan_grid",
     "read_checkpoint",
     "read_metrics_csv",
     "resume",

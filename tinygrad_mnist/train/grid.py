@@ -1,4 +1,4 @@
-"""Grids of experiments: every combination of some options, each a run, in parallel processes,
+"""Grids of experiments: every combination of some settings, each a run, in parallel processes,
 summarised in ``results.md`` / ``results.json`` and one ``curves.png``.
 
 Per-combination overrides serve experiments such as the lab's activations x losses table, where
@@ -7,14 +7,12 @@ the hinge loss needs a much smaller learning rate than the others::
     run_grid(base, {"activation": ["sigmoid", "relu", "gelu"], "loss": ["euclidean", "ce", "hinge"]},
              "runs/act-loss", jobs=2, overrides=[({"loss": "hinge"}, {"lr": 1e-4})])
 
-An override ``(match, changes)`` applies ``changes`` to every combination whose config (the base
-with the combination's values) has all the values in ``match``; several matching overrides apply
-in order. An override may also be written ``{"match": {...}, "set": {...}}``.
+Planning (the runs, their names, how overrides match) is in :mod:`.grid_plan`; this module runs
+the plan and writes the report.
 """
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import math
 import multiprocessing
@@ -26,18 +24,21 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, CancelledError, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
 
+from ..atomic import atomic_write_text
 from ..data import Splits
 from ..errors import ConfigError, NonFiniteError
-from ..atomic import atomic_write_text
-from .config import TrainConfig, did_you_mean
+from .config import TrainConfig
+from .grid_plan import Override, normalise_overrides, plan, plan_grid
 from .interrupt import InterruptGuard, stop_when
-from .rundir import claim_dir, safe_name
+from .rundir import claim_dir
+from .status import RunStatus, end_of_run_line
 from .summary import write_summary
 
+__all__ = ["METRICS", "normalise_overrides", "plan_grid", "results_markdown", "run_grid"]
+
 Log = Callable[[str], None]
-Override = Tuple[Dict[str, Any], Dict[str, Any]]
 METRICS = (
     ("test_accuracy", "Final test accuracy"),
     ("train_accuracy", "Final train accuracy"),
@@ -45,102 +46,6 @@ METRICS = (
     ("train_loss", "Final train loss"),
 )
 _BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-# ---- planning ---------------------------------------------------------------------------------------
-
-
-def _check_keys(keys, what: str) -> None:
-    names = TrainConfig.field_names()
-    for key in keys:
-        if key not in names:
-            hint = did_you_mean(key, names)
-            hint = f";{hint}" if hint else ""
-            raise ConfigError(f"unknown option {key!r} in the grid {what}{hint} (valid: {', '.join(names)})")
-
-
-def _value_text(key: str, value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (list, tuple)):
-        return key + ("x".join(str(v) for v in value) or "linear")
-    return f"{key}{value}"
-
-
-def normalise_overrides(overrides: Optional[Sequence[Any]]) -> List[Override]:
-    """Check overrides and return them as ``(match, changes)`` pairs.
-
-    Each may be a pair of dicts or a dict ``{"match": {...}, "set": {...}}`` (the form of a
-    ``[[grid.override]]`` table in a TOML config).
-
-    >>> normalise_overrides([{"match": {"loss": "hinge"}, "set": {"lr": 1e-4}}])
-    [({'loss': 'hinge'}, {'lr': 0.0001})]
-    """
-    pairs: List[Override] = []
-    for number, override in enumerate(overrides or []):
-        if isinstance(override, dict) and set(override) == {"match", "set"}:
-            override = (override["match"], override["set"])
-        if not (isinstance(override, (list, tuple)) and len(override) == 2 and all(isinstance(d, dict) for d in override)):
-            raise ConfigError(
-                f"override {number} must be a pair (match dict, changes dict) or {{'match': ..., 'set': ...}}, got {override!r}"
-            )
-        _check_keys(override[0], f"override {number} match")
-        _check_keys(override[1], f"override {number} changes")
-        pairs.append((dict(override[0]), dict(override[1])))
-    return pairs
-
-
-def plan_grid(
-    base: TrainConfig, axes: Dict[str, Sequence[Any]], overrides: Optional[Sequence[Override]] = None
-) -> List[Dict[str, Any]]:
-    """The runs of a grid: for each combination its name, the axis values and the full config.
-
-    All configs are validated before anything runs. Run names join the values of the axes that
-    vary (non-string values get their option name: ``lr0.01``, ``hidden256x128``).
-
-    >>> runs = plan_grid(TrainConfig(), {"activation": ["relu", "gelu"], "lr": [0.1]},
-    ...                  overrides=[({"activation": "gelu"}, {"lr": 0.05})])
-    >>> [(r["name"], r["config"].lr) for r in runs]
-    [('relu', 0.1), ('gelu', 0.05)]
-    """
-    if not isinstance(axes, dict):
-        raise ConfigError(f"grid axes must be a dict of option -> list of values, got {type(axes).__name__}")
-    _check_keys(axes, "axes")
-    for key, values in axes.items():
-        if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)) or not values:
-            raise ConfigError(f"grid axis {key!r} needs a non-empty list of values, got {values!r}")
-        texts = [json.dumps(v, sort_keys=True) for v in values]
-        if len(set(texts)) != len(texts):
-            raise ConfigError(f"grid axis {key!r} lists a value twice: {list(values)!r}")
-    overrides = normalise_overrides(overrides)
-
-    keys = list(axes)
-    varying = [k for k in keys if len(axes[k]) > 1]
-    runs = []
-    for values in itertools.product(*(axes[k] for k in keys)):
-        params = dict(zip(keys, values))
-        config = base.replace(**params)
-        applied: Dict[str, Any] = {}
-        for match, changes in overrides:
-            if all(getattr(config, k) == _normalised(k, v) for k, v in match.items()):
-                applied.update(changes)
-        if applied:
-            config = config.replace(**applied)
-        name = "-".join(_value_text(k, params[k]) for k in varying) or "run"
-        runs.append({"name": safe_name(name), "params": params, "overrides": applied, "config": config})
-    names = [r["name"] for r in runs]
-    if len(set(names)) != len(names):
-        for run in runs:
-            run["name"] = safe_name("-".join(f"{k}={_value_text(k, run['params'][k])}" for k in varying))
-    return runs
-
-
-def _normalised(key: str, value: Any) -> Any:
-    """A match value as the validated config would hold it (tuples as lists, ints as floats...)."""
-    try:
-        return getattr(TrainConfig().replace(**{key: value}), key)
-    except ConfigError:
-        return value
 
 
 # ---- running ------------------------------------------------------------------------------------------
@@ -157,7 +62,7 @@ def _worker_init(stop_event) -> None:
 
 
 _worker_state: Dict[str, Any] = {"stop": None}
-NOT_STARTED = {"stopped": "not_started", "error": "the grid was interrupted before this run started"}
+NOT_STARTED = {"stopped": RunStatus.NOT_STARTED.value, "error": "the grid was interrupted before this run started"}
 
 
 def _write_line(line: str) -> None:
@@ -189,11 +94,11 @@ def _run_one(
         return fit(TrainConfig.from_dict(config_dict), out_dir=run_dir, data=data, log=log)
     except NonFiniteError as error:
         summary = dict(getattr(error, "summary", {}) or {})
-        summary.setdefault("stopped", "nonfinite")
+        summary.setdefault("stopped", RunStatus.NONFINITE.value)
         summary["error"] = str(error)
         return summary
     except Exception as error:  # noqa: BLE001 - any failure of one run must be reported, not hang the grid
-        return {"stopped": "error", "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
+        return {"stopped": RunStatus.ERROR.value, "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
 
 
 @contextlib.contextmanager
@@ -236,7 +141,7 @@ def _summary_from_disk(run_dir: Path, why: str) -> Dict[str, Any]:
             summary = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(summary, dict):
                 return summary
-    return {"stopped": "error", "error": why}
+    return {"stopped": RunStatus.ERROR.value, "error": why}
 
 
 def run_grid(
@@ -274,7 +179,7 @@ def run_grid(
         raise ConfigError(f"base must be a TrainConfig or a dict of options, got {type(base).__name__}")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ConfigError(f"jobs must be a positive integer (number of parallel runs), got {jobs!r}")
-    runs = plan_grid(base, axes, overrides)
+    axes, overrides, runs = plan(base, axes, overrides)
     if jobs > 1:
         for run in runs:
             run["config"] = run["config"].replace(progress=False)
@@ -293,8 +198,8 @@ def run_grid(
         entry = {"name": run["name"], "params": run["params"], "overrides": run["overrides"], "run_dir": str(run["run_dir"])}
         entry.update({k: v for k, v in result.items() if k != "run_dir"})
         entries.append(entry)
-        if entry.get("stopped") == "error":
-            log(f"[{run['name']}] failed: {entry.get('error')}")
+        if entry.get("stopped") in (RunStatus.ERROR, RunStatus.NONFINITE):
+            log(f"[{run['name']}] {end_of_run_line(entry)}")
     _write_results(out, base, axes, overrides, entries, log)
     return entries
 
@@ -303,7 +208,7 @@ def _run_sequential(runs: List[Dict[str, Any]], data: Optional[Splits], log: Log
     results: List[Dict[str, Any]] = []
     with InterruptGuard() as guard:
         for run in runs:
-            if guard.requested or any(r.get("stopped") == "interrupted" for r in results):
+            if guard.requested or any(r.get("stopped") == RunStatus.INTERRUPTED for r in results):
                 results.append(dict(NOT_STARTED))
                 continue
             log(f"[{run['name']}] starting")
@@ -359,15 +264,15 @@ def _collect(future, run: Dict[str, Any]) -> Dict[str, Any]:
 
 def _cell(entry: Dict[str, Any], metric: str) -> str:
     stopped = entry.get("stopped")
-    if stopped == "nonfinite":
+    if stopped == RunStatus.NONFINITE:
         # The last finished epoch's numbers are not results of a run that blew up.
         return "diverged"
     value = entry.get(metric)
     if isinstance(value, (int, float)) and math.isfinite(value):
         return f"{value:.4f}"
-    if stopped == "error":
+    if stopped == RunStatus.ERROR:
         return "failed"
-    if stopped in ("interrupted", "not_started"):
+    if stopped in (RunStatus.INTERRUPTED, RunStatus.NOT_STARTED):
         return stopped.replace("_", " ")
     return "n/a"
 
@@ -432,7 +337,7 @@ def _write_results(out: Path, base: TrainConfig, axes, overrides, entries: List[
         {
             "base": base.to_dict(),
             "axes": {k: list(v) for k, v in axes.items()},
-            "overrides": [[m, c] for m, c in normalise_overrides(overrides)],
+            "overrides": [[m, c] for m, c in overrides],
             "runs": [{k: v for k, v in e.items() if k != "traceback"} for e in entries],
         },
     )

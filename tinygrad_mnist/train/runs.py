@@ -5,22 +5,22 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from ..data import Splits
 from ..errors import CheckpointError, ConfigError, RunDirectoryError
 from ..atomic import atomic_write_text
 from .builders import build_loss, build_model, build_optimizer, build_schedule
 from .checkpoint import CHECKPOINT_NAME, load_into_model, load_into_optimizer, read_checkpoint
-from .config import TrainConfig
+from .config import SETTINGS, SETTINGS_BY_NAME, TrainConfig, check_names
 from .rngstate import restore_rng_states
 from .splits import fingerprint, load_splits
 from .rundir import create_run_dir
 from .state import TrainingState
-from .trainer import STATUS_RUNNING, STOP_INTERRUPTED, STOP_NONFINITE, Trainer
+from .status import RunStatus
+from .trainer import Trainer
 
 Log = Callable[[str], None]
-_RESUMABLE = (STATUS_RUNNING, STOP_INTERRUPTED)
 
 
 def _as_config(config: Union[TrainConfig, Dict[str, Any]]) -> TrainConfig:
@@ -78,7 +78,7 @@ def fit(
         log,
     )
     trainer.write_metrics()
-    trainer.save_checkpoint(STATUS_RUNNING)  # the starting weights are the first "last good" checkpoint
+    trainer.save_checkpoint(RunStatus.RUNNING)  # the starting weights are the first "last good" checkpoint
     log(f"Run directory {run_dir}: {_describe(config, splits)}")
     return trainer.run()
 
@@ -92,7 +92,23 @@ def _describe(config: TrainConfig, splits: Splits) -> str:
     )
 
 
-def resume(run_dir: Union[str, os.PathLike], log: Log = print, data: Optional[Splits] = None) -> Dict[str, Any]:
+def fixed_on_resume(names) -> List[str]:
+    """The settings among ``names`` that a resumed run cannot change: all but the display-only
+    ones (those that change what is shown, never the results).
+
+    >>> fixed_on_resume(["progress", "lr", "disp_freq"])
+    ['lr']
+    """
+    check_names(names)
+    return [name for name in names if not SETTINGS_BY_NAME[name].display_only]
+
+
+def resume(
+    run_dir: Union[str, os.PathLike],
+    log: Log = print,
+    data: Optional[Splits] = None,
+    changes: Optional[Dict[str, Any]] = None,
+) -> Dict[str, Any]:
     """Continue an interrupted (or crashed) run from its checkpoint; return the final summary.
 
     The result is bit-for-bit what the uninterrupted run would have produced: weights, optimizer
@@ -102,9 +118,17 @@ def resume(run_dir: Union[str, os.PathLike], log: Log = print, data: Optional[Sp
     NumPy/BLAS build and thread settings (``OPENBLAS_NUM_THREADS``): a BLAS that splits a matrix
     product differently between threads rounds differently.
 
-    >>> resume("runs/relu-ce-128-s0")  # doctest: +SKIP
+    ``changes`` may change the display-only settings (``progress``, ``disp_freq``) for the rest
+    of the run; any other setting is the run's own and raises ConfigError.
+
+    >>> resume("runs/relu-ce-128-s0", changes={"progress": False})  # doctest: +SKIP
     {'run_dir': 'runs/relu-ce-128-s0', 'stopped': 'completed', ...}
     """
+    changes = dict(changes or {})
+    fixed = fixed_on_resume(changes)
+    if fixed:
+        raise ConfigError(f"a resumed run keeps its settings, so {', '.join(fixed)} cannot change "
+                          f"(only {', '.join(s.name for s in SETTINGS if s.display_only)} can)")
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunDirectoryError(f"cannot resume {run_dir}: no such run folder")
@@ -123,11 +147,13 @@ def resume(run_dir: Union[str, os.PathLike], log: Log = print, data: Optional[Sp
         state = TrainingState.from_json(training["state"])
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{checkpoint.path}: the metadata lacks what resuming needs ({type(error).__name__}: {error})") from None
-    if status not in _RESUMABLE:
+    if status not in [s.value for s in RunStatus if s.resumable]:
         raise RunDirectoryError(
             f"{run_dir} already finished ({status}); nothing to resume. Start a new run, e.g. with more epochs"
         )
     config = TrainConfig.from_dict(config_dict)
+    if changes:
+        config = config.replace(**changes)
     splits = load_splits(config, data)
     if fingerprint(splits) != saved_fingerprint:
         raise RunDirectoryError(
@@ -139,11 +165,11 @@ def resume(run_dir: Union[str, os.PathLike], log: Log = print, data: Optional[Sp
     optimizer = build_optimizer(config, model)
     load_into_optimizer(checkpoint, optimizer)
     schedule = build_schedule(config, optimizer)
-    if schedule is not None:
-        schedule_state = checkpoint.state("schedule")
-        if schedule_state is None:
-            raise CheckpointError(f"{checkpoint.path} has no learning-rate schedule state but the config uses {config.lr_schedule!r}")
+    schedule_state = checkpoint.state("schedule")
+    if schedule_state is not None:
         schedule.load_state_dict(schedule_state)
+    elif config.lr_schedule != "none":  # checkpoints of constant-rate runs once held no schedule state
+        raise CheckpointError(f"{checkpoint.path} has no learning-rate schedule state but the config uses {config.lr_schedule!r}")
     restore_rng_states(model, rng_states)
     trainer = Trainer(
         config, splits, run_dir, model, build_loss(config), optimizer, schedule, state, model_meta, saved_fingerprint, log
@@ -161,7 +187,7 @@ def _refuse_nonfinite(run_dir: Path) -> None:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return
-    if isinstance(summary, dict) and summary.get("stopped") == STOP_NONFINITE:
+    if isinstance(summary, dict) and summary.get("stopped") == RunStatus.NONFINITE:
         raise RunDirectoryError(
             f"{run_dir} stopped because the loss or a gradient became non-finite, and resuming would repeat "
             "that; start a new run with a smaller learning rate (see its summary.json for details)"

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..data import Mnist, Splits, load_mnist, prepare
 from ..errors import ConfigError
-from .config import TrainConfig
+from .config import TrainConfig, check_batch_fits
 
 _ARRAYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
 
@@ -121,11 +121,7 @@ def check_splits(data: Splits, config: TrainConfig, num_classes: int = 10) -> No
                 f"y_{part} has labels {which} {bad}, but the model has {num_classes} classes (0..{num_classes - 1}); "
                 "fix the labels or the data"
             )
-    if config.batch_size > len(data.x_train):
-        raise ConfigError(
-            f"batch_size {config.batch_size} is larger than the training set ({len(data.x_train)} examples); "
-            f"use a batch_size of at most {len(data.x_train)}"
-        )
+    check_batch_fits(config.batch_size, len(data.x_train))
 
 
 def fingerprint(data: Splits) -> Dict[str, Any]:

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..data import BatchIterator, Splits
 from ..errors import ConfigError, NonFiniteError
+from ..nonfinite import describe_nonfinite
 from ..tensor import Tensor
 from .checkpoint import CHECKPOINT_NAME, save_checkpoint
 from .config import TrainConfig
@@ -28,13 +29,9 @@ from .interrupt import InterruptGuard
 from .metrics import metric_columns, write_metrics_csv
 from .rngstate import capture_rng_states
 from .state import TrainingState
+from .status import RunStatus
 from .summary import write_summary
 
-STATUS_RUNNING = "running"
-STOP_COMPLETED = "completed"
-STOP_EARLY = "early_stop"
-STOP_INTERRUPTED = "interrupted"
-STOP_NONFINITE = "nonfinite"
 # Non-finite batches skipped with on_nonfinite="skip" are reported one by one up to this many.
 _SKIP_REPORTS = 5
 
@@ -86,12 +83,6 @@ def _above_bar(log: Log) -> Log:
             log(line)
 
     return write
-
-
-def _describe_nonfinite(values: np.ndarray) -> str:
-    if np.isnan(values).any():
-        return "nan"
-    return "inf" if (values == np.inf).any() else "-inf"
 
 
 class FiniteGradients:
@@ -167,13 +158,13 @@ class Trainer:
         self._skip_reports = 0
 
     # ---- files ------------------------------------------------------------------------------------
-    def save_checkpoint(self, status: str) -> None:
+    def save_checkpoint(self, status: RunStatus) -> None:
         """Write the full resumable state atomically (a crash leaves the previous checkpoint)."""
         meta = {
             "config": self.config.to_dict(),
             "model": self.model_meta,
             "rng": capture_rng_states(self.model),
-            "training": {"status": status, "state": self.state.to_json(), "data": self.data_fingerprint},
+            "training": {"status": status.value, "state": self.state.to_json(), "data": self.data_fingerprint},
         }
         schedule_state = None if self.schedule is None else self.schedule.state_dict()
         save_checkpoint(self.checkpoint_path, self.model, self.optimizer, meta=meta, states={"schedule": schedule_state})
@@ -197,30 +188,30 @@ class Trainer:
             stopped, message = self._epochs(guard, session_start, seconds_before)
         self.state.seconds = seconds_before + (perf_counter() - session_start)
 
-        if stopped == STOP_INTERRUPTED:
-            self.save_checkpoint(STOP_INTERRUPTED)
-            summary = self._finish(stopped, message, plot=False)
-            return summary
-        if stopped in (STOP_COMPLETED, STOP_EARLY):
+        if stopped is RunStatus.INTERRUPTED:
+            self.save_checkpoint(RunStatus.INTERRUPTED)
+            return self._finish(stopped, message, plot=False)
+        if stopped in (RunStatus.COMPLETED, RunStatus.EARLY_STOP):
             self.save_checkpoint(stopped)
         summary = self._finish(stopped, message, plot=True)
-        if stopped == STOP_NONFINITE:
+        if stopped is RunStatus.NONFINITE:
+            # The message travels in the error (and the summary); logging it too would show it twice.
             error = NonFiniteError(message)
             error.summary = summary
             raise error
         return summary
 
-    def _finish(self, stopped: str, message: Optional[str], plot: bool) -> Dict[str, Any]:
+    def _finish(self, stopped: RunStatus, message: Optional[str], plot: bool) -> Dict[str, Any]:
         self.write_metrics()
         summary = self._summary(stopped, message)
         write_summary(self.run_dir / "summary.json", summary)
         if plot:
             self._plot()
-        if message:
+        if message and stopped is not RunStatus.NONFINITE:
             self.log(message)
         return summary
 
-    def _summary(self, stopped: str, message: Optional[str]) -> Dict[str, Any]:
+    def _summary(self, stopped: RunStatus, message: Optional[str]) -> Dict[str, Any]:
         state = self.state
         final = {k: v for k, v in state.rows[-1].items() if k != "epoch"} if state.rows else {}
         best: Dict[str, Any] = {"monitor": self.monitor, "epoch": state.best_epoch}
@@ -228,7 +219,7 @@ class Trainer:
             best.update({k: v for k, v in state.rows[state.best_epoch - 1].items() if k != "epoch"})
         summary: Dict[str, Any] = {
             "run_dir": str(self.run_dir),
-            "stopped": stopped,
+            "stopped": stopped.value,
             "message": message,
             "epochs": self.config.epochs,
             "epochs_run": len(state.rows),
@@ -247,7 +238,7 @@ class Trainer:
                 "checkpoint_epoch": self.checkpoint_epoch,
             }
         )
-        if stopped == STOP_INTERRUPTED:
+        if stopped is RunStatus.INTERRUPTED:
             summary["resume_command"] = resume_command(self.run_dir)
         return summary
 
@@ -267,16 +258,16 @@ class Trainer:
             self.log(f"warning: could not draw curves.png: {error}")
 
     # ---- epochs -----------------------------------------------------------------------------------
-    def _epochs(self, guard: InterruptGuard, session_start: float, seconds_before: float) -> Tuple[str, Optional[str]]:
+    def _epochs(self, guard: InterruptGuard, session_start: float, seconds_before: float) -> Tuple[RunStatus, Optional[str]]:
         config, state = self.config, self.state
         while state.epoch < config.epochs:
             outcome = self._train_epoch(guard)
             if outcome is not None:
-                if outcome[0] == STOP_INTERRUPTED:
+                if outcome[0] is RunStatus.INTERRUPTED:
                     state.seconds = seconds_before + (perf_counter() - session_start)
                 return outcome
             if self._end_epoch():
-                return STOP_EARLY, (
+                return RunStatus.EARLY_STOP, (
                     f"early stop after epoch {state.epoch}: {self.monitor} did not improve by more than "
                     f"{config.early_stop_min_delta:g} for {config.early_stop} epochs "
                     f"(best {state.best_loss:.4f} at epoch {state.best_epoch})"
@@ -284,8 +275,8 @@ class Trainer:
             every = config.checkpoint_every
             if every and state.epoch % every == 0 and state.epoch < config.epochs:
                 state.seconds = seconds_before + (perf_counter() - session_start)
-                self.save_checkpoint(STATUS_RUNNING)
-        return STOP_COMPLETED, None
+                self.save_checkpoint(RunStatus.RUNNING)
+        return RunStatus.COMPLETED, None
 
     def _progress_bar(self, epoch: int, total: int, initial: int):
         # Only for a person at a terminal: CI systems that fake a TTY set $CI, and a bar's
@@ -306,7 +297,7 @@ class Trainer:
             file=sys.stderr,
         )
 
-    def _train_epoch(self, guard: InterruptGuard) -> Optional[Tuple[str, str]]:
+    def _train_epoch(self, guard: InterruptGuard) -> Optional[Tuple[RunStatus, str]]:
         """Run the remaining batches of the current epoch; return (stop reason, message) to stop."""
         config, state = self.config, self.state
         model, loss_fn, optimizer = self.model, self.loss_fn, self.optimizer
@@ -323,7 +314,7 @@ class Trainer:
             for xb, yb in self.batches.epoch(epoch, start_batch=state.batch):
                 if guard.requested:
                     state.epoch_seconds = perf_counter() - epoch_start
-                    return STOP_INTERRUPTED, self._interrupt_message(guard.signal_name)
+                    return RunStatus.INTERRUPTED, self._interrupt_message(guard.signal_name)
                 logits = model(Tensor(xb))
                 loss = loss_fn(logits, yb)
                 loss_value = float(loss.data)
@@ -343,7 +334,7 @@ class Trainer:
                 del logits, loss
                 if bad is not None:
                     if not skip:
-                        return STOP_NONFINITE, self._nonfinite_message(bad, loss_value)
+                        return RunStatus.NONFINITE, self._nonfinite_message(bad, loss_value)
                     self._report_skip(bad, loss_value, log)
                 state.batch += 1
                 if bar is not None:
@@ -359,7 +350,7 @@ class Trainer:
             # The anomaly report spans lines (op, where it was created, hints); the summary and the
             # CLI show one line.
             report = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
-            return STOP_NONFINITE, (
+            return RunStatus.NONFINITE, (
                 f"a NaN/Inf appeared at epoch {epoch + 1} batch {state.batch + 1} (of {n_batches}): {report}; "
                 f"the last good checkpoint (after epoch {self.checkpoint_epoch}) is {self.checkpoint_path}"
             )
@@ -368,7 +359,7 @@ class Trainer:
                 bar.close()
         state.epoch_seconds = perf_counter() - epoch_start
         if sums.count == 0:
-            return STOP_NONFINITE, (
+            return RunStatus.NONFINITE, (
                 f"every batch of epoch {epoch + 1} was non-finite and skipped; the learning rate "
                 f"{config.lr!r} is probably too high: try {self._suggested_lr():g}"
             )
@@ -440,9 +431,8 @@ class Trainer:
 
     def _nonfinite_what(self, what: str, loss_value: float) -> str:
         if what == "loss":
-            kind = "nan" if math.isnan(loss_value) else ("inf" if loss_value > 0 else "-inf")
-            return f"loss became {kind}"
-        kinds = [_describe_nonfinite(p.grad.data) for p in self.params if p.grad is not None and not np.isfinite(p.grad.data).all()]
+            return f"loss became {describe_nonfinite(loss_value)}"
+        kinds = [describe_nonfinite(p.grad.data) for p in self.params if p.grad is not None and not np.isfinite(p.grad.data).all()]
         names = [name for name, p in self.model.named_parameters() if p.grad is not None and not np.isfinite(p.grad.data).all()]
         return f"the gradient of {names[0] if names else 'a parameter'} became {kinds[0] if kinds else 'non-finite'} (the loss was finite)"
 

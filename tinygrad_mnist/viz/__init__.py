@@ -6,13 +6,12 @@
 >>> "MatMul" in draw_graph(w @ w).source
 True
 """
-from .curves import plot_curves, read_metrics_csv
+from .curves import plot_curves
 from .graph import DotNotFoundError, draw_graph, save_graph
 
 __all__ = [
     "DotNotFoundError",
     "draw_graph",
     "plot_curves",
-    "read_metrics_csv",
     "save_graph",
 ]

@@ -6,7 +6,6 @@ figures are left alone.
 """
 from __future__ import annotations
 
-import csv
 import io
 import math
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..atomic import atomic_write_bytes
+from ..metrics_csv import read_metrics_csv
 
 # (split, line style) in drawing order; a split is drawn when its <split>_loss/_accuracy column exists.
 SPLIT_STYLES = (("train", "-"), ("val", ":"), ("test", "--"))
@@ -119,37 +119,6 @@ def _spans_decades(loaded, metric: str, decades: float = 2.0) -> bool:
     return values.size > 0 and bool(values.max() / values.min() > 10**decades)
 
 
-def read_metrics_csv(path) -> Dict[str, np.ndarray]:
-    """Read the epoch and metric columns of a run's ``metrics.csv`` as float arrays (empty cells -> NaN).
-
-    >>> import tempfile
-    >>> csv_path = Path(tempfile.mkdtemp()) / "metrics.csv"
-    >>> _ = csv_path.write_text("epoch,train_loss\\n1,0.5\\n2,\\n")
-    >>> read_metrics_csv(csv_path)["train_loss"]
-    array([0.5, nan])
-    """
-    path = Path(path)
-    with open(path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames:
-            raise ValueError(f"{path} is empty; a metrics.csv starts with a header line such as epoch,train_loss,...")
-        wanted = [name for name in reader.fieldnames if name == "epoch" or name in METRIC_COLUMNS]
-        columns: Dict[str, List[float]] = {name: [] for name in wanted}
-        for line_number, row in enumerate(reader, start=2):
-            for name in wanted:
-                columns[name].append(_cell_number(row.get(name), path, line_number, name))
-    return {name: np.asarray(values, dtype=np.float64) for name, values in columns.items()}
-
-
-def _cell_number(text, path: Path, line_number: int, column: str) -> float:
-    if text is None or text.strip() == "":
-        return math.nan
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"{path}, line {line_number}: column {column} holds {text!r}, not a number") from None
-
-
 def _load_runs(runs) -> List[Tuple[str, Dict[str, np.ndarray]]]:
     if isinstance(runs, (str, Path)):
         runs = [runs]
@@ -196,7 +165,16 @@ def _metrics_of_run_dir(run_dir: Path) -> Dict[str, np.ndarray]:
         raise FileNotFoundError(
             f"no metrics.csv in {run_dir}; pass the directory of a training run (it holds config.json and metrics.csv)"
         )
-    return read_metrics_csv(csv_path)
+    rows = read_metrics_csv(csv_path)
+    if not rows:
+        # No epoch yet: the columns still say what there is, so the error below can say "no epochs".
+        with open(csv_path, encoding="utf-8") as handle:
+            return {name: np.empty(0) for name in handle.readline().strip().split(",") if _plotted(name)}
+    return {name: np.asarray([row[name] for row in rows], dtype=np.float64) for name in rows[0] if _plotted(name)}
+
+
+def _plotted(column: str) -> bool:
+    return column == "epoch" or column in METRIC_COLUMNS
 
 
 def _metrics_of_mapping(label, source: Mapping) -> Dict[str, np.ndarray]:
