@@ -217,5 +217,5 @@ def test_a_failed_download_creates_no_folder(tmp_path: Path, monkeypatch: pytest
 
 @pytest.mark.parametrize("field, value", [("deadline_s", 0), ("idle_s", -1.0), ("window_s", float("inf")), ("min_bytes_per_s", -5)])
 def test_download_limits_are_checked(field: str, value: float) -> None:
-    with pytest.raises(ValueError, match=f"DownloadLimits.{field} must be"):
+    with pytest.raises(ValueError, match=f"DownloadLimits: {field} must be"):
         DownloadLimits(**{field: value})

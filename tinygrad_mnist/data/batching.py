@@ -7,23 +7,14 @@ run interrupted after ``k`` batches of epoch ``e`` can resume exactly with
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterator
 
 import numpy as np
 
+from ..checks import NON_NEGATIVE, check_int, positive_int
 from ..errors import ConfigError
 
 __all__ = ["BatchIterator"]
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    # bool is an int subclass; batch_size=True is a bug, not a batch of one.
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ConfigError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 class BatchIterator:
@@ -65,7 +56,7 @@ class BatchIterator:
             raise ConfigError(f"x and y must have the same length, got {len(x)} and {len(y)}")
         if len(x) == 0:
             raise ConfigError("cannot batch an empty data set (x and y have length 0)")
-        batch_size = _check_int("batch_size", batch_size, 1)
+        batch_size = positive_int(batch_size, "batch_size")
         if batch_size > len(x):
             raise ConfigError(
                 f"batch_size={batch_size} is larger than the data set ({len(x)} examples); "
@@ -74,7 +65,7 @@ class BatchIterator:
         self.x, self.y = x, y
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
-        self.seed = _check_int("seed", seed, 0)
+        self.seed = check_int(seed, "seed", NON_NEGATIVE)
         self.drop_last = bool(drop_last)
 
     @property
@@ -100,7 +91,7 @@ class BatchIterator:
             >>> it.order(3)
             array([0, 1, 2, 3])
         """
-        epoch = _check_int("epoch", epoch, 0)
+        epoch = check_int(epoch, "epoch", NON_NEGATIVE)
         if not self.shuffle:
             return np.arange(self.n)
         return np.random.default_rng([self.seed, epoch]).permutation(self.n)
@@ -121,7 +112,7 @@ class BatchIterator:
             [[3, 4, 5]]
         """
         order = self.order(epoch)
-        start_batch = _check_int("start_batch", start_batch, 0)
+        start_batch = check_int(start_batch, "start_batch", NON_NEGATIVE)
         if start_batch > len(self):
             raise ConfigError(
                 f"start_batch={start_batch} is past the end of the epoch "

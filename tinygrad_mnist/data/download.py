@@ -22,7 +22,9 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass
-from ..errors import ConfigError, DataError
+
+from ..checks import NON_NEGATIVE, POSITIVE, check_float
+from ..errors import DataError
 
 try:  # tqdm is a runtime dependency, but a missing progress bar must not stop a download.
     from tqdm import tqdm as _tqdm
@@ -67,7 +69,7 @@ class DownloadLimits:
         >>> DownloadLimits(idle_s=0)
         Traceback (most recent call last):
         ...
-        tinygrad_mnist.errors.ConfigError: DownloadLimits.idle_s must be a positive number of seconds, got 0
+        tinygrad_mnist.errors.ConfigError: DownloadLimits: idle_s must be > 0, got 0
     """
 
     deadline_s: float = 30 * 60.0
@@ -77,12 +79,8 @@ class DownloadLimits:
 
     def __post_init__(self) -> None:
         for name in ("deadline_s", "idle_s", "window_s"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
-                raise ConfigError(f"DownloadLimits.{name} must be a positive number of seconds, got {value!r}")
-        rate = self.min_bytes_per_s
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < float("inf"):
-            raise ConfigError(f"DownloadLimits.min_bytes_per_s must be a number >= 0, got {rate!r}")
+            check_float(getattr(self, name), name, POSITIVE, owner="DownloadLimits")
+        check_float(self.min_bytes_per_s, "min_bytes_per_s", NON_NEGATIVE, owner="DownloadLimits")
 
 
 def mirrors() -> list[str]:

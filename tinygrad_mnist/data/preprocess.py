@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..checks import NON_NEGATIVE, check_choice, check_int
 from ..errors import ConfigError
-
 from .mnist import Mnist
 
 __all__ = ["NORMALIZATIONS", "Splits", "prepare", "split_size"]
@@ -143,16 +143,14 @@ def prepare(
         >>> s.x_train.shape, s.x_val.shape, float(s.x_train.max()), s.y_train.dtype
         ((8, 784), (2, 784), 1.0, dtype('int64'))
     """
-    if normalize not in NORMALIZATIONS:
-        raise ConfigError(f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
+    normalize = check_choice(normalize, "normalize", NORMALIZATIONS)
     try:
         float_dtype = np.dtype(dtype)
     except TypeError as e:
         raise ConfigError(f"dtype must be a NumPy floating dtype, got {dtype!r}") from e
     if float_dtype.kind != "f":
         raise ConfigError(f"dtype must be a floating dtype such as np.float32, got {float_dtype}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative int, got {seed!r}")
+    seed = check_int(seed, "seed", NON_NEGATIVE)
     for name in ("train_images", "test_images"):
         images = getattr(mnist, name)
         if images.dtype != np.uint8 or images.ndim != 3:
