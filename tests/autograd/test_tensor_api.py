@@ -69,6 +69,14 @@ def test_random_constructors_draw_from_a_generator_and_advance_it(make):
     np.testing.assert_array_equal(make(4, seed=replay).numpy(), second.numpy())
 
 
+def test_where_method_picks_this_tensor_where_the_condition_holds():
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x.where(np.array([True, False, True]), Tensor([10.0, 20.0, 30.0]))
+    np.testing.assert_array_equal(y.numpy(), [1.0, 20.0, 3.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 0.0, 1.0])
+
+
 def test_random_values_have_the_right_distribution():
     uniform = rand(20_000, seed=1, dtype=np.float64).numpy()
     assert uniform.min() >= 0.0 and uniform.max() < 1.0

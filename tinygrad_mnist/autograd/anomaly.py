@@ -11,8 +11,8 @@ from typing import Optional
 
 import numpy as np
 
-from ..tensor import Tensor
 from .grad_mode import _state
+from .node import Node
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -119,7 +119,7 @@ def check_forward(fn, inputs, output: np.ndarray) -> None:
 
 def check_backward(fn, index: int, parent, gradient) -> None:
     """Called by the engine in anomaly mode for every gradient a backward rule returns."""
-    values = gradient.data if isinstance(gradient, Tensor) else gradient
+    values = gradient.data if isinstance(gradient, Node) else gradient
     if _is_finite(values):
         return
     raise AnomalyError(

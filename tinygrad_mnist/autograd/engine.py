@@ -1,7 +1,9 @@
 """Reverse-mode differentiation: topological order, the backward pass, ``grad`` and ``backward``.
 
 This module is the ONE place where a gradient is summed back to its input's broadcast shape
-(``sum_to_shape``) and where every gradient is checked against its tensor's shape and dtype.
+(``sum_to_shape``) and where every gradient is checked against its tensor's shape and dtype. It
+knows nodes (``autograd.node``), not ``Tensor``: gradients are wrapped with ``_wrap`` of the node
+they belong to.
 """
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..tensor import Tensor
 from . import anomaly
 from .grad_mode import _state
+from .node import Node
 
 GRAPH_FREED_MESSAGE = (
     "{op}: the graph was already freed by an earlier backward()/grad(); its saved values are gone. "
@@ -35,7 +37,7 @@ class GraphFreedError(RuntimeError):
     """
 
 
-def topological_order(roots: Sequence[Tensor]) -> List[Tensor]:
+def topological_order(roots: Sequence[Node]) -> List[Node]:
     """Return every tensor that ``roots`` depend on through recorded ops, inputs before users.
 
     The walk uses an explicit stack, so a chain of 100,000 ops needs no recursion, and it visits
@@ -47,7 +49,7 @@ def topological_order(roots: Sequence[Tensor]) -> List[Tensor]:
     >>> [t is x for t in topological_order([y])]
     [True, False, False]
     """
-    order: List[Tensor] = []
+    order: List[Node] = []
     seen = set()
     for root in roots:
         if id(root) in seen or not root.requires_grad:
@@ -73,7 +75,7 @@ def topological_order(roots: Sequence[Tensor]) -> List[Tensor]:
     return order
 
 
-def _parents_of(node: Tensor) -> Tuple[Tensor, ...]:
+def _parents_of(node: Node) -> Tuple[Node, ...]:
     ctx = node._ctx
     if ctx is None:
         return ()
@@ -117,34 +119,34 @@ def sum_to_shape(gradient, shape: Tuple[int, ...]):
     return gradient.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-def _check_gradient(gradient, tensor: Tensor, ctx, parents, create_graph: bool):
+def _check_gradient(gradient, tensor: Node, ctx, parents, create_graph: bool):
     """Sum to shape, and keep the tensor's dtype: a float32 graph has float32 gradients."""
     if not create_graph and type(gradient) is not np.ndarray:
         gradient = np.asarray(gradient)
-    if create_graph and not isinstance(gradient, Tensor):
-        gradient = Tensor(np.asarray(gradient, dtype=tensor.dtype))
-    if gradient.shape != tensor.shape:
+    if create_graph and not isinstance(gradient, Node):
+        gradient = tensor._wrap(np.asarray(gradient, dtype=tensor.data.dtype))
+    if gradient.shape != tensor.data.shape:
         try:
-            gradient = sum_to_shape(gradient, tensor.shape)
+            gradient = sum_to_shape(gradient, tensor.data.shape)
         except RuntimeError as error:
             index = _position(parents, tensor)
             raise RuntimeError(f"backward of {ctx.name} returned, for input {index}, {error}") from None
-    if gradient.dtype != tensor.dtype:
-        gradient = gradient.astype(tensor.dtype)
+    if gradient.dtype != tensor.data.dtype:
+        gradient = gradient.astype(tensor.data.dtype)
     return gradient
 
 
-def _seed(outputs: Sequence[Tensor], grad_outputs, create_graph: bool) -> list:
+def _seed(outputs: Sequence[Node], grad_outputs, create_graph: bool) -> list:
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
-    elif isinstance(grad_outputs, (Tensor, np.ndarray)):
+    elif isinstance(grad_outputs, (Node, np.ndarray)):
         grad_outputs = [grad_outputs]
     grad_outputs = list(grad_outputs)
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; give one per output")
     seeds = []
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
-        if not isinstance(out, Tensor):
+        if not isinstance(out, Node):
             raise TypeError(f"output {i} is a {type(out).__name__}, not a Tensor")
         if not out.requires_grad:
             raise RuntimeError(
@@ -152,20 +154,20 @@ def _seed(outputs: Sequence[Tensor], grad_outputs, create_graph: bool) -> list:
                 "(or it was computed under no_grad())"
             )
         if g is None:
-            if out.size != 1:
+            if out.data.size != 1:
                 raise RuntimeError(
-                    f"backward of a non-scalar output of shape {out.shape} needs a gradient: pass "
+                    f"backward of a non-scalar output of shape {out.data.shape} needs a gradient: pass "
                     "grad=<tensor of the same shape> (or reduce it first, e.g. out.sum().backward())"
                 )
-            g = np.ones(out.shape, dtype=out.dtype)
-        elif isinstance(g, Tensor):
+            g = np.ones(out.data.shape, dtype=out.data.dtype)
+        elif isinstance(g, Node):
             g = g if create_graph else g.data
         else:
-            g = np.asarray(g, dtype=out.dtype)
-        if g.shape != out.shape:
-            raise ValueError(f"gradient for output {i} has shape {g.shape} but the output has shape {out.shape}")
-        if create_graph and not isinstance(g, Tensor):
-            g = Tensor(g)
+            g = np.asarray(g, dtype=out.data.dtype)
+        if g.shape != out.data.shape:
+            raise ValueError(f"gradient for output {i} has shape {g.shape} but the output has shape {out.data.shape}")
+        if create_graph and not isinstance(g, Node):
+            g = out._wrap(g)
         seeds.append(g)
     return seeds
 
@@ -182,7 +184,7 @@ def _backward_pass(outputs, seeds, targets, retain_graph: bool, create_graph: bo
     grads: Dict[int, object] = {}  # id(tensor) -> its gradient so far
     owned: set = set()  # ids whose gradient is an array the engine made by adding, safe to add into
     heap: list = []  # (-sequence, tensor) of the ops still to visit
-    leaves: List[Tensor] = []  # in the order their first gradient arrived
+    leaves: List[Node] = []  # in the order their first gradient arrived
     for out, seed in zip(outputs, seeds):
         key = id(out)
         if key in grads:  # the same tensor given twice as an output
@@ -276,16 +278,16 @@ def _adoptable(gradient, owned: bool, handed: set):
     return np.array(gradient)
 
 
-def _store_leaf_grad(leaf: Tensor, gradient) -> None:
+def _store_leaf_grad(leaf: Node, gradient) -> None:
     if leaf.grad is None:
-        leaf.grad = gradient if isinstance(gradient, Tensor) else Tensor._wrap(gradient, False)
-    elif isinstance(gradient, Tensor):
+        leaf.grad = gradient if isinstance(gradient, Node) else leaf._wrap(gradient)
+    elif isinstance(gradient, Node):
         leaf.grad = leaf.grad + gradient
     else:
-        leaf.grad = Tensor._wrap(leaf.grad.data + gradient, False)
+        leaf.grad = leaf._wrap(leaf.grad.data + gradient)
 
 
-def backward(tensor: Tensor, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:
+def backward(tensor: Node, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:
     """Accumulate d(tensor)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
     >>> from tinygrad_mnist import Tensor
@@ -304,13 +306,13 @@ def backward(tensor: Tensor, grad=None, retain_graph: bool = False, create_graph
 
 
 def grad(
-    outputs: Union[Tensor, Sequence[Tensor]],
-    inputs: Union[Tensor, Sequence[Tensor]],
+    outputs: Union[Node, Sequence[Node]],
+    inputs: Union[Node, Sequence[Node]],
     grad_outputs=None,
     retain_graph: Optional[bool] = None,
     create_graph: bool = False,
     allow_unused: bool = False,
-) -> Tuple[Optional[Tensor], ...]:
+) -> Tuple[Optional[Node], ...]:
     """Return the gradients of ``outputs`` with respect to ``inputs`` without touching ``.grad``.
 
     With ``create_graph=True`` the returned gradients are themselves differentiable.
@@ -321,10 +323,10 @@ def grad(
     >>> dx.numpy(), grad(dx.sum(), x)[0].numpy()
     (array([12.], dtype=float32), array([12.], dtype=float32))
     """
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    outputs = [outputs] if isinstance(outputs, Node) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Node) else list(inputs)
     for i, t in enumerate(inputs):
-        if not isinstance(t, Tensor) or not t.requires_grad:
+        if not isinstance(t, Node) or not t.requires_grad:
             raise RuntimeError(f"input {i} does not require grad; create it with requires_grad=True")
     if retain_graph is None:
         retain_graph = create_graph
@@ -336,10 +338,10 @@ def grad(
         if g is None:
             if not allow_unused:
                 raise RuntimeError(
-                    f"input {i} (shape {t.shape}) was not used to compute the outputs; "
+                    f"input {i} (shape {t.data.shape}) was not used to compute the outputs; "
                     "pass allow_unused=True to get None for it"
                 )
             result.append(None)
         else:
-            result.append(g if isinstance(g, Tensor) else Tensor._wrap(g, False))
+            result.append(g if isinstance(g, Node) else t._wrap(g))
     return tuple(result)

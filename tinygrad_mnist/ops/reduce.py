@@ -7,8 +7,8 @@ from typing import Optional, Tuple
 import numpy as np
 
 from ..autograd.function import Function, ShapeError
-from ..autograd.grad_mode import _state
-from ..tensor import Tensor
+from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.node import Node
 from . import arraylike as A
 from .axes import normalize_axes
 
@@ -152,7 +152,7 @@ class LogSumExp(_Reduction):
             exps = np.asarray(a - shift)  # an array even for 0-d (NumPy gives a scalar), to write into
         np.exp(exps, out=exps)
         total = np.add.reduce(exps, axis=over, keepdims=True)
-        if self.needs_input_grad[0] and _state["enabled"]:
+        if self.needs_input_grad[0] and is_grad_enabled():
             # The softmax, kept for a first-order backward: it saves recomputing exp (this op is in
             # every cross-entropy step). Made inside exps, which nothing else holds.
             exps /= total
@@ -164,54 +164,60 @@ class LogSumExp(_Reduction):
         return out if keepdims else out.reshape(_reduced_shape(a.shape, axes))
 
     def backward(self, grad, a, out):
-        if isinstance(a, Tensor):  # create_graph: the same derivative written with differentiable ops
+        if isinstance(a, Node):  # create_graph: the same derivative written with differentiable ops
             return (self._kept(grad) * A.exp(a - self._kept(out)),)
         return (self._kept(grad) * self.softmax,)
 
 
-def sum(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def sum(a, axis=None, keepdims: bool = False) -> Node:  # noqa: A001
     """Sum over ``axis`` (None: all axes).
 
+    >>> from tinygrad_mnist import Tensor
     >>> sum(Tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0).numpy()
     array([4., 6.], dtype=float32)
     """
     return Sum.apply(a, axis=axis, keepdims=keepdims)
 
 
-def mean(a, axis=None, keepdims: bool = False) -> Tensor:
+def mean(a, axis=None, keepdims: bool = False) -> Node:
     """Arithmetic mean over ``axis``.
 
+    >>> from tinygrad_mnist import Tensor
     >>> mean(Tensor([1.0, 2.0, 6.0])).item()
     3.0
     """
     return Mean.apply(a, axis=axis, keepdims=keepdims)
 
 
-def max(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def max(a, axis=None, keepdims: bool = False) -> Node:  # noqa: A001
     """Maximum over ``axis``; tied maxima share the gradient evenly.
 
+    >>> from tinygrad_mnist import Tensor
     >>> max(Tensor([1.0, 5.0, 2.0])).item()
     5.0
     """
     return Max.apply(a, axis=axis, keepdims=keepdims)
 
 
-def min(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def min(a, axis=None, keepdims: bool = False) -> Node:  # noqa: A001
     """Minimum over ``axis``; tied minima share the gradient evenly.
 
+    >>> from tinygrad_mnist import Tensor
     >>> min(Tensor([[1.0, 5.0], [0.5, 2.0]]), axis=1).numpy()
     array([1. , 0.5], dtype=float32)
     """
     return Min.apply(a, axis=axis, keepdims=keepdims)
 
 
-def var(a, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+def var(a, axis=None, keepdims: bool = False, ddof: int = 0) -> Node:
     """Variance over ``axis`` (``ddof`` as in NumPy), written with differentiable ops.
 
+    >>> from tinygrad_mnist import Tensor
     >>> var(Tensor([1.0, 2.0, 3.0, 4.0])).item()
     1.25
     """
-    a = a if isinstance(a, Tensor) else Tensor(a)
+    if not isinstance(a, Node):
+        raise TypeError(f"var expects a Tensor, got {type(a).__name__}")
     axes = normalize_axes("var", axis, a.ndim)
     count = int(np.prod([a.shape[i] for i in axes]))
     if count - ddof <= 0:
@@ -220,28 +226,37 @@ def var(a, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     return sum(deviation * deviation, axis=axes, keepdims=keepdims) * (1.0 / (count - ddof))
 
 
-def logsumexp(a, axis=None, keepdims: bool = False) -> Tensor:
+def logsumexp(a, axis=None, keepdims: bool = False) -> Node:
     """``log(sum(exp(a)))`` over ``axis``, computed stably for large values.
 
+    >>> from tinygrad_mnist import Tensor
     >>> round(logsumexp(Tensor([1000.0, 1000.0], dtype=np.float64)).item(), 4)
     1000.6931
     """
     return LogSumExp.apply(a, axis=axis, keepdims=keepdims)
 
 
-def argmax(a, axis: Optional[int] = None) -> Tensor:
+def argmax(a, axis: Optional[int] = None) -> Node:
     """Indices of the maxima (an int64 tensor, not differentiable).
 
+    >>> from tinygrad_mnist import Tensor
     >>> argmax(Tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1).numpy()
     array([1, 0])
     """
-    return Tensor._wrap(np.argmax(A.value(a), axis=axis), False)
+    return _indices(np.argmax, a, axis)
 
 
-def argmin(a, axis: Optional[int] = None) -> Tensor:
+def argmin(a, axis: Optional[int] = None) -> Node:
     """Indices of the minima (an int64 tensor, not differentiable).
 
+    >>> from tinygrad_mnist import Tensor
     >>> argmin(Tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1).numpy()
     array([0, 1])
     """
-    return Tensor._wrap(np.argmin(A.value(a), axis=axis), False)
+    return _indices(np.argmin, a, axis)
+
+
+def _indices(function, a, axis) -> Node:
+    if not isinstance(a, Node):
+        raise TypeError(f"{function.__name__} expects a Tensor, got {type(a).__name__}")
+    return a._wrap(function(a.data, axis=axis))
