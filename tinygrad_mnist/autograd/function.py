@@ -33,7 +33,7 @@ from .grad_mode import _state
 from .node import Node, first_node
 
 # Every recorded op gets the next number: an op's inputs always exist before it does, so numbers
-# grow from inputs to users and the engine can walk a graph backward by number alone.
+# grow from inputs to users (``grad`` uses that to stop its walk at the inputs it was asked for).
 _next_sequence = itertools.count().__next__
 
 
