@@ -7,19 +7,19 @@ constructors are at the bottom of this file.
 """
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Optional
 
 import numpy as np
 
 from .autograd import engine
 from .autograd.node import Node
 from .ops import elementwise, linalg, movement, reduce
+from .ops.axes import shape_from_args
+from .rng import Seed, as_generator
 
 DEFAULT_FLOAT = np.float32
 _SUPPORTED_KINDS = "fiub"  # float, signed int, unsigned int, bool
 _new = object.__new__
-
-Seed = Union[None, int, np.random.Generator]
 
 
 def _to_array(data, dtype) -> np.ndarray:
@@ -398,16 +398,6 @@ class Tensor(Node):
 
 
 # ---- constructors ---------------------------------------------------------------------------------
-def _generator(seed: Seed) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-
-def _shape(shape) -> tuple:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
-
-
 def tensor(data, requires_grad: bool = False, dtype=None, name: Optional[str] = None) -> Tensor:
     """Create a tensor from a number, a (nested) list or an array; the data is copied.
 
@@ -437,7 +427,7 @@ def zeros(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
     >>> zeros(2, 3).shape
     (2, 3)
     """
-    return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.zeros(shape_from_args(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 def ones(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
@@ -446,7 +436,7 @@ def ones(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
     >>> ones(2).numpy()
     array([1., 1.], dtype=float32)
     """
-    return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.ones(shape_from_args(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 def full(shape, fill_value, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
@@ -486,7 +476,7 @@ def rand(*shape, seed: Seed = None, dtype=DEFAULT_FLOAT, requires_grad: bool = F
     >>> rand(2, seed=0).shape
     (2,)
     """
-    values = _generator(seed).random(_shape(shape), dtype=np.float64).astype(dtype)
+    values = as_generator(seed).random(shape_from_args(shape), dtype=np.float64).astype(dtype)
     return Tensor(values, requires_grad=requires_grad)
 
 
@@ -496,5 +486,5 @@ def randn(*shape, seed: Seed = None, dtype=DEFAULT_FLOAT, requires_grad: bool = 
     >>> randn(2, 3, seed=np.random.default_rng(0)).shape
     (2, 3)
     """
-    values = _generator(seed).standard_normal(_shape(shape)).astype(dtype)
+    values = as_generator(seed).standard_normal(shape_from_args(shape)).astype(dtype)
     return Tensor(values, requires_grad=requires_grad)

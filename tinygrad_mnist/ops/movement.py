@@ -7,13 +7,7 @@ import numpy as np
 
 from ..autograd.function import Function, ShapeError
 from ..autograd.node import Node
-from .axes import axis_index
-
-
-def _shape_arg(shape) -> tuple:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
+from .axes import axis_index, shape_from_args
 
 
 class Reshape(Function):
@@ -149,7 +143,7 @@ def reshape(a, *shape) -> Node:
     >>> reshape(Tensor([1.0, 2.0, 3.0, 4.0]), 2, 2).shape
     (2, 2)
     """
-    return Reshape.apply(a, shape=_shape_arg(shape))
+    return Reshape.apply(a, shape=shape_from_args(shape))
 
 
 def flatten(a, start_axis: int = 0, end_axis: int = -1) -> Node:
@@ -174,7 +168,7 @@ def transpose(a, *axes) -> Node:
     >>> transpose(Tensor(np.zeros((2, 3, 4))), 2, 0, 1).shape
     (4, 2, 3)
     """
-    axes = _shape_arg(axes) if axes else None
+    axes = shape_from_args(axes) if axes else None
     return Transpose.apply(a, axes=axes)
 
 
@@ -198,7 +192,7 @@ def broadcast_to(a, *shape) -> Node:
     >>> broadcast_to(Tensor([1.0, 2.0]), 3, 2).shape
     (3, 2)
     """
-    return BroadcastTo.apply(a, shape=_shape_arg(shape))
+    return BroadcastTo.apply(a, shape=shape_from_args(shape))
 
 
 def squeeze(a, axis=None) -> Node:
