@@ -1,18 +1,25 @@
 """The ``Tensor``: an ndarray plus what reverse mode needs (``requires_grad``, ``grad``, its op).
 
-Operators and methods only delegate to the ops in ``tinygrad_mnist.ops``; constructors are at the
-bottom of this file.
+``Tensor`` is the engine's ``Node`` (``autograd/node.py``) with an array API on top. This module sits
+above ``autograd`` and ``ops`` and imports both; neither imports it (an op builds its result from the
+class of its inputs). Operators and methods only delegate to the ops in ``tinygrad_mnist.ops``;
+constructors are at the bottom of this file.
 """
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Optional
 
 import numpy as np
 
+from .autograd import engine
+from .autograd.node import Node
+from .ops import elementwise, linalg, movement, reduce
+from .ops.axes import shape_from_args
+from .rng import Seed, as_generator
+
 DEFAULT_FLOAT = np.float32
 _SUPPORTED_KINDS = "fiub"  # float, signed int, unsigned int, bool
-
-Seed = Union[None, int, np.random.Generator]
+_new = object.__new__
 
 
 def _to_array(data, dtype) -> np.ndarray:
@@ -35,7 +42,7 @@ def _to_array(data, dtype) -> np.ndarray:
     return array
 
 
-class Tensor:
+class Tensor(Node):
     """An n-dimensional array that records the operations applied to it, for reverse-mode gradients.
 
     Python numbers and lists become float32 (the default float type); an ndarray keeps its dtype, so
@@ -49,7 +56,7 @@ class Tensor:
             [6., 8.]], dtype=float32)
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_ctx", "name", "__weakref__")
+    __slots__ = ("name", "__weakref__")  # data, requires_grad, grad and _ctx come from Node
     # Makes NumPy hand `ndarray <op> Tensor` to our reflected operators instead of looping over us.
     __array_ufunc__ = None
 
@@ -62,10 +69,11 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
-    @classmethod
-    def _wrap(cls, data, requires_grad: bool) -> "Tensor":
-        """Fast internal constructor for op results: no conversion beyond making numpy scalars arrays."""
-        t = cls.__new__(cls)
+    @staticmethod
+    def _wrap(data, requires_grad: bool = False) -> "Tensor":
+        """Fast internal constructor for op results and gradients: no conversion beyond making numpy
+        scalars arrays. Always a plain Tensor (an op on a Parameter gives a Tensor)."""
+        t = _new(Tensor)
         t.data = data if type(data) is np.ndarray else np.asarray(data)
         t.requires_grad = requires_grad
         t.grad = None
@@ -308,6 +316,14 @@ class Tensor:
         """Elementwise minimum with ``other`` (broadcast); ties split the gradient evenly."""
         return elementwise.minimum(self, other)
 
+    def where(self, condition, other):
+        """This tensor where ``condition`` holds, else ``other`` (as ``torch.Tensor.where``).
+
+        >>> Tensor([1.0, 2.0]).where(np.array([True, False]), 0.0).numpy()
+        array([1., 0.], dtype=float32)
+        """
+        return elementwise.where(condition, self, other)
+
     # ---- reductions -----------------------------------------------------------------------------
     def sum(self, axis=None, keepdims=False):
         """Sum over ``axis`` (an int, a tuple of ints, or None for all axes)."""
@@ -382,16 +398,6 @@ class Tensor:
 
 
 # ---- constructors ---------------------------------------------------------------------------------
-def _generator(seed: Seed) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-
-def _shape(shape) -> tuple:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
-
-
 def tensor(data, requires_grad: bool = False, dtype=None, name: Optional[str] = None) -> Tensor:
     """Create a tensor from a number, a (nested) list or an array; the data is copied.
 
@@ -421,7 +427,7 @@ def zeros(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
     >>> zeros(2, 3).shape
     (2, 3)
     """
-    return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.zeros(shape_from_args(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 def ones(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
@@ -430,7 +436,7 @@ def ones(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
     >>> ones(2).numpy()
     array([1., 1.], dtype=float32)
     """
-    return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.ones(shape_from_args(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 def full(shape, fill_value, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
@@ -470,7 +476,7 @@ def rand(*shape, seed: Seed = None, dtype=DEFAULT_FLOAT, requires_grad: bool = F
     >>> rand(2, seed=0).shape
     (2,)
     """
-    values = _generator(seed).random(_shape(shape), dtype=np.float64).astype(dtype)
+    values = as_generator(seed).random(shape_from_args(shape), dtype=np.float64).astype(dtype)
     return Tensor(values, requires_grad=requires_grad)
 
 
@@ -480,10 +486,5 @@ def randn(*shape, seed: Seed = None, dtype=DEFAULT_FLOAT, requires_grad: bool = 
     >>> randn(2, 3, seed=np.random.default_rng(0)).shape
     (2, 3)
     """
-    values = _generator(seed).standard_normal(_shape(shape)).astype(dtype)
+    values = as_generator(seed).standard_normal(shape_from_args(shape)).astype(dtype)
     return Tensor(values, requires_grad=requires_grad)
-
-
-# The ops import Tensor from this module, so they are imported after the class exists.
-from .autograd import engine  # noqa: E402
-from .ops import elementwise, linalg, movement, reduce  # noqa: E402

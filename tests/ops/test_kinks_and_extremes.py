@@ -104,11 +104,32 @@ def test_logsumexp_of_large_values_is_stable(dtype):
         (g,) = grad(y.sum(), x, create_graph=True)
         (gg,) = grad((g * g).sum(), x)
     np.testing.assert_allclose(y.numpy(), [1000.0 + np.log(2.0), -800.0 + np.log(3.0)], rtol=1e-6)
-    # The gradient is exp(x - logsumexp): the rounding of a logsumexp near 1000 (float32 ulp 6e-5)
-    # carries over to the softmax, so float32 gets |x|·eps relative accuracy here, not eps.
-    atol = 1e-4 if dtype == np.float32 else 1e-12
+    # The gradient is the softmax of x - max(x), not exp(x - logsumexp), whose rounding near 1000
+    # (a float32 ulp there is 6e-5) would carry over: it is accurate to eps even under create_graph.
+    atol = 1e-7 if dtype == np.float32 else 1e-15
     np.testing.assert_allclose(g.numpy(), [[0.5, 0.5, 0.0], [1 / 3, 1 / 3, 1 / 3]], atol=atol)
     assert np.all(np.isfinite(gg.numpy()))
+
+
+@pytest.mark.parametrize("dtype, offset", [(np.float32, 1e4), (np.float64, 1e16)], ids=["float32", "float64"])
+def test_logsumexp_derivatives_of_large_close_logits_keep_full_precision(dtype, offset):
+    # Huge logits that differ by O(1): the first and second derivatives against float64 closed forms
+    # (softmax p, and Hessian diag(p) - p pᵀ), to the precision of the inputs' dtype.
+    rng = np.random.default_rng(0)
+    logits = (offset + rng.standard_normal((4, 5))).astype(dtype)
+    direction = rng.standard_normal((4, 5))
+    x = Tensor(logits, requires_grad=True)
+    (first_order,) = grad(x.logsumexp(axis=1).sum(), x)
+    (g,) = grad(x.logsumexp(axis=1).sum(), x, create_graph=True)
+    (hv,) = grad((g * Tensor(direction.astype(dtype))).sum(), x)
+    exact = logits.astype(np.float64)  # the rounded logits, exactly
+    p = np.exp(exact - exact.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    hessian_v = p * direction - p * (p * direction).sum(axis=1, keepdims=True)
+    eps = np.finfo(dtype).eps
+    np.testing.assert_array_equal(g.numpy(), first_order.numpy())  # one rule for both modes
+    np.testing.assert_allclose(g.numpy(), p, atol=8 * eps)
+    np.testing.assert_allclose(hv.numpy(), hessian_v, atol=16 * eps * np.abs(direction).max())
 
 
 def test_cross_entropy_with_confident_wrong_logits_is_finite():

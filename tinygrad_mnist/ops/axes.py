@@ -1,4 +1,5 @@
-"""Checking and normalising ``axis`` arguments, shared by reductions and movement ops.
+"""Checking and normalising ``axis`` and shape arguments, shared by reductions, movement ops and
+the Tensor constructors.
 
 An out-of-range axis is an error naming the op, never silently wrapped onto another axis.
 """
@@ -40,3 +41,12 @@ def normalize_axes(op: str, axis, ndim: int) -> Tuple[int, ...]:
     return tuple(sorted(result))
 
 
+def shape_from_args(shape: tuple) -> Tuple[int, ...]:
+    """A shape given as separate arguments, ``f(2, 3)``, or as one sequence, ``f((2, 3))``, as a tuple.
+
+    >>> shape_from_args((2, 3)), shape_from_args(((2, 3),)), shape_from_args(([4],))
+    ((2, 3), (2, 3), (4,))
+    """
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..data import BatchIterator, Splits
 from ..errors import ConfigError, NonFiniteError
-from ..nonfinite import describe_nonfinite
+from ..autograd.nonfinite import describe_nonfinite
 from ..tensor import Tensor
 from .checkpoint import CHECKPOINT_NAME, save_checkpoint
 from .config import TrainConfig
