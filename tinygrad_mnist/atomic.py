@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
-from typing import IO, Iterator, Union
+from typing import IO, Iterator, List, Union
 
 PathLike = Union[str, os.PathLike]
 
@@ -64,20 +65,34 @@ def atomic_open(path: PathLike, mode: str = "wb", suffix: str = "") -> Iterator[
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open writes whole files: mode must be 'w' or 'wb', not {mode!r}")
     path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
+    with _naming(path):
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
     try:
-        os.chmod(tmp_name, _FILE_MODE)
-        encoding = None if "b" in mode else "utf-8"
-        with os.fdopen(fd, mode, encoding=encoding, newline=None if "b" in mode else "\n") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
+        with _naming(path):
+            os.chmod(tmp_name, _FILE_MODE)
+            encoding = None if "b" in mode else "utf-8"
+            with os.fdopen(fd, mode, encoding=encoding, newline=None if "b" in mode else "\n") as handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
     fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Give an OSError without a file name (a write that hit a full disk reports none) the name of
+    the file being written, so the one-line error says which file could not be written."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None or error.errno is None:
+            raise
+        raise OSError(error.errno, error.strerror, os.fspath(path)) from error
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
@@ -119,19 +134,60 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     b'png'
     """
     path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    with _naming(path):
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     try:
         os.chmod(tmp_name, _FILE_MODE)
         yield Path(tmp_name)
-        fd = os.open(tmp_name, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp_name, path)
+        with _naming(path):
+            fd = os.open(tmp_name, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
     fsync_dir(path.parent)
+
+
+def _temporary_patterns(target: Path) -> List["re.Pattern[str]"]:
+    # The names atomic_open (".NAME.XXXXXXXX.tmpSUFFIX") and atomic_path (".STEM.XXXXXXXX.tmp.EXT")
+    # give their temporary files; the random part is what tempfile.mkstemp makes.
+    random_part = r"\.[A-Za-z0-9_]{8}\.tmp"
+    return [
+        re.compile(re.escape("." + target.name) + random_part + r".*"),
+        re.compile(re.escape("." + target.stem) + random_part + re.escape(target.suffix)),
+    ]
+
+
+def remove_stale_temporaries(directory: PathLike, names) -> List[Path]:
+    """Delete the temporary files that writes of ``directory/NAME`` (for each of ``names``) left
+    behind when their process was killed mid-write; return what was removed.
+
+    Only call this while no other process can be writing these files (the caller holds the
+    folder's lock): a live writer's temporary file looks exactly like a stale one.
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / ".checkpoint.npz.a1b2c3d4.tmp").write_bytes(b"half a checkpoint")
+    >>> _ = (folder / "checkpoint.npz").write_bytes(b"the real one")
+    >>> [p.name for p in remove_stale_temporaries(folder, ["checkpoint.npz"])], sorted(p.name for p in folder.iterdir())
+    (['.checkpoint.npz.a1b2c3d4.tmp'], ['checkpoint.npz'])
+    """
+    directory = Path(directory)
+    patterns = [pattern for name in names for pattern in _temporary_patterns(Path(name))]
+    removed = []
+    try:
+        entries = sorted(directory.iterdir())
+    except FileNotFoundError:
+        return removed
+    for entry in entries:
+        if any(pattern.fullmatch(entry.name) for pattern in patterns) and entry.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
+                removed.append(entry)
+    return removed
