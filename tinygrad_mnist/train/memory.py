@@ -197,13 +197,13 @@ def check_fits_in_memory(estimate: MemoryEstimate, what: str, available: Optiona
     >>> check_fits_in_memory(training_memory(TrainConfig(hidden=[65536, 65536])), "training this model", available=8 << 30)
     Traceback (most recent call last):
     ...
-    tinygrad_mnist.errors.ConfigError: training this model needs about ... GiB of memory (4,347,133,962 parameters, 16.2 GiB each for the weights, their gradients and the momentum buffers) but only 8.0 GiB is available; use smaller hidden widths (--hidden)
+    tinygrad_mnist.errors.ConfigError: training this model needs about ... GiB of memory (4,347,133,962 parameters: 16.2 GiB for the weights alone) but only 8.0 GiB is available; use smaller hidden widths (--hidden)
     """
     available = available_memory() if available is None else available
     if available is None or estimate.total <= available:
         return
     raise ConfigError(
-        f"{what} needs about {format_bytes(estimate.total)} of memory ({estimate.parameters:,} "
-        f"parameters, {format_bytes(estimate.parameter_bytes)} each for the weights, their gradients and the "
-        f"momentum buffers) but only {format_bytes(available)} is available; use smaller hidden widths (--hidden)"
+        f"{what} needs about {format_bytes(estimate.total)} of memory ({estimate.parameters:,} parameters: "
+        f"{format_bytes(estimate.parameter_bytes)} for the weights alone) but only {format_bytes(available)} is "
+        "available; use smaller hidden widths (--hidden)"
     )

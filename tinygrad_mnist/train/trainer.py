@@ -439,8 +439,10 @@ class Trainer:
 
     def _nonfinite_weights_message(self, refused: str) -> str:
         lr = self.optimizer.param_groups[0]["lr"]
+        state = self.state
+        when = f"during epoch {state.epoch + 1}" if state.batch else f"by the end of epoch {state.epoch}"
         return (
-            f"{refused} by epoch {self.state.epoch + (1 if self.state.batch else 0)}: an update overflowed although "
+            f"{refused} {when}: an update overflowed although "
             f"every loss and gradient was finite, so it was not saved; the learning rate {lr!r} (or the init_std "
             f"{self.config.init_std:g}) is probably too high: try {self._suggested_lr():g}. The last good "
             f"checkpoint is {self.checkpoint_path} ({self._kept_checkpoint()})"
