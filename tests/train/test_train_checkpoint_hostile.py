@@ -5,12 +5,11 @@ never by what it declares (a zip bomb, a header declaring 2**40 elements, a mode
 The processes run under a 4 GiB address-space limit (``ulimit -v``), as on a shared machine: any
 attempt to allocate what a crafted file declares would end in a MemoryError traceback there.
 """
-import json
 import os
+import re
 import resource
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +17,8 @@ import pytest
 from hostile_npz import Zeros, checkpoint_members, npy_header, real_arrays, write_zip
 from tinygrad_mnist.errors import CheckpointError
 from tinygrad_mnist.train import TrainConfig, build_model, open_checkpoint
-from tinygrad_mnist.train.checkpoint import MAX_META_BYTES
+from tinygrad_mnist.train import checkpoint as checkpoint_module
+from tinygrad_mnist.train.checkpoint import MAX_META_BYTES, load_into_model
 
 ADDRESS_SPACE = 4 << 30
 # What the measured process may use beyond a failing `eval` of a file that is not even a zip.
@@ -146,8 +146,6 @@ CASES = {
 
 @pytest.mark.parametrize("craft", list(CASES), ids=lambda craft: craft.__name__)
 def test_a_crafted_checkpoint_is_one_line_with_bounded_memory(tmp_path, baseline_peak, craft):
-    import re
-
     path = craft(tmp_path / "checkpoint.npz")
     assert path.stat().st_size < 8 << 20  # what an attacker sends is small
     code, lines, peak = run_measured("eval", path)
@@ -167,16 +165,12 @@ def test_opening_reads_no_array_and_loading_checks_the_shapes_first(tmp_path):
     path = zip_bomb(tmp_path / "bomb.npz")
     checkpoint = open_checkpoint(path)  # the metadata and headers only: cheap, and consistent
     assert checkpoint.declared("model/")["model/layers.0.weight"].shape == (784, 500_000)
-    from tinygrad_mnist.train.checkpoint import load_into_model
-
     with pytest.raises(CheckpointError, match="does not fit this model"):
         load_into_model(checkpoint, build_model(CONFIG))
     assert checkpoint._loaded == {}  # nothing was read
 
 
 def test_the_declared_sizes_are_checked_against_the_memory_available(tmp_path, monkeypatch):
-    from tinygrad_mnist.train import checkpoint as checkpoint_module
-
     path = write_zip(tmp_path / "c.npz", checkpoint_members(_meta(), _model_arrays()))
     monkeypatch.setattr(checkpoint_module, "available_memory", lambda: 1000)
     with pytest.raises(CheckpointError, match=r"its arrays declare 1 MiB, more than the 1 MiB of memory available"):
@@ -188,7 +182,5 @@ def test_an_honest_handmade_checkpoint_still_loads(tmp_path):
     model = build_model(CONFIG)
     path = write_zip(tmp_path / "c.npz", checkpoint_members(_meta(), real_arrays(model)))
     target = build_model(CONFIG.replace(seed=5))
-    from tinygrad_mnist.train.checkpoint import load_into_model
-
     load_into_model(open_checkpoint(path), target)
     assert all(np.array_equal(a, b) for a, b in zip(model.state_dict().values(), target.state_dict().values()))

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tinygrad_mnist.errors import RunDirectoryError
-from tinygrad_mnist.train import TrainConfig, fit, load_checkpoint, resume
+from tinygrad_mnist.errors import ConfigError, RunDirectoryError
+from tinygrad_mnist.train import TrainConfig, fit, load_checkpoint, memory, resume, runs
 from tinygrad_mnist.train.rundir import LOCK_NAME, RunLock, check_claimable
-from train_helpers import quiet, synthetic
+from train_helpers import quiet
 
 HERE = Path(__file__).resolve().parent
 
@@ -109,8 +109,6 @@ def test_a_claim_whose_process_was_killed_can_be_taken_over(tmp_path, data, smal
 
 
 def test_a_failed_or_interrupted_start_leaves_no_folder(tmp_path, data, small_config, monkeypatch):
-    from tinygrad_mnist.train import runs
-
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt  # Ctrl-C during a download
 
@@ -139,17 +137,9 @@ def test_check_claimable_says_what_a_run_would_refuse_and_creates_nothing(tmp_pa
             check_claimable(tmp_path / "busy")
 
 
-def test_a_config_too_large_for_memory_is_refused_before_any_folder_exists(tmp_path, data):
+def test_a_config_too_large_for_memory_is_refused_before_any_folder_exists(tmp_path, data, monkeypatch):
     config = TrainConfig(hidden=[65536, 65536], epochs=1, progress=False)
-    from tinygrad_mnist.errors import ConfigError
-    from tinygrad_mnist.train import memory
-
-    # Pinned to 16 GiB so the test means the same on a machine with more.
-    original = memory.available_memory
-    memory.available_memory = lambda: 16 << 30
-    try:
-        with pytest.raises(ConfigError, match=r"training this model needs about \d+\.\d GiB of memory .* use smaller hidden widths"):
-            fit(config, out_dir=tmp_path / "run", data=data, log=quiet)
-    finally:
-        memory.available_memory = original
+    monkeypatch.setattr(memory, "available_memory", lambda: 16 << 30)  # the same test on a bigger machine
+    with pytest.raises(ConfigError, match=r"training this model needs about \d+\.\d GiB of memory .* use smaller hidden widths"):
+        fit(config, out_dir=tmp_path / "run", data=data, log=quiet)
     assert not (tmp_path / "run").exists()

@@ -1,4 +1,5 @@
 """Atomic writes and run directories: nothing is half-written and nothing is overwritten."""
+import errno
 import os
 import stat
 
@@ -7,7 +8,7 @@ import pytest
 
 from tinygrad_mnist.data import MnistDataError
 from tinygrad_mnist.errors import RunDirectoryError
-from tinygrad_mnist.train import TrainConfig, fit, runs
+from tinygrad_mnist.train import TrainConfig, checkpoint, fit, load_checkpoint, resume, runs
 from tinygrad_mnist.atomic import atomic_open, atomic_write_text
 from tinygrad_mnist.train.rundir import create_run_dir, run_name
 from train_helpers import quiet
@@ -112,10 +113,6 @@ def test_a_failed_data_load_leaves_no_empty_run_folder(tmp_path, monkeypatch):
 
 
 def test_a_write_on_a_full_disk_names_the_file(tmp_path):
-    import errno
-
-    from tinygrad_mnist.atomic import atomic_open
-
     with pytest.raises(OSError) as info:
         with atomic_open(tmp_path / "metrics.csv", "w") as handle:
             handle.write("epoch,loss\n")
@@ -125,11 +122,6 @@ def test_a_write_on_a_full_disk_names_the_file(tmp_path):
 
 
 def test_a_full_disk_mid_run_keeps_the_last_checkpoint_and_says_how_to_go_on(tmp_path, data, small_config, monkeypatch):
-    import errno
-
-    from tinygrad_mnist.errors import RunDirectoryError
-    from tinygrad_mnist.train import checkpoint, load_checkpoint, resume
-
     real_savez, calls = np.savez, []
 
     def savez_until_the_disk_is_full(handle, **arrays):

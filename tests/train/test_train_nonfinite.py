@@ -8,9 +8,9 @@ import pytest
 from tinygrad_mnist import nn
 from tinygrad_mnist.data import BatchIterator
 from tinygrad_mnist.errors import NonFiniteError, RunDirectoryError
-from tinygrad_mnist.train import TrainConfig, build_model, fit, load_checkpoint, resume
+from tinygrad_mnist.train import TrainConfig, build_model, fit, load_checkpoint, read_checkpoint, resume, save_checkpoint
 from tinygrad_mnist.train.trainer import Trainer
-from train_helpers import model_arrays, quiet
+from train_helpers import model_arrays, quiet, synthetic
 
 # Euclidean loss with a learning rate of 50 overflows float32 within the first epoch.
 EXPLODING = TrainConfig(hidden=[32], epochs=3, batch_size=20, lr=50.0, loss="euclidean", progress=False, disp_freq=0)
@@ -143,14 +143,10 @@ OVERFLOWING = TrainConfig(hidden=[32], epochs=3, batch_size=100, lr=1e38, init_s
 
 
 def _all_finite(checkpoint_path):
-    from tinygrad_mnist.train import read_checkpoint
-
     return all(np.isfinite(a).all() for k, a in read_checkpoint(checkpoint_path).arrays.items() if a.dtype.kind == "f")
 
 
 def test_an_overflowing_update_never_reaches_a_checkpoint(tmp_path):
-    from train_helpers import synthetic
-
     data = synthetic(n_train=100, n_test=50)
     with pytest.raises(NonFiniteError) as info:
         fit(OVERFLOWING, out_dir=tmp_path / "run", data=data, log=quiet)
@@ -183,8 +179,6 @@ def test_weights_that_overflow_late_keep_the_last_finite_checkpoint(tmp_path, da
 
 
 def test_save_checkpoint_refuses_nonfinite_state(tmp_path):
-    from tinygrad_mnist.train import save_checkpoint
-
     model = build_model(TrainConfig(hidden=[4]))
     next(iter(model.parameters())).data[1, 1] = np.nan
     with pytest.raises(NonFiniteError, match=r"refusing to write .*c\.npz: model/layers\.0\.weight holds NaN values"):

@@ -36,6 +36,10 @@ class NpzError(ValueError):
     """The file is not an npz this module accepts; the message says why (without the path)."""
 
 
+class NotNpzError(NpzError):
+    """The file is not a zip at all (another format, or cut off before its directory)."""
+
+
 @dataclass(frozen=True)
 class Member:
     """One array of an npz as its header declares it.
@@ -64,7 +68,7 @@ def _declared_member_count(path: Path) -> int:
         tail = handle.read()
     at = tail.rfind(_EOCD)
     if at < 0 or len(tail) - at < _EOCD_SIZE:
-        raise NpzError("it is not an .npz (zip) file (truncated, or another format)")
+        raise NotNpzError("it is not an .npz (zip) file (truncated, or another format)")
     return struct.unpack("<H", tail[at + 10 : at + 12])[0]
 
 

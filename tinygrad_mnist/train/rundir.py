@@ -208,10 +208,10 @@ class RunLock:
         return lock
 
     def _write_owner(self) -> None:
-        with contextlib.suppress(OSError):
-            data = _owner_text().encode("utf-8")
+        with contextlib.suppress(OSError):  # only a courtesy for the messages of other processes
             os.ftruncate(self._fd, 0)
-            os.pwrite(self._fd, data, 0)
+            os.lseek(self._fd, 0, os.SEEK_SET)
+            os.write(self._fd, _owner_text().encode("utf-8"))
 
     def release(self) -> None:
         """Let other processes take the folder (the lock file stays, marking it as claimed)."""
