@@ -115,7 +115,10 @@ def test_a_failed_or_interrupted_start_leaves_no_folder(tmp_path, data, small_co
     monkeypatch.setattr(runs, "load_splits", interrupted)
     with pytest.raises(KeyboardInterrupt):
         fit(small_config, out_dir=tmp_path / "a" / "run", data=data, log=quiet)
-    assert not (tmp_path / "a" / "run").exists()
+    assert not (tmp_path / "a").exists()  # nor the parent the claim created
+    with pytest.raises(KeyboardInterrupt):
+        fit(small_config, data=data, log=quiet)  # into a fresh runs/... in the working folder
+    assert not (tmp_path / "runs").exists()
     (tmp_path / "empty").mkdir()
     with pytest.raises(KeyboardInterrupt):
         fit(small_config, out_dir=tmp_path / "empty", data=data, log=quiet)

@@ -17,7 +17,7 @@ import re
 import socket
 import time
 from pathlib import Path
-from typing import Optional, Union
+from typing import List, Optional, Union
 
 from ..errors import RunDirectoryError
 from .config import TrainConfig
@@ -129,10 +129,10 @@ class RunLock:
     ...     pass
     """
 
-    def __init__(self, path: Path, fd: Optional[int], created: bool) -> None:
+    def __init__(self, path: Path, fd: Optional[int], created: List[Path]) -> None:
         self.path = path
         self._fd = fd
-        self._created = created
+        self._created = created  # the folders the claim made, deepest first
 
     @classmethod
     def claim(cls, path: PathLike, must_create: bool = False) -> "RunLock":
@@ -142,15 +142,16 @@ class RunLock:
         FileExistsError instead (for picking a fresh name).
         """
         path = Path(path)
+        missing = [folder for folder in (path, *path.parents) if not folder.exists()]
         try:
             path.mkdir(parents=True)
-            created = True
+            created = [folder for folder in missing if folder.is_dir()]
         except FileExistsError:
             if must_create:
                 raise
             if not path.is_dir():
                 raise RunDirectoryError(f"{path} exists and is not a folder; choose another output folder") from None
-            created = False
+            created = []
         except OSError as error:
             raise RunDirectoryError(f"cannot create run folder {path}: {error.strerror or error}") from None
         lock_path = path / LOCK_NAME
@@ -203,7 +204,7 @@ class RunLock:
                 f"cannot resume {run_dir}: it is being trained right now by {_describe_owner(run_dir / LOCK_NAME)}; "
                 "wait for that process to end (or stop it) first"
             )
-        lock = cls(run_dir, fd, created=False)
+        lock = cls(run_dir, fd, created=[])
         lock._write_owner()
         return lock
 
@@ -220,14 +221,16 @@ class RunLock:
             self._fd = None
 
     def abandon(self) -> None:
-        """Undo a claim whose run never got going: remove the lock file, and the folder if this
-        claim created it and nothing else is in it."""
+        """Undo a claim whose run never got going: remove the lock file, and the folders this
+        claim created (the run folder, and parents such as ``runs/``) while they are empty."""
         with contextlib.suppress(OSError):
             os.unlink(self.path / LOCK_NAME)
         self.release()
-        if self._created:
-            with contextlib.suppress(OSError):
-                self.path.rmdir()  # only succeeds while it is empty
+        for folder in self._created:
+            try:
+                folder.rmdir()  # only succeeds while it is empty
+            except OSError:
+                break
 
     def __enter__(self) -> "RunLock":
         return self
@@ -256,7 +259,6 @@ def claim_run_dir(
     if out_dir is not None:
         return RunLock.claim(out_dir)
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
     base = run_name(config)
     suffix = 1
     while True:

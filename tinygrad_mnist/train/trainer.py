@@ -213,14 +213,13 @@ class Trainer:
         ):
             stopped, message = self._epochs(guard, session_start, seconds_before)
             self.state.seconds = seconds_before + (perf_counter() - session_start)
-            interrupted_before_the_end = stopped is RunStatus.INTERRUPTED or guard.requested
             if stopped is not RunStatus.NONFINITE:
                 refused = self.save_checkpoint(stopped)
                 if refused is not None:
                     stopped, message = RunStatus.NONFINITE, self._nonfinite_weights_message(refused)
             summary = self._finish(stopped, message, plot=stopped is not RunStatus.INTERRUPTED)
-            late_signal = guard.requested and not interrupted_before_the_end
-        if late_signal:
+        if guard.requested and stopped is not RunStatus.INTERRUPTED:
+            # The signal came after the last batch: the run was finished, only its files were left.
             self.log(f"{guard.signal_name} received while the final files were written; they were completed first")
         if stopped is RunStatus.NONFINITE:
             # The message travels in the error (and the summary); logging it too would show it twice.
