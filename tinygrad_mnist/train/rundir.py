@@ -62,6 +62,10 @@ def _try_lock(fd: int) -> bool:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
+    except OSError:
+        # A file system without locks (some network and FUSE mounts): the exclusive create still
+        # makes claiming safe; only a second resume of a running run goes undetected there.
+        return True
     return True
 
 
@@ -92,6 +96,8 @@ def _held_by_someone(lock_path: Path) -> bool:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         return True
+    except OSError:  # no locks on this file system (see _try_lock)
+        return False
     finally:
         os.close(fd)
     return False
