@@ -1,21 +1,38 @@
-"""MNIST data: IDX parsing, verified loading/downloading, preprocessing, batching.
+"""Data in MNIST's format: IDX parsing, the known data sets (MNIST, Fashion-MNIST, KMNIST) with
+verified loading and downloading, preprocessing and batching.
 
 Example:
     >>> from tinygrad_mnist.data import load_mnist, prepare, BatchIterator
-    >>> splits = prepare(load_mnist(), normalize="standardize", val_size=5000)  # doctest: +SKIP
+    >>> splits = prepare(load_mnist(dataset="fashion-mnist"), val_size=5000)  # doctest: +SKIP
     >>> batches = BatchIterator(splits.x_train, splits.y_train, batch_size=128, seed=0)  # doctest: +SKIP
     >>> for xb, yb in batches.epoch(0): ...  # doctest: +SKIP
 """
 
 from .batching import BatchIterator
-from .download import DEFAULT_MIRRORS, ENV_MIRRORS, DownloadLimits, mirrors
+from .datasets import (
+    DATASET_NAMES,
+    DATASETS,
+    DEFAULT_MIRRORS,
+    ENV_DATA,
+    ENV_MIRRORS,
+    MNIST_FILES,
+    DatasetFile,
+    DatasetInfo,
+    dataset_info,
+    mirrors,
+)
+from .download import DownloadLimits
 from .idx import IDX_DTYPES, IdxError, decompress, encode_idx, parse_idx, read_idx, read_uncompressed
-from .mnist import ENV_DATA, MNIST_FILES, Mnist, MnistDataError, MnistFile, load_mnist, resolve_data_dir
+from .mnist import Mnist, MnistDataError, load_mnist, resolve_data_dir
 from .preprocess import NORMALIZATIONS, Splits, prepare, split_size
 
 __all__ = [
     "BatchIterator",
+    "DATASETS",
+    "DATASET_NAMES",
     "DEFAULT_MIRRORS",
+    "DatasetFile",
+    "DatasetInfo",
     "DownloadLimits",
     "ENV_DATA",
     "ENV_MIRRORS",
@@ -24,9 +41,9 @@ __all__ = [
     "MNIST_FILES",
     "Mnist",
     "MnistDataError",
-    "MnistFile",
     "NORMALIZATIONS",
     "Splits",
+    "dataset_info",
     "decompress",
     "encode_idx",
     "load_mnist",
