@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional, Union
 import numpy as np
 
 from ..autograd import no_grad
-from ..data import Splits
+from ..data import Splits, dataset_info
 from ..errors import CheckpointError
 from ..tensor import Tensor
 from .builders import build_loss, build_model
@@ -75,11 +75,12 @@ def evaluate(
     """Load a checkpoint (or a run folder's) and evaluate it on the test split of its config.
 
     The data are prepared exactly as for training (normalisation, ``test_size``); ``data_dir``
-    overrides where MNIST is read from and ``data`` replaces it. Returns ``accuracy``, ``loss``,
-    ``confusion`` (10x10 nested list, rows = true label, columns = prediction) and ``n``.
+    overrides where the run's data set (its ``dataset`` setting) is read from and ``data`` replaces
+    it. Returns ``accuracy``, ``loss``, ``confusion`` (10x10 nested list, rows = true label, columns =
+    prediction), ``n``, the ``dataset`` name and its ``classes`` (names indexed by label).
 
     >>> evaluate("runs/relu-ce-128-s0")  # doctest: +SKIP
-    {'accuracy': 0.9781, 'loss': 0.0712, 'confusion': [[970, 0, ...], ...], 'n': 10000}
+    {'accuracy': 0.9781, 'loss': 0.0712, 'confusion': [[970, 0, ...], ...], 'n': 10000, 'dataset': 'mnist', 'classes': ['0', ...]}
     """
     checkpoint = read_checkpoint(checkpoint_or_run_dir)
     try:
@@ -95,4 +96,5 @@ def evaluate(
     load_into_model(checkpoint, model)
     result = evaluate_arrays(model, build_loss(config), splits.x_test, splits.y_test)
     confusion = confusion_matrix(result.predictions, splits.y_test, num_classes)
-    return {"accuracy": result.accuracy, "loss": result.loss, "confusion": confusion.tolist(), "n": result.n}
+    return {"accuracy": result.accuracy, "loss": result.loss, "confusion": confusion.tolist(), "n": result.n,
+            "dataset": config.dataset, "classes": list(dataset_info(config.dataset).classes)}
