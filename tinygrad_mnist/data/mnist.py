@@ -169,19 +169,26 @@ def _known_as(body: bytes, key: str, info: DatasetInfo) -> str | None:
     return None
 
 
-def _stored_size_limit(key: str) -> int:
-    """The largest a stored copy of file ``key`` of any known data set can be."""
-    return max(max(f.gz_size or 0, f.size + _DOWNLOAD_SLACK) for f in (d.files[key] for d in DATASETS.values()))
+def _could_be(size: int, head: bytes, f: DatasetFile) -> bool:
+    """Whether a stored file of ``size`` bytes starting with ``head`` can be ``f`` at all."""
+    if f.gz_digests:
+        return head == GZIP_MAGIC and (f.gz_size is None or size == f.gz_size)
+    return size <= f.size + _DOWNLOAD_SLACK if head == GZIP_MAGIC else size == f.size
 
 
 def _other_data_set(path: Path, key: str, info: DatasetInfo) -> str | None:
-    """The title of the known data set the local file ``path`` belongs to instead, or None."""
+    """The title of the known data set the local file ``path`` belongs to instead, or None. Only a
+    file whose size fits another data set's file is read, so an odd file still costs nothing."""
     try:
-        if path.stat().st_size > _stored_size_limit(key):
-            return None
-        return _known_as(path.read_bytes(), key, info)
+        with path.open("rb") as handle:
+            head, size = handle.read(2), os.fstat(handle.fileno()).st_size
+            if not any(_could_be(size, head, d.files[key]) for d in DATASETS.values() if d.name != info.name):
+                return None
+            handle.seek(0)
+            body = handle.read()
     except OSError:
         return None
+    return _known_as(body, key, info)
 
 
 def _find_local(directory: Path, f: DatasetFile) -> Path | None:
