@@ -1,10 +1,10 @@
 """The data a run trains on: loaded and prepared from its config (or given), checked, fingerprinted.
 
 Subsets (``train_size`` / ``test_size``) keep the first N examples. When the config's data set
-(``dataset``: MNIST, Fashion-MNIST or KMNIST) is loaded here the
-training subset is taken before the validation split, so ``val_size`` is carved out of those N;
-data passed in as ``Splits`` is sliced as it is (and must agree with the config's ``normalize`` and
-whether it asks for a validation split).
+(``dataset``: MNIST, Fashion-MNIST or KMNIST) is loaded here the training subset is taken before
+the validation split, so ``val_size`` is carved out of those N; data passed in as ``Splits`` is
+sliced as it is (and must agree with the config's ``normalize`` and whether it asks for a
+validation split).
 """
 from __future__ import annotations
 
