@@ -4,7 +4,8 @@ verified loading and downloading, preprocessing, batching, and PyTorch-shaped da
 Example:
     >>> from tinygrad_mnist.data import DataLoader, TensorDataset, load_mnist, prepare
     >>> splits = prepare(load_mnist(dataset="fashion-mnist"), val_size=5000)  # doctest: +SKIP
-    >>> loader = DataLoader(TensorDataset(splits.x_train, splits.y_train), batch_size=128, shuffle=True, seed=0)  # doctest: +SKIP
+    >>> train_set = TensorDataset(splits.x_train, splits.y_train)  # doctest: +SKIP
+    >>> loader = DataLoader(train_set, batch_size=128, shuffle=True, seed=0)  # doctest: +SKIP
     >>> for xb, yb in loader: ...  # doctest: +SKIP
 """
 

@@ -30,6 +30,11 @@ __all__ = ["BatchIterator", "BatchOrder"]
 Indices = Union[np.ndarray, slice]
 
 
+def _flag(value: Any, name: str) -> bool:
+    # 0 and 1 pass, as they always have; a string or None is a mistake worth a message.
+    return check_bool(bool(value) if isinstance(value, (int, np.integer)) else value, name)
+
+
 class BatchOrder:
     """Which of ``n`` examples make up each batch of each epoch.
 
@@ -69,9 +74,9 @@ class BatchOrder:
                               "function of (seed, epoch), so give one, e.g. seed=0")
         self.n = n
         self.batch_size = batch_size
-        self.shuffle = check_bool(bool(shuffle) if isinstance(shuffle, (int, np.integer)) else shuffle, "shuffle")
+        self.shuffle = _flag(shuffle, "shuffle")
         self.seed = check_int(seed, "seed", NON_NEGATIVE)
-        self.drop_last = check_bool(bool(drop_last) if isinstance(drop_last, (int, np.integer)) else drop_last, "drop_last")
+        self.drop_last = _flag(drop_last, "drop_last")
 
     def __len__(self) -> int:
         if self.drop_last:

@@ -85,9 +85,11 @@ class DatasetFile:
             raise ConfigError(
                 f"DatasetFile {self.name!r} needs a checksum: sha256 of its contents, or gz_sha256 / gz_md5 of its .gz"
             )
-        for label, digest, length in (("sha256", self.sha256, 64), ("gz_sha256", self.gz_sha256, 64), ("gz_md5", self.gz_md5, 32)):
+        digests = (("sha256", self.sha256, 64), ("gz_sha256", self.gz_sha256, 64), ("gz_md5", self.gz_md5, 32))
+        for label, digest, length in digests:
             if digest is not None and not re.fullmatch(f"[0-9a-f]{{{length}}}", digest):
-                raise ConfigError(f"DatasetFile {self.name!r}: {label} must be {length} lower-case hex digits, got {digest!r}")
+                raise ConfigError(
+                    f"DatasetFile {self.name!r}: {label} must be {length} lower-case hex digits, got {digest!r}")
 
     @property
     def gz_digests(self) -> tuple[tuple[str, str], ...]:
@@ -133,7 +135,8 @@ class DatasetInfo:
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", self.name):
             raise ConfigError(f"a data set name is lower-case letters, digits and dashes, got {self.name!r}")
         if tuple(self.files) != FILE_KEYS:
-            raise ConfigError(f"data set {self.name!r} must list its files as {', '.join(FILE_KEYS)}, got {', '.join(self.files)}")
+            raise ConfigError(f"data set {self.name!r} must list its files as {', '.join(FILE_KEYS)}, "
+                              f"got {', '.join(self.files)}")
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
         object.__setattr__(self, "classes", tuple(self.classes))
 

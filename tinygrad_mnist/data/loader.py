@@ -78,7 +78,8 @@ class TensorDataset(Dataset):
             raise ConfigError("TensorDataset: every array needs a leading example axis; got a scalar")
         lengths = [len(a) for a in converted]
         if len(set(lengths)) > 1:
-            raise ConfigError(f"TensorDataset: every array needs the same length (first axis), got {', '.join(map(str, lengths))}")
+            raise ConfigError("TensorDataset: every array needs the same length (first axis), "
+                              f"got {', '.join(map(str, lengths))}")
         self.arrays: tuple[np.ndarray, ...] = converted
 
     def __len__(self) -> int:
@@ -134,7 +135,8 @@ class MnistDataset(TensorDataset):
         self.info = dataset_info(dataset)
         self.train = bool(train)
         mnist = load_mnist(data_dir, download=download, progress=progress, dataset=self.info)
-        images, labels = (mnist.train_images, mnist.train_labels) if self.train else (mnist.test_images, mnist.test_labels)
+        split = "train" if self.train else "test"
+        images, labels = getattr(mnist, f"{split}_images"), getattr(mnist, f"{split}_labels")
         super().__init__(scale_pixels(images, dtype, check_bool(flatten, "flatten")), labels.astype(np.int64))
 
     @property
@@ -194,7 +196,7 @@ _TORCH_ONLY = {
     "timeout": (0, "batches are made in the calling process; remove timeout"),
     "worker_init_fn": (None, "there are no worker processes; remove worker_init_fn"),
     "generator": (None, "the order is a pure function of (seed, epoch): use seed=<int>"),
-    "sampler": (None, "use shuffle=True/False and seed=<int>; DataLoader.epoch(e, start_batch=k) resumes within an epoch"),
+    "sampler": (None, "use shuffle=True/False and seed=<int>; DataLoader.epoch(e, start_batch=k) resumes an epoch"),
     "batch_sampler": (None, "use batch_size, shuffle, seed and drop_last"),
     "multiprocessing_context": (None, "there are no worker processes; remove multiprocessing_context"),
 }
@@ -264,7 +266,8 @@ class DataLoader(EpochBatches):
             raise ConfigError(f"DataLoader needs numbers with a leading example axis, got a {dataset.ndim}-d array of "
                               f"{dataset.dtype}; use a Dataset with a collate_fn for other data")
         if collate_fn is not None and not callable(collate_fn):
-            raise ConfigError(f"collate_fn must be a function of the list of a batch's examples, got {type(collate_fn).__name__}")
+            raise ConfigError("collate_fn must be a function of the list of a batch's examples, "
+                              f"got {type(collate_fn).__name__}")
         self.dataset = dataset
         self.collate_fn = default_collate if collate_fn is None else collate_fn
         self.batch_order = BatchOrder(len(dataset), batch_size, shuffle, seed, drop_last)

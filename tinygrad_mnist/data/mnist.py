@@ -99,7 +99,8 @@ def _resolve_data_dir(data_dir: str | os.PathLike[str] | None, info: DatasetInfo
         return _default_data_dir(info), "the default download cache"
     path, origin = found
     if "\0" in path:
-        raise MnistDataError(f"the {info.title} folder {path!r} ({origin}) contains a NUL character; no folder can be named so")
+        raise MnistDataError(
+            f"the {info.title} folder {path!r} ({origin}) contains a NUL character; no folder can be named so")
     try:
         return Path(path).expanduser(), origin
     except RuntimeError as e:  # "~someone" where no such user exists
@@ -140,7 +141,8 @@ def _content_problem(data: bytes, f: DatasetFile) -> str | None:
 def _distributed_problem(body: bytes, f: DatasetFile) -> str | None:
     """Why ``body`` is not ``f``'s .gz file as distributed (by its published size and digests), or None."""
     if body[:2] != GZIP_MAGIC:
-        return "it is not gzip-compressed, and only the .gz file as distributed can be checked against the published checksums"
+        return ("it is not gzip-compressed, and only the .gz file as distributed can be checked against the "
+                "published checksums")
     if f.gz_size is not None and len(body) != f.gz_size:
         return f"it is {len(body):,} bytes, but the published {f.name}.gz is {f.gz_size:,} bytes"
     for algorithm, expected in f.gz_digests:
@@ -255,7 +257,8 @@ def _verified_source(path: Path, key: str, info: DatasetInfo, in_download_cache:
             pass
         action = "It was in the download cache and has been deleted; run again to download it anew."
     elif f.gz_digests:
-        action = "Replace it with the .gz file as downloaded (a decompressed or recompressed copy cannot be verified), or delete it to have it downloaded again."
+        action = ("Replace it with the .gz file as downloaded (a decompressed or recompressed copy cannot be "
+                  "verified), or delete it to have it downloaded again.")
     else:
         action = "Replace it with a good copy, or delete it to have it downloaded again."
     raise MnistDataError(f"{info.title} file {path} failed verification: {problem}. {action}")
