@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional, Union
 import numpy as np
 
 from ..autograd import no_grad
-from ..data import Splits
+from ..data import Splits, dataset_info
 from ..errors import CheckpointError
 from ..tensor import Tensor
 from .builders import build_loss
@@ -75,15 +75,16 @@ def evaluate(
     """Load a checkpoint (or a run folder's) and evaluate it on the test split of its config.
 
     The data are prepared exactly as for training (normalisation, ``test_size``) and must match
-    the checksums the run saved. They are read from ``data_dir`` if given, else from
-    ``$TINYGRAD_MNIST_DATA``, else the download cache: never from a folder named in the
-    checkpoint (see :mod:`~tinygrad_mnist.train.saved_run`); ``data`` replaces loading MNIST.
-    The model's memory is estimated and its weights' declared shapes checked before anything
-    large is allocated or read. Returns ``accuracy``, ``loss``, ``confusion`` (10x10 nested
-    list, rows = true label, columns = prediction) and ``n``.
+    the checksums the run saved. They are read from ``data_dir`` if given, else from the data
+    set's variable (``$TINYGRAD_MNIST_DATA`` for MNIST), else the download cache: never from a
+    folder named in the checkpoint (see :mod:`~tinygrad_mnist.train.saved_run`); ``data``
+    replaces loading. The model's memory is estimated and its weights' declared shapes checked
+    before anything large is allocated or read. Returns ``accuracy``, ``loss``, ``confusion``
+    (10x10 nested list, rows = true label, columns = prediction), ``n``, the ``dataset`` name and
+    its ``classes`` (names indexed by label).
 
     >>> evaluate("runs/relu-ce-128-s0")  # doctest: +SKIP
-    {'accuracy': 0.9781, 'loss': 0.0712, 'confusion': [[970, 0, ...], ...], 'n': 10000}
+    {'accuracy': 0.9781, 'loss': 0.0712, 'confusion': [[970, 0, ...], ...], 'n': 10000, 'dataset': 'mnist', 'classes': ['0', ...]}
     """
     saved = open_saved_run(checkpoint_or_run_dir)
     config = saved.config
@@ -93,7 +94,8 @@ def evaluate(
     _check_test_data(saved.checkpoint, splits)
     result = evaluate_arrays(model, build_loss(config), splits.x_test, splits.y_test)
     confusion = confusion_matrix(result.predictions, splits.y_test, saved.model_meta["num_classes"])
-    return {"accuracy": result.accuracy, "loss": result.loss, "confusion": confusion.tolist(), "n": result.n}
+    return {"accuracy": result.accuracy, "loss": result.loss, "confusion": confusion.tolist(), "n": result.n,
+            "dataset": config.dataset, "classes": list(dataset_info(config.dataset).classes)}
 
 
 def _check_test_data(checkpoint, splits: Splits) -> None:
@@ -106,5 +108,5 @@ def _check_test_data(checkpoint, splits: Splits) -> None:
     if (now["x_test"], now["y_test"]) != (saved.get("x_test"), saved.get("y_test")):
         raise CheckpointError(
             f"the test data differ from those of the run that saved {checkpoint.path} (checksums do not match); "
-            "evaluate with the same MNIST files (--data-dir or TINYGRAD_MNIST_DATA) or the same `data`"
+            "evaluate with the same data files (--data-dir or TINYGRAD_MNIST_DATA) or the same `data`"
         )

@@ -73,6 +73,7 @@ def build_summary(
         best.update({k: v for k, v in state.rows[state.best_epoch - 1].items() if k != "epoch"})
     summary: Dict[str, Any] = {
         "run_dir": str(run_dir),
+        "dataset": config.dataset,
         "stopped": stopped.value,
         "message": message,
         "epochs": config.epochs,

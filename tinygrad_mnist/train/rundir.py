@@ -44,15 +44,19 @@ def safe_name(text: str) -> str:
 
 
 def run_name(config: TrainConfig) -> str:
-    """The descriptive part of a run directory name: ``<activation>-<loss>-<hidden>-s<seed>``.
+    """The descriptive part of a run directory name: ``<activation>-<loss>-<hidden>-s<seed>``,
+    after the data set's name unless it is MNIST.
 
     Hidden widths are joined with "x"; no hidden layer is "linear".
 
     >>> run_name(TrainConfig(hidden=[256, 128], activation="gelu", loss="ce", seed=3))
     'gelu-ce-256x128-s3'
+    >>> run_name(TrainConfig(dataset="kmnist"))
+    'kmnist-relu-ce-128-s0'
     """
     hidden = "x".join(str(h) for h in config.hidden) or "linear"
-    return safe_name(f"{config.activation}-{config.loss}-{hidden}-s{config.seed}")
+    dataset = "" if config.dataset == "mnist" else f"{config.dataset}-"
+    return safe_name(f"{dataset}{config.activation}-{config.loss}-{hidden}-s{config.seed}")
 
 
 def _try_lock(fd: int) -> bool:

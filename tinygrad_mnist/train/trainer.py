@@ -17,9 +17,9 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-from ..data import BatchIterator, Splits
-from ..errors import ConfigError, NonFiniteError, RunDirectoryError
 from ..autograd.nonfinite import describe_nonfinite
+from ..data import DataLoader, Splits, TensorDataset
+from ..errors import ConfigError, NonFiniteError, RunDirectoryError
 from ..tensor import Tensor
 from .checkpoint import CHECKPOINT_NAME, save_checkpoint
 from .config import TrainConfig
@@ -137,7 +137,9 @@ class Trainer:
         self.model_meta = model_meta
         self.data_fingerprint = data_fingerprint
         self.log = log
-        self.batches = BatchIterator(splits.x_train, splits.y_train, config.batch_size, shuffle=True, seed=config.seed)
+        # Epoch e's order depends only on (seed, e), so a resumed run gets the same batches.
+        self.batches = DataLoader(TensorDataset(splits.x_train, splits.y_train), config.batch_size, shuffle=True,
+                                  seed=config.seed)
         self.params = list(model.parameters())
         self.gradients_finite = FiniteGradients(self.params)
         self.has_val = splits.x_val is not None
@@ -294,11 +296,12 @@ class Trainer:
         epoch_start = perf_counter() - state.epoch_seconds
         model.train()
         try:
-            for xb, yb in self.batches.epoch(epoch, start_batch=state.batch):
+            for xb, labels in self.batches.epoch(epoch, start_batch=state.batch):
                 if guard.requested:
                     state.epoch_seconds = perf_counter() - epoch_start
                     return RunStatus.INTERRUPTED, self._interrupt_message(guard.signal_name)
-                logits = model(Tensor(xb))
+                yb = labels.data
+                logits = model(xb)
                 loss = loss_fn(logits, yb)
                 loss_value = float(loss.data)
                 bad = None
