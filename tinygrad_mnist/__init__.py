@@ -1,6 +1,7 @@
 """tinygrad_mnist: a small NumPy-backed autograd framework for learning deep learning on MNIST."""
 from .autograd import AnomalyError, Function, ShapeError, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
-from .tensor import Tensor, arange, eye, from_numpy, full, ones, rand, randn, tensor, zeros
+from .creation import arange, eye, from_numpy, full, ones, rand, randn, tensor, zeros
+from .tensor import Tensor
 from . import func
 
 __version__ = "0.1.0"

@@ -3,7 +3,7 @@
 ``Tensor`` is the engine's ``Node`` (``autograd/node.py``) with an array API on top. This module sits
 above ``autograd`` and ``ops`` and imports both; neither imports it (an op builds its result from the
 class of its inputs). Operators and methods only delegate to the ops in ``tinygrad_mnist.ops``;
-constructors are at the bottom of this file.
+the constructors (``zeros``, ``randn``, ...) are in ``tinygrad_mnist.creation``.
 """
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ import numpy as np
 from .autograd import engine
 from .autograd.node import Node
 from .ops import elementwise, linalg, movement, reduce
-from .ops.axes import shape_from_args
-from .rng import Seed, as_generator
 
 DEFAULT_FLOAT = np.float32
 _SUPPORTED_KINDS = "fiub"  # float, signed int, unsigned int, bool
@@ -395,96 +393,3 @@ class Tensor(Node):
         return movement.unsqueeze(self, axis)
 
     def __getitem__(self, key): return movement.getitem(self, key)
-
-
-# ---- constructors ---------------------------------------------------------------------------------
-def tensor(data, requires_grad: bool = False, dtype=None, name: Optional[str] = None) -> Tensor:
-    """Create a tensor from a number, a (nested) list or an array; the data is copied.
-
-    >>> tensor([1, 2]).dtype, tensor([1.0, 2.0]).dtype
-    (dtype('int64'), dtype('float32'))
-    """
-    source = data.data if isinstance(data, Tensor) else data
-    # Arrays are copied here; lists and numbers get a fresh array in the Tensor constructor anyway.
-    array = np.array(source) if isinstance(source, np.ndarray) else source
-    return Tensor(array, requires_grad=requires_grad, dtype=dtype, name=name)
-
-
-def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
-    """Wrap an ndarray without copying; the tensor keeps the array's dtype.
-
-    >>> from_numpy(np.zeros(2)).dtype
-    dtype('float64')
-    """
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"from_numpy expects an ndarray, got {type(array).__name__}")
-    return Tensor(array, requires_grad=requires_grad)
-
-
-def zeros(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
-    """A tensor of zeros. ``zeros(2, 3)`` and ``zeros((2, 3))`` are the same.
-
-    >>> zeros(2, 3).shape
-    (2, 3)
-    """
-    return Tensor(np.zeros(shape_from_args(shape), dtype=dtype), requires_grad=requires_grad)
-
-
-def ones(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
-    """A tensor of ones.
-
-    >>> ones(2).numpy()
-    array([1., 1.], dtype=float32)
-    """
-    return Tensor(np.ones(shape_from_args(shape), dtype=dtype), requires_grad=requires_grad)
-
-
-def full(shape, fill_value, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
-    """A tensor filled with one value.
-
-    >>> full((2,), 7.0).numpy()
-    array([7., 7.], dtype=float32)
-    """
-    return Tensor(np.full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
-
-
-def arange(start, stop=None, step=1, dtype=None) -> Tensor:
-    """Evenly spaced values like ``np.arange`` (int64 for integer arguments, else float32).
-
-    >>> arange(3).numpy()
-    array([0, 1, 2])
-    """
-    values = np.arange(start, stop, step) if stop is not None else np.arange(0, start, step)
-    if dtype is None and values.dtype == np.float64:
-        dtype = DEFAULT_FLOAT
-    return Tensor(values, dtype=dtype)
-
-
-def eye(n: int, m: Optional[int] = None, dtype=DEFAULT_FLOAT) -> Tensor:
-    """The identity matrix.
-
-    >>> eye(2).numpy()
-    array([[1., 0.],
-           [0., 1.]], dtype=float32)
-    """
-    return Tensor(np.eye(n, m, dtype=dtype))
-
-
-def rand(*shape, seed: Seed = None, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
-    """Uniform [0, 1) samples from an explicit seed or ``numpy.random.Generator``.
-
-    >>> rand(2, seed=0).shape
-    (2,)
-    """
-    values = as_generator(seed).random(shape_from_args(shape), dtype=np.float64).astype(dtype)
-    return Tensor(values, requires_grad=requires_grad)
-
-
-def randn(*shape, seed: Seed = None, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from an explicit seed or ``numpy.random.Generator``.
-
-    >>> randn(2, 3, seed=np.random.default_rng(0)).shape
-    (2, 3)
-    """
-    values = as_generator(seed).standard_normal(shape_from_args(shape)).astype(dtype)
-    return Tensor(values, requires_grad=requires_grad)
