@@ -7,8 +7,10 @@ keyword spellings by ``tests/ops/test_spelling.py``; augmented assignment by ``t
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -232,6 +234,8 @@ def test_size_is_an_int_that_also_answers_size_calls():
     with pytest.raises(ShapeError, match="size: axis 3 is out of range"):
         x.size(3)
     assert Tensor(5.0).size == 1 and Tensor(5.0).size() == ()
+    copied = pickle.loads(pickle.dumps(x.size))
+    assert copied == 24 and copied() == (2, 3, 4) and copy.deepcopy(x.size)(1) == 3
 
 
 def test_a_one_element_tensor_formats_like_its_number():

@@ -67,6 +67,9 @@ class ElementCount(int):
         element_count.shape = shape
         return element_count
 
+    def __getnewargs__(self):
+        return int(self), self.shape  # so that pickle and copy rebuild it through __new__
+
     @numpy_spelling(shown_as="size")
     def __call__(self, axis: Optional[int] = None):
         if axis is None:
