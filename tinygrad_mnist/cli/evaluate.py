@@ -5,6 +5,7 @@ import argparse
 from typing import Any, Dict
 
 from ..train import evaluate
+from ..train.saved_run import open_saved_run
 from ..train.config import SETTINGS_BY_NAME
 from .options import Parser, add_dry_run, add_settings, existing, log
 
@@ -13,7 +14,10 @@ HELP = "test accuracy, loss and confusion matrix of a checkpoint"
 DESCRIPTION = (
     "Evaluate a saved model on the test set its run used (same preprocessing, same\n"
     "--test-size subset): accuracy, loss, and the 10x10 confusion matrix (rows: true\n"
-    "digit, columns: predicted digit) with the recall of each digit."
+    "digit, columns: predicted digit) with the recall of each digit.\n\n"
+    "MNIST is read from --data-dir, else $TINYGRAD_MNIST_DATA, else the download cache;\n"
+    "a data folder named in the checkpoint is never used, and the test data must match\n"
+    "the checksums the run saved."
 )
 EPILOG = None
 
@@ -29,6 +33,7 @@ def add_arguments(parser: Parser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print; the exit status."""
     if args.dry_run:
+        open_saved_run(args.checkpoint)  # the metadata and declared shapes are checked; no array is read
         log(f"would evaluate {args.checkpoint} on the test set of its run")
         return 0
     result = evaluate(args.checkpoint, data_dir=getattr(args, "data_dir", None))

@@ -131,7 +131,7 @@ class TrainConfig:
     data_dir: Optional[str] = setting(
         None, OrNone(Folder()), "folder with the four MNIST files (.gz or not)", "data", metavar="DIR",
         default_text="$TINYGRAD_MNIST_DATA, else the download cache (missing files are downloaded "
-        "and verified)")
+        "and verified)", local=True)
     on_nonfinite: str = setting(
         "stop", Choice(ON_NONFINITE), "when a loss or gradient becomes NaN or Inf: stop (fail with a "
         "message) or skip (drop that batch and go on)", "training")
