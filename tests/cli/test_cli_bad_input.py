@@ -136,6 +136,7 @@ def test_missing_data_is_one_line_and_does_not_download(cli, tmp_path):
     result = cli("train", "--data-dir", tmp_path / "empty", "--epochs", "1", "--train-size", "100",
                  "--no-progress", "--out", tmp_path / "run")
     assert_one_line_error(result, "MNIST")
+    assert not (tmp_path / "empty").exists()  # a failed download creates no data folder
 
 
 def test_corrupt_checkpoint_is_one_line(cli, tmp_path):

@@ -56,6 +56,44 @@ def test_shared_parameters_and_modules_are_listed_once():
     assert len(list(tied.modules())) == 2
 
 
+@pytest.mark.parametrize("inner_first", [True, False])
+def test_a_module_held_twice_is_listed_at_its_first_place_as_in_pytorch(inner_first):
+    shared = nn.Linear(2, 2, seed=0)
+    inner = nn.Sequential(nn.ReLU(), shared)
+    model = nn.Sequential(inner, shared) if inner_first else nn.Sequential(shared, inner)
+    named = list(model.named_modules())
+    if inner_first:
+        assert [name for name, _ in named] == ["", "0", "0.0", "0.1"]
+        assert named[3][1] is shared
+        assert [name for name, _ in model.named_parameters()] == ["0.1.weight", "0.1.bias"]
+    else:
+        assert [name for name, _ in named] == ["", "0", "1", "1.0"]
+        assert named[1][1] is shared
+        assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias"]
+
+
+def test_a_module_that_holds_its_owner_is_listed_once():
+    class Child(nn.Module):
+        def __init__(self, owner):
+            self.owner = owner  # a back reference: a cycle in the module graph
+
+    class Owner(nn.Module):
+        def __init__(self):
+            self.child = Child(self)
+            self.weight = nn.Parameter(np.ones(1, dtype=np.float32))
+
+    owner = Owner()
+    assert [name for name, _ in owner.named_modules()] == ["", "child"]
+    assert [name for name, _ in owner.named_parameters()] == ["weight"]
+
+
+def test_a_deep_stack_of_modules_needs_no_recursion():
+    model = nn.ReLU()
+    for _ in range(5_000):
+        model = nn.Sequential(model)
+    assert len(list(model.modules())) == 5_001
+
+
 def test_assignment_replaces_and_deletion_unregisters():
     model = Block()
     model.first = nn.Parameter(np.zeros(5))  # keeps its place

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import xml.etree.ElementTree as ElementTree
 
 import numpy as np
@@ -11,8 +10,7 @@ import pytest
 from tinygrad_mnist import Tensor
 from tinygrad_mnist.viz import DotNotFoundError, draw_graph, save_graph
 
-HAS_DOT = shutil.which("dot") is not None
-needs_dot = pytest.mark.skipif(not HAS_DOT, reason="graphviz's dot program is not installed")
+needs_dot = pytest.mark.requires_program("dot")
 
 NODE_LINE = re.compile(r"^\s*(t\d+) \[label=<(.*)> (.*)\]$")
 EDGE_LINE = re.compile(r"^\s*(t\d+) -> (t\d+)$")

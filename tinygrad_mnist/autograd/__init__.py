@@ -1,8 +1,14 @@
-"""The autograd engine: ops as ``Function`` subclasses, the backward pass, and grad mode."""
+"""The autograd engine: ops as ``Function`` subclasses, the backward pass, grad mode, and the graph walker.
+
+It knows values only through the small ``Node`` protocol (``autograd/node.py``) and never imports
+``Tensor``: ``ops/`` build on this package and ``tensor.py`` on both.
+"""
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
-from .engine import GraphFreedError, backward, grad, sum_to_shape, topological_order
+from .engine import GraphFreedError, backward, grad, inputs_needing_grad, sum_to_shape
 from .function import Function, ShapeError
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
+from .node import Node
+from .toposort import toposort
 
 __all__ = [
     "AnomalyError",
@@ -10,12 +16,14 @@ __all__ = [
     "is_anomaly_enabled",
     "Function",
     "GraphFreedError",
+    "Node",
     "ShapeError",
     "backward",
     "enable_grad",
     "grad",
+    "inputs_needing_grad",
     "is_grad_enabled",
     "no_grad",
     "sum_to_shape",
-    "topological_order",
+    "toposort",
 ]

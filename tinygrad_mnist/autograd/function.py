@@ -16,6 +16,10 @@ modes: they are constants of the local derivative.
 
 Gradients may have the broadcast shape of the output: the engine, not the op, sums them back to each
 input's shape.
+
+This module knows nodes (``autograd.node``), not ``Tensor``: ``apply`` builds its result with
+``_wrap`` of its first input, so an op applied to Tensors gives a Tensor without this module
+importing the class.
 """
 from __future__ import annotations
 
@@ -24,14 +28,13 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from ..tensor import Tensor
-
-_new = object.__new__
-# Every recorded op gets the next number: an op's inputs always exist before it does, so numbers
-# grow from inputs to users and the engine can walk a graph backward by number alone.
-_next_sequence = itertools.count().__next__
 from . import anomaly
 from .grad_mode import _state
+from .node import Node, first_node
+
+# Every recorded op gets the next number: an op's inputs always exist before it does, so numbers
+# grow from inputs to users (``grad`` uses that to stop its walk at the inputs it was asked for).
+_next_sequence = itertools.count().__next__
 
 
 def _common_float(inputs):
@@ -44,7 +47,7 @@ def _common_float(inputs):
     if not floats or len(floats) == len(inputs):
         return inputs
     target = np.result_type(*floats)
-    return tuple(t if t.data.dtype.kind == "f" else Tensor._wrap(t.data.astype(target), False) for t in inputs)
+    return tuple(t if t.data.dtype.kind == "f" else t._wrap(t.data.astype(target)) for t in inputs)
 
 
 class ShapeError(ValueError):
@@ -76,7 +79,7 @@ class Function:
     array([12.], dtype=float32)
     """
 
-    # parents: the input Tensors (None once the graph is freed); input_arrays: their arrays, as handed
+    # parents: the input nodes (None once the graph is freed); input_arrays: their arrays, as handed
     # to forward (the first-order backward gets these); needs_input_grad: one bool per input;
     # sequence: when the op was recorded (higher is later), the order the backward pass follows.
     parents: Optional[Tuple[Any, ...]]
@@ -111,17 +114,21 @@ class Function:
     def apply(cls, *inputs, **kwargs):
         """Run the op forward on Tensors and, when grad mode is on, record it in the graph.
 
-        Non-Tensor inputs (Python numbers, ndarrays) are wrapped as constants.
+        Non-Tensor inputs (Python numbers, ndarrays) are wrapped as constants; at least one input
+        must be a Tensor (its class makes the result).
         """
         # This is the hot path of every op: one plain loop and direct attribute writes, no helpers.
         arrays = []
         needs = []
         for t in inputs:
-            if not isinstance(t, Tensor):
-                return cls.apply(*[x if isinstance(x, Tensor) else Tensor._constant_like(x, inputs) for x in inputs],
+            if not isinstance(t, Node):
+                like = first_node(inputs, cls.__name__.lower())
+                return cls.apply(*[x if isinstance(x, Node) else like._constant_like(x, inputs) for x in inputs],
                                  **kwargs)
             arrays.append(t.data)
             needs.append(t.requires_grad)
+        if not arrays:
+            raise TypeError(f"{cls.__name__}.apply needs at least one Tensor input")
         if len(arrays) > 1:
             dtype = arrays[0].dtype
             for array in arrays:
@@ -144,10 +151,7 @@ class Function:
             anomaly.check_forward(fn, inputs, data)
         if type(data) is not np.ndarray:
             data = np.asarray(data)
-        out = _new(Tensor)
-        out.data = data
-        out.grad = None
-        out.name = None
+        out = inputs[0]._wrap(data)
         # Only float results are differentiable: a cast to int or bool leaves the graph.
         if _state["enabled"] and True in needs and data.dtype.kind == "f":
             out.requires_grad = True
@@ -155,7 +159,4 @@ class Function:
             fn.input_arrays = arrays
             fn.sequence = _next_sequence()
             out._ctx = fn
-        else:
-            out.requires_grad = False
-            out._ctx = None
         return out

@@ -26,10 +26,9 @@ Tensor([ 3., 12.], dtype=float32)
 Tensor([[ 6.,  0.],
         [ 0., 12.]], dtype=float32)
 """
-# In the order the API reference lists them: reverse mode, forward mode, then their compositions.
-from .reverse import grad, value_and_grad, vjp, jacrev  # isort: skip
-from .forward import jvp, jacfwd  # isort: skip
-from .composed import jacobian, hessian, hvp  # isort: skip
+from .composed import hessian, hvp, jacobian
+from .forward import jacfwd, jvp
+from .reverse import grad, jacrev, value_and_grad, vjp
 
 __all__ = [
     "grad",

@@ -21,9 +21,9 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..autograd import enable_grad, is_grad_enabled, topological_order
+from ..autograd import enable_grad, inputs_needing_grad, is_grad_enabled, toposort
 from ..autograd import grad as engine_grad
-from ..ops.movement import stack
+from ..functions import stack
 from ..tensor import Tensor
 from .trees import Structure, describe, flatten, unflatten
 
@@ -180,7 +180,7 @@ class TracedCall:
         """True if the outputs reach a leaf requiring grad that is not one of this call's inputs."""
         roots = [o for o in self.outputs if o.requires_grad]
         ours = {id(t) for t in self.inputs}
-        return any(t.is_leaf and id(t) not in ours for t in topological_order(roots))
+        return any(t.is_leaf and id(t) not in ours for t in toposort(roots, inputs_needing_grad))
 
     # ---- differentiating --------------------------------------------------------------------------
     def pullback(

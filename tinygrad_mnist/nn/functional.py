@@ -16,6 +16,7 @@ import numpy as np
 
 from ..checks import NON_NEGATIVE, UNIT_INTERVAL, check_float
 from ..ops.elementwise import where
+from ..ops.spelling import numpy_spelling
 from ..tensor import Tensor
 
 # SeLU's fixed point constants (Klambauer et al., 2017), as in PyTorch.
@@ -135,33 +136,25 @@ def softplus(x) -> Tensor:
     return x.maximum(0.0) + ((-x.abs()).exp() + 1.0).log()
 
 
-def _shift_by_max(x: Tensor, axis: int) -> Tensor:
-    """``x - max(x)`` with the max as a constant: softmax is shift-invariant, so the gradient is
-    unchanged, and every later step works on numbers near 0 where float32 is precise."""
-    top = np.max(x.data, axis=axis, keepdims=True)
-    return x - np.where(np.isfinite(top), top, 0).astype(x.dtype, copy=False)
-
-
+@numpy_spelling
 def log_softmax(x, axis: int = -1) -> Tensor:
-    """``x - logsumexp(x, axis, keepdims=True)``: log-probabilities, stable for any finite logits.
-
-    Evaluated on ``x - max(x)``, so large logits lose no precision (1e4 - logsumexp would in float32).
+    """``x - logsumexp(x, axis, keepdims=True)``: log-probabilities, stable for any finite logits
+    (the same function as ``Tensor.log_softmax``; see ``tinygrad_mnist.ops.reduce.log_softmax``).
 
     >>> log_softmax(Tensor([[0.0, 0.0]])).numpy()
     array([[-0.6931472, -0.6931472]], dtype=float32)
     """
-    shifted = _shift_by_max(_tensor(x), axis)
-    return shifted - shifted.logsumexp(axis=axis, keepdims=True)
+    return _tensor(x).log_softmax(axis)
 
 
+@numpy_spelling
 def softmax(x, axis: int = -1) -> Tensor:
-    """Probabilities along ``axis``: ``exp(x - max) / sum(exp(x - max))``, without overflow.
+    """Probabilities along ``axis``, without overflow (the same function as ``Tensor.softmax``).
 
     >>> softmax(Tensor([[1000.0, 1000.0]])).numpy()
     array([[0.5, 0.5]], dtype=float32)
     """
-    exps = _shift_by_max(_tensor(x), axis).exp()
-    return exps / exps.sum(axis=axis, keepdims=True)
+    return _tensor(x).softmax(axis)
 
 
 # ---- losses --------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Dict, Iterator, List, NamedTuple, Tuple
 
 import numpy as np
 
+from ..autograd.toposort import toposort
 from ..errors import CheckpointError
 from ..tensor import Tensor
 
@@ -108,21 +109,26 @@ class Module:
     def named_modules(self, prefix: str = "") -> Iterator[Tuple[str, "Module"]]:
         """This module and all modules below it, depth first in definition order, each once.
 
+        A module held in two places is listed at the first, under that name (as in PyTorch).
+
         >>> from tinygrad_mnist.nn import MLP
         >>> [name for name, _ in MLP(4, [3], 2).named_modules()]
         ['', 'layers', 'layers.0', 'layers.1', 'layers.2']
         """
-        seen = set()
-        stack = [(prefix, self)]
-        while stack:
-            name, module = stack.pop()
-            if id(module) in seen:
-                continue
-            seen.add(id(module))
-            yield name, module
-            children = list(module.named_children())
-            for child_name, child in reversed(children):
-                stack.append((f"{name}.{child_name}" if name else child_name, child))
+        # The package's graph walker gives every module after all modules holding it; in that order
+        # each module's first place (the smallest path of child positions to it) is final before its
+        # children's are derived from it. Sorted by that path, the modules come depth first.
+        paths = {id(self): ()}
+        names = {id(self): prefix}
+        walk = toposort([self], lambda module: list(module.children()))
+        for module in walk:
+            for position, (child_name, child) in enumerate(module.named_children()):
+                path = paths[id(module)] + (position,)
+                if id(child) not in paths or path < paths[id(child)]:
+                    paths[id(child)] = path
+                    names[id(child)] = f"{names[id(module)]}.{child_name}" if names[id(module)] else child_name
+        for module in sorted(walk, key=lambda module: paths[id(module)]):
+            yield names[id(module)], module
 
     def modules(self) -> Iterator["Module"]:
         """This module and all modules below it (see ``named_modules``)."""

@@ -1,14 +1,16 @@
-"""Checking and normalising ``axis`` arguments, shared by reductions and movement ops.
+"""Checking and normalising ``axis`` and shape arguments, shared by reductions, movement ops and
+the Tensor constructors; and ``Tensor.size``'s element count.
 
 An out-of-range axis is an error naming the op, never silently wrapped onto another axis.
 """
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
 from ..autograd.function import ShapeError
+from .spelling import numpy_spelling
 
 
 def axis_index(op: str, axis, ndim: int) -> int:
@@ -40,3 +42,36 @@ def normalize_axes(op: str, axis, ndim: int) -> Tuple[int, ...]:
     return tuple(sorted(result))
 
 
+def shape_from_args(shape: tuple) -> Tuple[int, ...]:
+    """A shape given as separate arguments, ``f(2, 3)``, or as one sequence, ``f((2, 3))``, as a tuple.
+
+    >>> shape_from_args((2, 3)), shape_from_args(((2, 3),)), shape_from_args(([4],))
+    ((2, 3), (2, 3), (4,))
+    """
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+class ElementCount(int):
+    """``Tensor.size``: the number of elements, an ``int`` (NumPy's meaning) that can also be called
+    like PyTorch's ``x.size()`` (the shape) and ``x.size(axis)`` (the length of one axis).
+
+    >>> count = ElementCount(6, (2, 3))
+    >>> count + 1, count(), count(-1)
+    (7, (2, 3), 3)
+    """
+
+    def __new__(cls, count: int, shape: Tuple[int, ...]) -> "ElementCount":
+        element_count = super().__new__(cls, count)
+        element_count.shape = shape
+        return element_count
+
+    def __getnewargs__(self):
+        return int(self), self.shape  # so that pickle and copy rebuild it through __new__
+
+    @numpy_spelling(shown_as="size")
+    def __call__(self, axis: Optional[int] = None):
+        if axis is None:
+            return self.shape
+        return self.shape[axis_index("size", axis, len(self.shape))]

@@ -109,7 +109,9 @@ class SGD(Optimizer):
                         f"{g.dtype}{list(g.shape)}; a gradient must match its parameter"
                     )
                 # One parameter-sized scratch array per parameter holds every temporary of the update,
-                # so a step allocates nothing (p.grad itself is the user's and is never written).
+                # so a step allocates nothing (p.grad itself is the user's and is never written). The
+                # branches below exist for that: written as one formula per form, with temporaries, an
+                # epoch of the benchmark MLPs took 4-5% longer (issue 10's measurement, docs/performance.md).
                 scratch = self._scratch.get(index)
                 if scratch is None or scratch.shape != weights.shape or scratch.dtype != weights.dtype:
                     scratch = self._scratch[index] = np.empty_like(weights)
@@ -124,7 +126,9 @@ class SGD(Optimizer):
                 state = self.state.setdefault(index, {})
                 velocity = state.get("momentum_buffer")
                 if velocity is None:
-                    state["momentum_buffer"] = velocity = g * lr if lab else g.copy()
+                    # np.array: a new array even for a 0-d parameter (where g * lr is a NumPy scalar,
+                    # and the in-place updates below would rebind a local instead of the buffer).
+                    state["momentum_buffer"] = velocity = np.array(g * lr) if lab else g.copy()
                 else:
                     velocity *= momentum
                     if new_fraction == 1.0:

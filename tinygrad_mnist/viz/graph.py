@@ -19,9 +19,10 @@ from typing import Dict, Iterable, List, Mapping, Optional, Tuple, Union
 import graphviz
 import numpy as np
 
+from ..atomic import atomic_write_bytes
+from ..autograd.toposort import toposort
 from ..errors import UserError
 from ..tensor import Tensor
-from ..atomic import atomic_write_bytes
 
 RANKDIRS = ("BT", "TB", "LR", "RL")
 # Suffixes save_graph understands, and the graphviz output format each one means.
@@ -96,7 +97,9 @@ def draw_graph(
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
     given_names = _names_by_id(names)
-    order = _inputs_first(tensor)
+    # Inputs before the ops that use them, each op's inputs in argument order: the package's graph
+    # walker lists users first and takes parents last-first, so both its input and its output are reversed.
+    order = toposort([tensor], lambda node: _inputs_of(node)[::-1])[::-1]
     node_ids = {id(t): f"t{i}" for i, t in enumerate(order)}
 
     # The node and edge lines are written directly: graphviz's per-attribute quoting made a
@@ -201,29 +204,6 @@ def _inputs_of(node: Tensor) -> Tuple[Tensor, ...]:
     if ctx is None or ctx.parents is None:
         return ()
     return ctx.parents
-
-
-def _inputs_first(root: Tensor) -> List[Tensor]:
-    """Every tensor ``root`` was computed from, each once, inputs before the ops that use them.
-
-    Depth-first with an explicit stack (a chain of 100,000 ops needs no recursion); parents are
-    visited in their order, so the drawing is the same on every run.
-    """
-    order: List[Tensor] = []
-    seen = {id(root)}
-    stack = [(root, _inputs_of(root), 0)]
-    while stack:
-        node, inputs, position = stack[-1]
-        if position < len(inputs):
-            stack[-1] = (node, inputs, position + 1)
-            parent = inputs[position]
-            if id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append((parent, _inputs_of(parent), 0))
-        else:
-            stack.pop()
-            order.append(node)
-    return order
 
 
 def _describe(node: Tensor, name: Optional[str], is_output: bool, show_values: bool, show_grads: bool):

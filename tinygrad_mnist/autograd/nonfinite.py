@@ -1,6 +1,6 @@
 """Naming the non-finite values in an array, for the messages of anomaly mode and the trainer.
 
-Kept apart from the engine and the trainer (it imports only NumPy) so both can share it.
+It imports only NumPy, so anomaly mode and the trainer share it without importing each other.
 """
 from __future__ import annotations
 
