@@ -72,6 +72,7 @@ def test_grid_resume_refuses_changes_and_another_grid_is_never_mixed_in(cli, mni
     changed = cli("grid", "--resume", out, "--lr", "0.5")
     assert changed.code == 2 and len(changed.err_lines) == 1
     assert "--resume continues the grid as it was planned, so --lr cannot go with it" in changed.err
+    assert cli("grid", "--resume", out, "--data-dir", mnist_dir, "--disp-freq", "5", "--dry-run").code == 0
 
     other = cli(*tiny_grid(mnist_dir, out, "--lr", "0.5"))
     assert other.code == 2 and len(other.err_lines) == 1

@@ -22,7 +22,7 @@ from ..experiments.dask_cluster import INSTALL_HINT, require_dask
 from ..experiments.executors import cores
 from ..experiments.folder import GRID_FILE, read_grid_record, replan
 from ..experiments.rundirs import inspect_run_dir
-from ..train import plan_grid
+from ..train import fixed_on_resume, plan_grid
 from ..train.config import SETTINGS_BY_NAME, TrainConfig
 from ..train.grid_plan import describe_run
 from ..train.status import RunStatus
@@ -37,6 +37,7 @@ from .options import (
     given_settings,
     log,
     out_dir,
+    typed_flag,
     whole_number,
 )
 from .train import CONFIG_HELP
@@ -91,7 +92,8 @@ def add_arguments(parser: Parser) -> None:
                         "of the same grid is continued")
     parser.add_argument("--resume", type=existing("directory"), metavar="DIR",
                         help=f"continue the grid in DIR as it was planned (DIR/{GRID_FILE}): keep its finished runs, "
-                        "resume the interrupted ones, start the others; only --jobs and --cluster may go with it (default: "
+                        "resume the interrupted ones, start the others; with it go only --jobs, --cluster and the "
+                        "settings a resumed run may change (--data-dir, --disp-freq, --progress) (default: "
                         "plan the grid from the options, continuing it when --out holds the same grid)")
     parser.add_argument("--cluster", type=_cluster, metavar="ADDRESS",
                         help="run on a Dask cluster: its scheduler's address (tcp://host:8786), or local[:N] for a "
@@ -161,12 +163,22 @@ def resolve_grid(args: argparse.Namespace) -> GridRequest:
     return GridRequest(TrainConfig.from_dict(settings), axes, overrides)
 
 
-def _refuse_with_resume(args: argparse.Namespace) -> None:
-    given = [SETTINGS_BY_NAME[name].flag for name in given_settings(args)]
-    given += [flag for flag, value in (("--config", args.config), ("--out", args.out)) if value]
-    if given:
-        raise UsageError(f"--resume continues the grid as it was planned, so {', '.join(given)} cannot go with it; "
+def _session_settings(args: argparse.Namespace) -> Dict[str, Any]:
+    """The settings typed with ``--resume``: only those a resumed run may change (what is shown,
+    where the data are), each given once."""
+    typed = given_settings(args)
+    refused = [typed_flag(SETTINGS_BY_NAME[name], typed[name]) for name in fixed_on_resume(typed)]
+    refused += [flag for flag, value in (("--config", args.config), ("--out", args.out)) if value]
+    if refused:
+        raise UsageError(f"--resume continues the grid as it was planned, so {', '.join(refused)} cannot go with it; "
                          "to change settings, start a new grid with another --out")
+    session = {}
+    for name, value in typed.items():
+        values = value if SETTINGS_BY_NAME[name].kind.axis else [value]
+        if len(values) != 1:
+            raise UsageError(f"{SETTINGS_BY_NAME[name].flag} takes one value with --resume (it is the same for every run)")
+        session[name] = values[0]
+    return session
 
 
 def _dry_run(out: str, runs: List[Dict[str, Any]], base: TrainConfig, where: str) -> None:
@@ -188,13 +200,13 @@ def run(args: argparse.Namespace) -> int:
     jobs = args.jobs or (None if args.cluster else cores())
     where = f"on {parse_cluster(args.cluster).describe()}" if args.cluster else f"with {jobs} jobs"
     if args.resume:
-        _refuse_with_resume(args)
+        session = _session_settings(args)
         out = args.resume
-        base, axes, overrides, runs = replan(read_grid_record(Path(out)))
+        base, axes, overrides, runs = replan(read_grid_record(Path(out)), session)
         if args.dry_run:
             _dry_run(out, runs, base, where)
             return 0
-        start = lambda: resume_grid(out, jobs=jobs, log=log, cluster=args.cluster)  # noqa: E731
+        start = lambda: resume_grid(out, jobs=jobs, log=log, cluster=args.cluster, changes=session)  # noqa: E731
     else:
         request = resolve_grid(args)
         out = args.out or str(Path("runs", f"grid-{Path(args.config).stem}" if args.config else "grid"))

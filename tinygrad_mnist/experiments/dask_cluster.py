@@ -159,12 +159,25 @@ class DaskLink:
         self.session = session
 
     @contextlib.contextmanager
-    def working(self) -> Iterator[WorkerEnd]:
+    def working(self, attempt: str) -> Iterator[WorkerEnd]:
         """On a Dask worker: this task's end of the line (see :class:`~.executors.WorkerEnd`)."""
         distributed = _distributed()
         worker = distributed.get_worker()
         key = worker.get_current_task()
         client = distributed.get_client()
+        label = f"{worker.address} (pid {os.getpid()})"
+        # Each attempt leaves its worker's name where a second start of it finds it: Dask runs a
+        # task again by itself when its worker is lost, from the files it was first sent with.
+        started = distributed.Variable(f"{self.session}-started-{attempt}", client=client)
+        try:
+            started_before = started.get(timeout=0)
+        except TimeoutError:
+            started_before = None
+        if started_before is not None:
+            started.delete()
+            yield WorkerEnd(label, lambda message: None, threading.Event(), started_before=started_before)
+            return
+        started.set(label)
         queue = distributed.Queue(self.session, client=client)
         stop_event = distributed.Event(f"{self.session}-stop", client=client)
         stop, finished = threading.Event(), threading.Event()
@@ -187,11 +200,13 @@ class DaskLink:
         watcher.start()
         stop_when(stop)
         try:
-            yield WorkerEnd(f"{worker.address} (pid {os.getpid()})", emit, stop)
+            yield WorkerEnd(label, emit, stop)
         finally:
             stop_when(None)
             finished.set()
             watcher.join()
+            with contextlib.suppress(Exception):
+                started.delete()
 
 
 # ---- the grid's end -------------------------------------------------------------------------------
@@ -239,7 +254,7 @@ class DaskCluster(GridExecutor):
             with dask.config.set({"distributed.scheduler.allowed-failures": 0}), ctrl_c_ignored_while_starting():
                 self._cluster = distributed.LocalCluster(
                     n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                    worker_dashboard_address=None, silence_logs=logging.ERROR, env=environment)
+                    worker_dashboard_address=None, silence_logs=logging.CRITICAL, env=environment)
             self._client = distributed.Client(self._cluster, timeout=f"{CONNECT_TIMEOUT_SECONDS}s")
             # Its workers share the terminal, whose Ctrl-C is the grid's to answer; the plugin also
             # reaches the workers Dask starts again after one dies.

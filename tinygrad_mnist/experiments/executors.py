@@ -7,9 +7,11 @@ processes and on a Dask cluster is only this interface:
 * ``submit(fn, *args)`` / ``shutdown()``: the standard ``Executor`` (futures of
   ``concurrent.futures``, so ``concurrent.futures.wait`` watches them all alike);
 * ``link``: a small picklable object that travels with each task; on the worker,
-  ``link.working()`` gives the task its end of the line (:class:`WorkerEnd`): a label saying which
-  worker runs it, ``emit`` to send messages (progress lines, checkpoints) back, and a stop event
-  that every training loop in that thread obeys;
+  ``link.working(attempt)`` gives the task its end of the line (:class:`WorkerEnd`): a label
+  saying which worker runs it, ``emit`` to send messages (progress lines, checkpoints) back, a
+  stop event that every training loop in that thread obeys, and whether this attempt already
+  started on a worker that was lost (an engine that reschedules such tasks by itself would
+  otherwise train the run again from where it was first sent);
 * ``listen(handler)``: where the messages arrive, in the grid's process (from any thread);
 * ``capacity()``: how many runs can execute at once now; ``request_stop()``: ask running runs to
   save a resumable checkpoint and return; ``lost_worker(error)``: whether a task's error means its
@@ -110,17 +112,21 @@ class WorkerEnd:
 
     ``label`` names the worker for progress lines; ``emit(message)`` sends a message (a dict) to
     the grid; ``stop`` is an event that is set when the grid asks its runs to stop (the training
-    loops of this thread then save a resumable checkpoint and return).
+    loops of this thread then save a resumable checkpoint and return). ``started_before`` is the
+    label of the worker on which this very attempt started earlier, when the cluster runs it
+    again after losing that worker (None otherwise).
 
     >>> end = WorkerEnd("this process", print, threading.Event())
     >>> end.emit({"kind": "line", "line": "hello"})
     {'kind': 'line', 'line': 'hello'}
     """
 
-    def __init__(self, label: str, emit: Callable[[Message], None], stop: Any) -> None:
+    def __init__(self, label: str, emit: Callable[[Message], None], stop: Any,
+                 started_before: Optional[str] = None) -> None:
         self.label = label
         self.emit = emit
         self.stop = stop
+        self.started_before = started_before
 
 
 class GridExecutor(Executor):
@@ -153,7 +159,7 @@ class GridExecutor(Executor):
 
     @property
     def link(self) -> Any:
-        """The picklable object each task receives; its ``working()`` gives a WorkerEnd."""
+        """The picklable object each task receives; its ``working(attempt)`` gives a WorkerEnd."""
         raise NotImplementedError
 
     def capacity(self) -> int:
@@ -188,7 +194,7 @@ class _ThreadLink:
         raise TypeError("an in-process grid's tasks cannot travel to another process")
 
     @contextlib.contextmanager
-    def working(self) -> Iterator[WorkerEnd]:
+    def working(self, attempt: str) -> Iterator[WorkerEnd]:
         stop_when(self._executor.stop_event)
         try:
             yield WorkerEnd(f"the grid's own process (pid {os.getpid()})", self._executor.deliver, self._executor.stop_event)

@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..atomic import atomic_write_text, fsync_dir
-from ..errors import RunDirectoryError
-from ..train import SETTINGS, TrainConfig
+from ..errors import ConfigError, RunDirectoryError
+from ..train import SETTINGS, TrainConfig, fixed_on_resume
 from ..train.grid_plan import plan
+from ..train.saved_run import with_local_settings
 from .locks import exclusive_lock
 from .rundirs import Progress, RunDirState, check_file_names, inspect_run_dir, pack_run_dir, RESUME_FILES
 
@@ -38,7 +39,9 @@ FORMAT = "tinygrad_mnist.grid"
 VERSION = 1
 _PRIVATE = ".grid"
 _MAX_GRID_FILE_BYTES = 16 << 20
-_DISPLAY_ONLY = tuple(s.name for s in SETTINGS if s.display_only)
+#: The settings a session of a grid may choose anew, as a resumed run may (what is shown, where
+#: the data are): they do not decide results, so grids that differ only in them are the same grid.
+SESSION_SETTINGS = tuple(s.name for s in SETTINGS if not fixed_on_resume([s.name]))
 
 
 def grid_record(base: TrainConfig, axes: Dict[str, Sequence[Any]], overrides, runs: List[Dict[str, Any]]) -> Dict[str, Any]:
@@ -61,8 +64,8 @@ def grid_record(base: TrainConfig, axes: Dict[str, Sequence[Any]], overrides, ru
 
 
 def _results_of(config: Dict[str, Any]) -> Dict[str, Any]:
-    """The settings that decide a run's results (not the display-only ones)."""
-    return {key: value for key, value in config.items() if key not in _DISPLAY_ONLY}
+    """The settings that decide a run's results (not the session's own)."""
+    return {key: value for key, value in config.items() if key not in SESSION_SETTINGS}
 
 
 def _first_difference(old: Dict[str, Any], new: Dict[str, Any]) -> Optional[str]:
@@ -110,15 +113,27 @@ def read_grid_record(out: Path) -> Dict[str, Any]:
     return record
 
 
-def replan(record: Dict[str, Any]):
-    """``(base, axes, overrides, runs)`` planned again from a grid record (as :func:`plan` does).
+def replan(record: Dict[str, Any], session: Optional[Dict[str, Any]] = None):
+    """``(base, axes, overrides, runs)`` planned again from a grid record (as :func:`plan` does),
+    with the settings of this ``session`` (SESSION_SETTINGS only).
+
+    The data folder recorded is not used, as a resumed run does not use the one saved with it: it
+    may have moved, or be relative to another working folder. It is the session's, else the
+    environment's, else the download cache (the data are verified by checksum either way).
 
     >>> from tinygrad_mnist.train import plan_grid
-    >>> runs = plan_grid(TrainConfig(), {"loss": ["ce", "hinge"]})
-    >>> [run["name"] for run in replan(grid_record(TrainConfig(), {"loss": ["ce", "hinge"]}, [], runs))[3]]
-    ['ce', 'hinge']
+    >>> record = grid_record(TrainConfig(data_dir="old/mnist"), {"loss": ["ce", "hinge"]}, [],
+    ...                      plan_grid(TrainConfig(data_dir="old/mnist"), {"loss": ["ce", "hinge"]}))
+    >>> base, axes, overrides, runs = replan(record, {"disp_freq": 10})
+    >>> [run["name"] for run in runs], base.data_dir, base.disp_freq
+    (['ce', 'hinge'], None, 10)
     """
-    base = TrainConfig.from_dict(record["base"])
+    session = dict(session or {})
+    fixed = fixed_on_resume(session)
+    if fixed:
+        raise ConfigError(f"a grid continued from its folder keeps its settings, so {', '.join(fixed)} cannot change "
+                          f"(only {', '.join(SESSION_SETTINGS)} can)")
+    base = with_local_settings(TrainConfig.from_dict(record["base"]), session).replace(**session)
     axes, overrides, runs = plan(base, record["axes"], [tuple(pair) for pair in record["overrides"]])
     return base, axes, overrides, runs
 
@@ -137,7 +152,7 @@ class GridFolder:
         """Claim ``out`` for the grid of ``record`` for the duration of the block.
 
         A new or empty folder becomes this grid's; a folder of the same grid (same runs with the
-        same settings, display-only ones aside) is continued; anything else is refused with
+        same settings, those of the session aside: what is shown, where the data are) is continued; anything else is refused with
         RunDirectoryError, before anything is written. Another grid process working in the
         folder is refused as well.
 

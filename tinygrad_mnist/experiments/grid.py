@@ -163,12 +163,17 @@ def resume_grid(
     log: Log = print,
     data: Optional[Splits] = None,
     cluster: Cluster = None,
+    changes: Optional[Dict[str, Any]] = None,
 ) -> List[Dict[str, Any]]:
     """Continue the grid in ``out_dir`` as it was planned (its grid.json): keep the finished runs,
     resume the interrupted ones, start the others; see :func:`run_grid` for the rest.
 
-    >>> entries = resume_grid("runs/grid", jobs=2)  # doctest: +SKIP
+    ``changes`` may set what a resumed run may change (``data_dir``, ``progress``,
+    ``disp_freq``); the data folder recorded in grid.json is not used (see
+    :func:`~tinygrad_mnist.experiments.folder.replan`).
+
+    >>> entries = resume_grid("runs/grid", jobs=2, changes={"data_dir": "/data/mnist"})  # doctest: +SKIP
     """
     out = Path(out_dir)
-    base, axes, overrides, _ = replan(read_grid_record(out))
+    base, axes, overrides, _ = replan(read_grid_record(out), changes)
     return run_grid(base, axes, out, jobs=jobs, log=log, overrides=overrides, data=data, cluster=cluster)

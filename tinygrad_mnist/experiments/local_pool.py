@@ -171,7 +171,7 @@ class _PoolLink:
     """The link of :class:`LocalPool` tasks: the worker process's own pipe and stop events."""
 
     @contextlib.contextmanager
-    def working(self) -> Iterator[WorkerEnd]:
+    def working(self, attempt: str) -> Iterator[WorkerEnd]:
         stop = _worker["stop"]
         stop_when(stop)
         try:

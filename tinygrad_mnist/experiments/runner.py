@@ -23,17 +23,16 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Deque, Dict, List, Optional
 
 from ..data import Splits
-from ..train import SETTINGS, RunStatus, end_of_run_line
+from ..train import RunStatus, end_of_run_line
 from ..train.interrupt import InterruptGuard
 from .executors import GridExecutor, Message
-from .folder import GridFolder
+from .folder import SESSION_SETTINGS, GridFolder
 from .task import VERSIONS, RunTask, run_task
 
 Log = Callable[[str], None]
 #: How many times a run is retried after losing its worker, in one session of a grid.
 RETRIES_AFTER_LOST_WORKER = 1
 _WATCH_SECONDS = 0.2
-_DISPLAY_ONLY = tuple(s.name for s in SETTINGS if s.display_only)
 
 
 def not_started(why: str) -> Dict[str, Any]:
@@ -51,7 +50,6 @@ class _Attempt:
     token: str
     future: Optional[Future] = None
     worker: Optional[str] = None
-    lost: Optional[str] = None  # why we cancelled it: the cluster restarted it on another worker
 
     @property
     def name(self) -> str:
@@ -125,11 +123,11 @@ class GridRunner:
     # ---- submitting and settling --------------------------------------------------------------
     def _submit(self, run: Dict[str, Any]) -> _Attempt:
         name, config = run["name"], run["config"]
-        display = {key: getattr(config, key) for key in _DISPLAY_ONLY}
+        session = {key: getattr(config, key) for key in SESSION_SETTINGS}
         attempt = _Attempt(run, secrets.token_hex(4))
         shared = self.executor.shared_filesystem
         task = RunTask(
-            name, config.to_dict(), display, attempt.token, str(self.folder.run_dir(name)), shared,
+            name, config.to_dict(), session, attempt.token, str(self.folder.run_dir(name)), shared,
             lock=str(self.folder.run_lock(name)) if shared else None,
             snapshot=None if shared else self.folder.resume_files(name),
         )
@@ -145,7 +143,7 @@ class GridRunner:
         try:
             value = attempt.future.result()
         except CancelledError:
-            self._lose(attempt, attempt.lost or "its task was cancelled by the cluster", results, stopping)
+            self._lose(attempt, "its task was cancelled by the cluster", results, stopping)
             return
         except Exception as error:  # noqa: BLE001 - whatever happened, it is this run's outcome
             reason = self.executor.lost_worker(error)
@@ -154,6 +152,9 @@ class GridRunner:
             else:
                 self._record(name, {"stopped": RunStatus.ERROR.value, "error": f"{type(error).__name__}: {error}"},
                              results)
+            return
+        if "lost" in value:
+            self._lose(attempt, value["lost"], results, stopping)
             return
         if value.get("files"):
             try:
@@ -187,10 +188,9 @@ class GridRunner:
 
     # ---- messages from the tasks --------------------------------------------------------------
     def _current(self, message: Message) -> bool:
-        """Whether a message comes from an attempt the grid still waits for (not one it gave up)."""
+        """Whether a message comes from an attempt the grid still waits for."""
         with self._lock:
-            attempt = self._running.get(message.get("attempt"))
-            return attempt is not None and attempt.lost is None
+            return message.get("attempt") in self._running
 
     def _on_message(self, message: Message) -> None:
         kind, name = message.get("kind"), message.get("run")
@@ -212,13 +212,6 @@ class GridRunner:
             attempt = self._running.get(message.get("attempt"))
             if attempt is None:
                 return  # an attempt already settled (messages and results travel separately)
-            if attempt.worker is not None:
-                # The cluster lost attempt.worker and started the task again elsewhere, from the
-                # checkpoint it was first sent with: restart it from the newest one instead.
-                attempt.lost = f"its worker {attempt.worker} was lost"
-                if attempt.future is not None and not attempt.future.cancel():
-                    attempt.lost = None
-                return
             attempt.worker = message["worker"]
         versions = message.get("versions") or {}
         if versions != VERSIONS and message["worker"] not in self._warned:

@@ -44,7 +44,7 @@ from .rundirs import (
 #: still be saving that run's last checkpoint when the grid is rerun.
 RUN_LOCK_WAIT_SECONDS = 60.0
 #: How often a task on a cluster looks for a new checkpoint to send back.
-CHECKPOINT_POLL_SECONDS = 0.25
+CHECKPOINT_POLL_SECONDS = 0.1
 #: The versions a run's results depend on, reported by every worker (a grid warns when a worker's
 #: differ from its own: results would not be bit-identical).
 VERSIONS = {"tinygrad_mnist": __version__, "numpy": np.__version__}
@@ -54,8 +54,8 @@ VERSIONS = {"tinygrad_mnist": __version__, "numpy": np.__version__}
 class RunTask:
     """One run as it travels to a worker.
 
-    ``config`` is the run's settings (a dict); ``display`` the display-only settings to use when
-    resuming it; ``attempt`` tells this try from earlier ones. With ``shared`` the worker trains
+    ``config`` is the run's settings (a dict); ``session`` the settings of this session of the
+    grid (what is shown, where the data are) to resume it with; ``attempt`` tells this try from earlier ones. With ``shared`` the worker trains
     in ``run_dir`` itself, holding the lock file ``lock``; otherwise ``run_dir`` is only the
     grid's name for the run's folder (for the lines it sends), and ``snapshot`` holds the files
     to resume from (None: start).
@@ -67,7 +67,7 @@ class RunTask:
 
     name: str
     config: Dict[str, Any]
-    display: Dict[str, Any]
+    session: Dict[str, Any]
     attempt: str
     run_dir: str
     shared: bool
@@ -78,14 +78,18 @@ class RunTask:
 def run_task(task: RunTask, link: Any, data: Optional[Splits] = None) -> Dict[str, Any]:
     """Train (or resume) the run of ``task`` where this code executes; see the module docstring.
 
-    ``link`` is the executor's link (its ``working()`` gives this worker's end of the line).
-    Returns ``{"summary": ...}``, plus ``"files"`` (the run directory) when no filesystem is
-    shared. Grids call it through their executor; it is public so that other executors can.
+    ``link`` is the executor's link (its ``working(attempt)`` gives this worker's end of the
+    line). Returns ``{"summary": ...}``, plus ``"files"`` (the run directory) when no filesystem
+    is shared; or ``{"lost": why}`` without training, when the cluster runs this attempt again
+    after losing the worker it started on (the grid then starts a new attempt from its newest
+    checkpoint). Grids call it through their executor; it is public so that other executors can.
 
     >>> run_task(task, executor.link)  # doctest: +SKIP
     {'summary': {'stopped': 'completed', ...}}
     """
-    with link.working() as worker:
+    with link.working(task.attempt) as worker:
+        if worker.started_before is not None:
+            return {"lost": f"its worker {worker.started_before} was lost"}
         try:
             if task.shared:
                 return _run_in_place(task, worker, data)
@@ -112,7 +116,7 @@ def _train(task: RunTask, run_dir: Path, state: RunDirState, log: Callable[[str]
            data: Optional[Splits]) -> Dict[str, Any]:
     try:
         if state.kind == "resumable":
-            return resume(run_dir, log=log, data=data, changes=task.display)
+            return resume(run_dir, log=log, data=data, changes=task.session)
         clear_leftovers(run_dir)
         return fit(TrainConfig.from_dict(task.config), out_dir=run_dir, data=data, log=log)
     except NonFiniteError as error:
