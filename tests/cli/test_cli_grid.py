@@ -10,6 +10,7 @@ import pytest
 @pytest.mark.parametrize("cluster", ["closed-port", "local:0", "tcp://", "local:two", "host name:8786"])
 def test_a_cluster_that_is_not_there_or_malformed_is_one_line(cli, closed_port, tmp_path, cluster):
     if cluster == "closed-port":
+        pytest.importorskip("distributed", reason='Dask is not installed (pip install "tinygrad_mnist[cluster]")')
         cluster = f"tcp://127.0.0.1:{closed_port()}"
     start = time.monotonic()
     result = cli("grid", "--loss", "ce", "hinge", "--epochs", "1", "--out", tmp_path / "grid", "--cluster", cluster)

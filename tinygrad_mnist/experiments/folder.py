@@ -32,7 +32,7 @@ from ..train import SETTINGS, TrainConfig, fixed_on_resume
 from ..train.grid_plan import plan
 from ..train.saved_run import with_local_settings
 from .locks import exclusive_lock
-from .rundirs import Progress, RunDirState, check_file_names, inspect_run_dir, pack_run_dir, RESUME_FILES
+from .rundirs import RESUME_FILES, Progress, RunDirState, check_file_names, inspect_run_dir, pack_run_dir, unpack_run_dir
 
 GRID_FILE = "grid.json"
 FORMAT = "tinygrad_mnist.grid"
@@ -231,13 +231,7 @@ class GridFolder:
                     return False
             token = secrets.token_hex(4)
             incoming = self.private / "incoming"
-            new = incoming / f"{name}.new-{token}"
-            new.mkdir()
-            for file_name, content in files.items():
-                with open(new / file_name, "wb") as handle:
-                    handle.write(content)
-                    handle.flush()
-                    os.fsync(handle.fileno())
+            new = unpack_run_dir(files, incoming / f"{name}.new-{token}")
             fsync_dir(new)
             (incoming / f"{name}.new-{token}.complete").touch()
             fsync_dir(incoming)

@@ -133,9 +133,13 @@ def run_grid(
                 entry.update({k: v for k, v in summary.items() if k != "run_dir"})
                 entries.append(entry)
             write_report(out, base, axes, overrides, entries, log)
-    finally:
+    except BaseException:
+        # A second Ctrl-C, or an error: the runs were asked to stop; do not wait for them.
         if executor is not None:
-            executor.shutdown(wait=True)
+            executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    if executor is not None:
+        executor.shutdown(wait=True)
     return entries
 
 
