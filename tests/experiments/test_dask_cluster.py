@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,15 @@ from grid_helpers import GridProcess, assert_same_run, wait_for_checkpoints, wit
 pytest.importorskip("distributed", reason='Dask is not installed (pip install "tinygrad_mnist[cluster]")')
 
 RUNS = ["ce-seed0", "ce-seed1", "hinge-seed0", "hinge-seed1"]
+
+
+@dataclass
+class HandStarted:
+    """A cluster started by hand: its scheduler's address, and the folder where its workers keep
+    their scratch folders (one tinygrad-mnist-run-* per run they train)."""
+
+    address: str
+    scratch: Path
 
 
 def grid_args(mnist_dir: Path, out: Path, *where: str) -> list:
@@ -43,9 +54,11 @@ def reference(mnist_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def scheduler(tmp_path_factory):
     """A Dask scheduler and two single-thread workers started by hand (``dask scheduler``,
-    ``dask worker``), in sessions of their own: the address of the scheduler."""
+    ``dask worker``), in sessions of their own."""
     tmp = tmp_path_factory.mktemp("cluster")
-    env = without_matplotlib(tmp / "hidden")
+    scratch = tmp / "scratch"
+    scratch.mkdir()
+    env = dict(without_matplotlib(tmp / "hidden"), TMPDIR=str(scratch))
     dask = [sys.executable, "-m", "dask"]
     scheduler_file = tmp / "scheduler.json"
     processes = [subprocess.Popen(dask + ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
@@ -63,7 +76,7 @@ def scheduler(tmp_path_factory):
 
         with distributed.Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=60)
-        yield address
+        yield HandStarted(address, scratch)
     finally:
         for process in reversed(processes):
             os.killpg(process.pid, signal.SIGTERM)
@@ -98,13 +111,13 @@ def test_a_local_dask_cluster_gives_the_local_pools_results_bit_for_bit(mnist_di
 
 
 # A local cluster leaves the retry to the grid (Dask's own rescheduling is off there: the grid gets
-# KilledWorker); a scheduler started by hand reschedules the task itself, from the checkpoint it was
-# first sent with, and the grid then restarts it from its newest one.
+# KilledWorker); a scheduler started by hand runs the task again by itself, the task finds that it
+# started before, and the grid restarts the run from its newest checkpoint.
 @pytest.mark.parametrize("where", ["local:2", "by-hand"])
 def test_a_killed_dask_worker_costs_only_its_run_which_resumes_from_the_last_checkpoint_received(
         mnist_dir, tmp_path, reference, request, where):
     out = tmp_path / "grid"
-    cluster = where if where.startswith("local") else request.getfixturevalue("scheduler")
+    cluster = where if where.startswith("local") else request.getfixturevalue("scheduler").address
     grid = GridProcess.command(grid_args(mnist_dir, out, "--cluster", cluster), tmp_path)
     try:
         grid.wait_for(r"^\[ce-seed0\] running on")
@@ -118,28 +131,46 @@ def test_a_killed_dask_worker_costs_only_its_run_which_resumes_from_the_last_che
         grid.kill()
     assert code == 0, err[-3000:]
     lost = [line for line in lines if line.startswith(f"[ce-seed0] its worker tcp://127.0.0.1:")]
-    assert len(lost) == 1 and lost[0].endswith(" was lost; retrying it on another worker from its checkpoint after epoch 1")
+    assert len(lost) == 1
+    # The newest checkpoint the grid had received (the worker may have sent epoch 2's as well).
+    epoch = int(re.fullmatch(r".* was lost; retrying it on another worker from its checkpoint after epoch ([12])",
+                             lost[0])[1])
     assert f"(pid {pid})" in lost[0] or where.startswith("local")
-    # Where Dask started the task again itself, the grid stopped that copy: none of its lines show.
+    # Where Dask started the task again itself, that copy only said so: none of its lines show.
     assert not any("stop request" in line for line in lines)
+    if where == "by-hand":  # the dead worker's scratch folder was cleared by the next task there
+        assert not list(request.getfixturevalue("scheduler").scratch.glob("tinygrad-mnist-run-*"))
     assert sum(line.startswith("[ce-seed0] running on") for line in lines) == 2
-    assert any(line.startswith("[ce-seed0] Resuming") and "at epoch 2 batch 1" in line for line in lines)
+    assert any(line.startswith("[ce-seed0] Resuming") and f"at epoch {epoch + 1} batch 1" in line for line in lines)
     assert_all_equal_the_reference(out, reference)
 
 
-def test_an_interrupted_dask_grid_reruns_only_what_is_missing(mnist_dir, tmp_path, reference, scheduler):
+@pytest.mark.parametrize("how", ["ctrl-c", "sigkill"])
+def test_an_interrupted_dask_grid_reruns_only_what_is_missing(mnist_dir, tmp_path, reference, scheduler, how):
     out = tmp_path / "grid"
-    args = grid_args(mnist_dir, out, "--cluster", scheduler)
+    args = grid_args(mnist_dir, out, "--cluster", scheduler.address)
     grid = GridProcess.command(args, tmp_path)
     try:
         grid.wait_for(r"^\[\S+\] done after 3 epochs")
         grid.wait_for(r"^\[\S+\] running on")  # a third run started, the fourth is queued
-        os.killpg(grid.process.pid, signal.SIGINT)  # Ctrl-C in the grid's terminal
+        if how == "ctrl-c":
+            os.killpg(grid.process.pid, signal.SIGINT)  # Ctrl-C in the grid's terminal
+        else:
+            os.kill(grid.process.pid, signal.SIGKILL)
         code, lines, err = grid.finish()
     finally:
         grid.kill()
-    assert code == 130, err[-3000:]
-    assert f"the grid was interrupted; continue it with: tinygrad-mnist grid --resume {out}" in lines
+    if how == "ctrl-c":
+        assert code == 130, err[-3000:]
+        assert f"the grid was interrupted; continue it with: tinygrad-mnist grid --resume {out}" in lines
+    else:
+        assert code == -signal.SIGKILL
+        # Dask cancels the tasks of a client that went away: they stop instead of training on for
+        # nobody, and leave no scratch folder behind.
+        deadline = time.monotonic() + 30
+        while list(scheduler.scratch.glob("tinygrad-mnist-run-*")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not list(scheduler.scratch.glob("tinygrad-mnist-run-*")), "tasks trained on after their grid was killed"
     finished = {run for run in RUNS if (out / run / "summary.json").is_file()
                 and json.loads((out / run / "summary.json").read_text())["stopped"] == "completed"}
     assert finished and finished != set(RUNS)

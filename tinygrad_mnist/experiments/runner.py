@@ -102,8 +102,9 @@ class GridRunner:
             with InterruptGuard() as guard:
                 while futures or (progress.queue and not stopping):
                     while progress.queue and not stopping and len(futures) < self.executor.capacity():
-                        attempt = self._submit(progress.queue.popleft())
-                        futures[attempt.future] = attempt
+                        attempt = self._submit(progress.queue.popleft(), results)
+                        if attempt is not None:
+                            futures[attempt.future] = attempt
                     done, _ = wait(list(futures), timeout=_WATCH_SECONDS, return_when=FIRST_COMPLETED)
                     if done:
                         self.executor.drain()
@@ -121,20 +122,26 @@ class GridRunner:
         return results
 
     # ---- submitting and settling --------------------------------------------------------------
-    def _submit(self, run: Dict[str, Any]) -> _Attempt:
+    def _submit(self, run: Dict[str, Any], results: Dict[str, Dict[str, Any]]) -> Optional[_Attempt]:
         name, config = run["name"], run["config"]
-        session = {key: getattr(config, key) for key in SESSION_SETTINGS}
         attempt = _Attempt(run, secrets.token_hex(4))
         shared = self.executor.shared_filesystem
-        task = RunTask(
-            name, config.to_dict(), session, attempt.token, str(self.folder.run_dir(name)), shared,
-            lock=str(self.folder.run_lock(name)) if shared else None,
-            snapshot=None if shared else self.folder.resume_files(name),
-        )
         with self._lock:
             self._running[attempt.token] = attempt
-            attempt.future = self.executor.submit(run_task, task, self.executor.link, self.data)
-        return attempt
+            try:
+                task = RunTask(
+                    name, config.to_dict(), {key: getattr(config, key) for key in SESSION_SETTINGS}, attempt.token,
+                    str(self.folder.run_dir(name)), shared, lock=str(self.folder.run_lock(name)) if shared else None,
+                    snapshot=None if shared else self.folder.resume_files(name),
+                )
+                attempt.future = self.executor.submit(run_task, task, self.executor.link, self.data)
+                return attempt
+            except Exception as error:  # noqa: BLE001 - e.g. the cluster's scheduler is gone, an unreadable file
+                del self._running[attempt.token]
+                failed = error
+        self._record(name, {"stopped": RunStatus.ERROR.value,
+                            "error": f"it could not be started: {type(failed).__name__}: {failed}"}, results)
+        return None
 
     def _settle(self, attempt: _Attempt, results: Dict[str, Dict[str, Any]], stopping: bool) -> None:
         with self._lock:

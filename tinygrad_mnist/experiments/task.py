@@ -153,8 +153,35 @@ def _replace_text(value: Any, old: str, new: str) -> Any:
     return value
 
 
+_SCRATCH_PREFIX = "tinygrad-mnist-run-"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by someone else
+        return True
+    return True
+
+
+def remove_abandoned_scratch(folder: Optional[str] = None) -> None:
+    """Remove the scratch folders of runs whose worker process died (killed, out of memory): they
+    hold nothing the grid still needs (it has the run's checkpoints) and are named after the
+    process, ``tinygrad-mnist-run-<pid>-...``, so the folders of live workers are left alone.
+
+    >>> remove_abandoned_scratch()
+    """
+    for entry in Path(folder or tempfile.gettempdir()).glob(f"{_SCRATCH_PREFIX}*-*"):
+        pid = entry.name[len(_SCRATCH_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
 def _run_in_scratch(task: RunTask, worker, data: Optional[Splits]) -> Dict[str, Any]:
-    scratch = Path(tempfile.mkdtemp(prefix="tinygrad-mnist-run-"))
+    remove_abandoned_scratch()
+    scratch = Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-"))
     # The folder keeps the run's name: the run's curves are titled with it.
     run_dir = scratch / task.name
     try:
