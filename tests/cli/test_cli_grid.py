@@ -53,7 +53,11 @@ def test_grid_resume_and_the_same_command_continue_a_grid(cli, mnist_dir, tmp_pa
     assert f"run 1 ({out}/ce): loss='ce' [finished: kept]" in dry.out
     assert f"run 2 ({out}/hinge): loss='hinge' [starts]" in dry.out
 
-    result = cli("grid", "--resume", out, "--jobs", "1")
+    # The data folder recorded with the grid is not used (it may have moved): the session names one.
+    elsewhere = cli("grid", "--resume", out, "--jobs", "1")
+    assert elsewhere.code == 1 and "hinge: MnistDataError: MNIST files not found" in elsewhere.out
+    assert elsewhere.out.startswith(f"grid: the data folder this grid was started with ({mnist_dir}) is not used")
+    result = cli("grid", "--resume", out, "--jobs", "1", "--data-dir", mnist_dir)
     assert result.code == 0, result.err
     assert result.out.startswith(f"grid: 2 runs into {out} (1 finished earlier and kept, 1 starts), in this process")
     assert "[ce] running on" not in result.out and "[hinge] running on" in result.out

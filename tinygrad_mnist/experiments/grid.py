@@ -15,6 +15,7 @@ folder, the executors, the loop that drives them and the report are this package
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
@@ -179,5 +180,10 @@ def resume_grid(
     >>> entries = resume_grid("runs/grid", jobs=2, changes={"data_dir": "/data/mnist"})  # doctest: +SKIP
     """
     out = Path(out_dir)
-    base, axes, overrides, _ = replan(read_grid_record(out), changes)
+    record = read_grid_record(out)
+    base, axes, overrides, _ = replan(record, changes)
+    recorded = record["base"].get("data_dir")
+    if recorded and base.data_dir is None and data is None:
+        log(f"grid: the data folder this grid was started with ({recorded}) is not used when it is continued; "
+            f"give --data-dir {shlex.quote(str(recorded))} to use it (now: $TINYGRAD_MNIST_DATA, else the download cache)")
     return run_grid(base, axes, out, jobs=jobs, log=log, overrides=overrides, data=data, cluster=cluster)
