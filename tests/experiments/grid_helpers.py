@@ -60,10 +60,10 @@ class GridProcess:
                      json.dumps(data)], cwd, {"OPENBLAS_NUM_THREADS": "1"})
 
     @classmethod
-    def command(cls, args: List[str], cwd: Path) -> "GridProcess":
+    def command(cls, args: List[str], cwd: Path, env: Optional[Dict[str, str]] = None) -> "GridProcess":
         """``tinygrad-mnist grid ARGS`` (the BLAS threads left to the grid, as a user would)."""
         grid = cls.__new__(cls)
-        grid._start([sys.executable, "-m", "tinygrad_mnist", "grid", *map(str, args)], cwd, {})
+        grid._start([sys.executable, "-m", "tinygrad_mnist", "grid", *map(str, args)], cwd, env or {})
         return grid
 
     def _start(self, argv: List[str], cwd: Path, env: Dict[str, str]) -> None:

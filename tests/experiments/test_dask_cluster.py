@@ -117,22 +117,29 @@ def test_a_local_dask_cluster_gives_the_local_pools_results_bit_for_bit(mnist_di
 def test_a_killed_dask_worker_costs_only_its_run_which_resumes_from_the_last_checkpoint_received(
         mnist_dir, tmp_path, reference, request, where):
     out = tmp_path / "grid"
-    cluster = where if where.startswith("local") else request.getfixturevalue("scheduler").address
-    grid = GridProcess.command(grid_args(mnist_dir, out, "--cluster", cluster), tmp_path)
+    if where.startswith("local"):
+        cluster, scratch = where, tmp_path / "scratch"  # the local cluster's workers inherit TMPDIR
+        scratch.mkdir()
+    else:
+        cluster, scratch = request.getfixturevalue("scheduler").address, request.getfixturevalue("scheduler").scratch
+    grid = GridProcess.command(grid_args(mnist_dir, out, "--cluster", cluster), tmp_path, {"TMPDIR": str(scratch)})
     try:
         grid.wait_for(r"^\[ce-seed0\] running on")
-        # The grid's own copy of the run has its epoch-1 checkpoint: the worker sent it.
-        wait_for_checkpoints({"ce-seed0": out / "ce-seed0"}, (1, 0))
         pid = grid.workers["ce-seed0"]
+        # Frozen as soon as the run, on the worker, is into its last epoch: surely mid-run, and its
+        # epoch-1 checkpoint was sent an epoch ago; killed once the grid has received it.
+        on_the_worker = next(scratch.glob(f"tinygrad-mnist-run-{pid}-*")) / "ce-seed0"
+        wait_for_checkpoints({"ce-seed0": on_the_worker}, (2, 0))
         os.kill(pid, signal.SIGSTOP)
+        wait_for_checkpoints({"ce-seed0": out / "ce-seed0"}, (1, 0))
         os.kill(pid, signal.SIGKILL)
         code, lines, err = grid.finish()
     finally:
         grid.kill()
     assert code == 0, err[-3000:]
     lost = [line for line in lines if line.startswith(f"[ce-seed0] its worker tcp://127.0.0.1:")]
-    assert len(lost) == 1
-    # The newest checkpoint the grid had received (the worker may have sent epoch 2's as well).
+    assert len(lost) == 1, [line for line in lines if "Batch" not in line]
+    # The newest checkpoint the grid had received (epoch 2's too, if it was sent before the freeze).
     epoch = int(re.fullmatch(r".* was lost; retrying it on another worker from its checkpoint after epoch ([12])",
                              lost[0])[1])
     assert f"(pid {pid})" in lost[0] or where.startswith("local")
