@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, Optional, Tuple, Union
 
 from ..errors import CheckpointError, RunDirectoryError
-from ..train import CHECKPOINT_NAME, RunStatus, read_checkpoint
+from ..train import CHECKPOINT_NAME, RunStatus
+from ..train.checkpoint import open_checkpoint
 
 PathLike = Union[str, os.PathLike]
 #: A run's position as its checkpoint records it: (epoch in progress, next batch of it).
@@ -95,7 +96,7 @@ def checkpoint_progress(path: PathLike) -> Optional[Progress]:
     True
     """
     try:
-        state = read_checkpoint(path).meta["training"]["state"]
+        state = open_checkpoint(path).meta["training"]["state"]  # the metadata only, not the arrays
         return int(state["epoch"]), int(state["batch"])
     except (OSError, CheckpointError, KeyError, TypeError, ValueError):
         return None

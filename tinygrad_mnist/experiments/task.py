@@ -11,6 +11,7 @@ Either way the task never raises: whatever happens to the run comes back as its 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -18,7 +19,7 @@ import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -235,6 +236,30 @@ class _CheckpointSender:
             return None
         return st.st_ino, st.st_mtime_ns, st.st_size
 
+    def _read(self) -> Tuple[Dict[str, bytes], Optional[Progress]]:
+        """The files to send and the checkpoint's position, of one and the same checkpoint: a
+        second name (a hard link) holds on to the file the trainer may replace meanwhile."""
+        held = self.run_dir / f".sending-{CHECKPOINT_NAME}"
+        with contextlib.suppress(FileNotFoundError):
+            held.unlink()
+        try:
+            os.link(self.run_dir / CHECKPOINT_NAME, held)
+        except FileNotFoundError:
+            raise
+        except OSError:  # a file system without hard links: read it, and notice a replacement
+            before = self._signature()
+            files = pack_run_dir(self.run_dir, RESUME_FILES)
+            progress = checkpoint_progress(self.run_dir / CHECKPOINT_NAME)
+            if self._signature() != before:
+                raise FileNotFoundError(CHECKPOINT_NAME) from None
+            return files, progress
+        try:
+            files = pack_run_dir(self.run_dir, [name for name in RESUME_FILES if name != CHECKPOINT_NAME])
+            files[CHECKPOINT_NAME] = held.read_bytes()
+            return files, checkpoint_progress(held)
+        finally:
+            held.unlink()
+
     def _watch(self) -> None:
         while not self.done.wait(CHECKPOINT_POLL_SECONDS):
             try:
@@ -246,10 +271,10 @@ class _CheckpointSender:
         before = self._signature()
         if before is None or before == self.seen:
             return
-        files = pack_run_dir(self.run_dir, RESUME_FILES)
-        progress = checkpoint_progress(self.run_dir / CHECKPOINT_NAME)
-        if self._signature() != before:
-            return  # replaced while being read: the next look sends the newer one
+        try:
+            files, progress = self._read()
+        except FileNotFoundError:
+            return  # replaced just then: the next look sends the newer one
         self.seen = before
         # The checkpoint at the very start holds nothing the grid cannot make itself.
         if progress is None or progress == (0, 0) or (self.sent is not None and progress <= self.sent):
