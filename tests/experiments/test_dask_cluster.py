@@ -140,7 +140,7 @@ def test_a_killed_dask_worker_costs_only_its_run_which_resumes_from_the_last_che
     finally:
         grid.kill()
     assert code == 0, err[-3000:]
-    lost = [line for line in lines if line.startswith(f"[ce-seed0] its worker tcp://127.0.0.1:")]
+    lost = [line for line in lines if line.startswith("[ce-seed0] its worker tcp://127.0.0.1:")]
     assert len(lost) == 1, [line for line in lines if "Batch" not in line]
     # From the newest checkpoint the grid had received (one that was on its way may have come in).
     epoch = int(re.fullmatch(r".* was lost; retrying it on another worker from its checkpoint after epoch (\d+)",
