@@ -8,7 +8,7 @@ import pytest
 from tinygrad_mnist.errors import ConfigError, RunDirectoryError
 from tinygrad_mnist.experiments import results_markdown, run_grid
 from tinygrad_mnist.train import TrainConfig, plan_grid
-from grid_helpers import GridProcess
+from grid_helpers import GridProcess, wait_for_checkpoints
 from train_helpers import quiet, synthetic
 
 TINY = TrainConfig(hidden=[8], epochs=2, batch_size=50, lr=0.05, disp_freq=0, progress=False)
@@ -185,3 +185,20 @@ def test_a_run_that_another_process_is_training_is_left_alone(tmp_path, monkeypa
     assert entries[0]["stopped"] == "completed"
     assert entries[1]["stopped"] == "error" and "is in use by another process" in entries[1]["error"]
     assert (out / "seed1" / "checkpoint.npz").read_bytes() == before
+
+
+def test_ctrl_c_stops_a_grid_that_trains_in_its_own_process(tmp_path):
+    """jobs=1: the run trains in a thread of the grid's process; the grid takes the Ctrl-C and
+    asks the run to stop at the next batch."""
+    config = TrainConfig(hidden=[128], epochs=5, batch_size=10, lr=0.02, disp_freq=0, progress=False).to_dict()
+    grid = GridProcess(tmp_path / "grid", config, {"seed": [0, 1]}, 1, {"n_train": 2400, "n_test": 100}, tmp_path)
+    try:
+        wait_for_checkpoints({"seed0": tmp_path / "grid" / "seed0"}, (0, 0))  # seed0 has started
+        os.killpg(grid.process.pid, signal.SIGINT)
+        code, lines, err = grid.finish(timeout=60)
+    finally:
+        grid.kill()
+    assert code == 0, err[-3000:]
+    assert grid.done() == {"seed0": "interrupted", "seed1": "not_started"}
+    assert "grid: SIGINT received; running runs save a resumable checkpoint, queued runs do not start" in lines
+    assert any(line.startswith("[seed0] a stop request from the grid received: stopped at epoch ") for line in lines)
