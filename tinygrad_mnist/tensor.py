@@ -12,22 +12,25 @@ from typing import Optional
 import numpy as np
 
 from .autograd import engine
+from .autograd.dtypes import DEFAULT_FLOAT
 from .autograd.node import Node
 from .ops import elementwise, linalg, movement, reduce
 from .ops.axes import shape_from_args
 from .rng import Seed, as_generator
 
-DEFAULT_FLOAT = np.float32
 _SUPPORTED_KINDS = "fiub"  # float, signed int, unsigned int, bool
 _new = object.__new__
 
 
 def _to_array(data, dtype) -> np.ndarray:
-    """Python numbers and lists become float32 (or int64/bool); an ndarray keeps its dtype."""
+    """Python numbers and lists become float32 (or int64/bool); an ndarray or a NumPy scalar keeps
+    its dtype (``np.float64(0.1)`` is a float64 tensor, as in PyTorch)."""
     if isinstance(data, Tensor):
         array = data.data
     elif isinstance(data, np.ndarray):
         array = data
+    elif isinstance(data, np.generic):
+        array = np.asarray(data)
     else:
         array = np.asarray(data)
         if dtype is None and array.dtype == np.float64:
@@ -92,7 +95,10 @@ class Tensor(Node):
             return Tensor._wrap(value, False)
         if isinstance(value, (bool, int, float)):
             like = next((t.data.dtype for t in operands if isinstance(t, Tensor)), None)
-            if like is not None and (like.kind == "f" or not isinstance(value, float)):
+            # A number takes the tensor's dtype unless that would change its value: a float meeting
+            # an integer tensor, or any non-bool number meeting a bool one (2 must not become True).
+            if like is not None and (like.kind == "f" or (like.kind == "b") == isinstance(value, bool)
+                                     and not isinstance(value, float)):
                 return Tensor._wrap(np.asarray(value, dtype=like), False)
         return Tensor(value)
 
@@ -160,6 +166,13 @@ class Tensor(Node):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
+
+    def __iter__(self):
+        # Without this, Python would iterate through __getitem__ until an IndexError, so a 0-d
+        # tensor would silently look empty (list(Tensor(1.0)) == []); NumPy and PyTorch refuse.
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor; use .item() to get its value")
+        return (self[i] for i in range(self.shape[0]))
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")

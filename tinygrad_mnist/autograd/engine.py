@@ -121,8 +121,10 @@ def _seed(outputs: Sequence[Node], grad_outputs, create_graph: bool) -> list:
             raise TypeError(f"output {i} is a {type(out).__name__}, not a Tensor")
         if not out.requires_grad:
             raise RuntimeError(
-                f"output {i} does not require grad: nothing it was computed from has requires_grad=True "
-                "(or it was computed under no_grad())"
+                f"output {i} does not require grad: nothing it was computed from has requires_grad=True, "
+                "it was computed under no_grad(), or it is (computed from) a gradient taken without "
+                "create_graph=True; to differentiate a gradient, pass create_graph=True to the grad() or "
+                "backward() that computes it"
             )
         shape = out.data.shape
         if g is None:
@@ -134,6 +136,8 @@ def _seed(outputs: Sequence[Node], grad_outputs, create_graph: bool) -> list:
             g = np.ones(shape, dtype=out.data.dtype)
         elif isinstance(g, Node):
             g = g if create_graph else g.data
+            if g.dtype != out.data.dtype:  # a float32 graph gets float32 gradients, whatever the seed's type
+                g = g.astype(out.data.dtype)
         else:
             g = np.asarray(g, dtype=out.data.dtype)
         if g.shape != shape:
@@ -246,6 +250,8 @@ def _backward_pass(outputs, seeds, inputs, retain_graph: bool, create_graph: boo
                 input_grads = ctx.backward(gradient, *parents, node)
             else:
                 input_grads = ctx.backward(gradient, *ctx.input_arrays, node.data)
+            if type(input_grads) is not tuple or len(input_grads) != len(parents):
+                input_grads = _checked_rule_result(ctx, input_grads)
             for parent, needed, input_grad in zip(parents, ctx.needs_input_grad, input_grads):
                 if not needed or input_grad is None or (leading is not None and id(parent) not in leading):
                     continue
@@ -259,6 +265,21 @@ def _backward_pass(outputs, seeds, inputs, retain_graph: bool, create_graph: boo
     finally:
         _state["enabled"] = previous_mode
     return found
+
+
+def _checked_rule_result(ctx, input_grads) -> Sequence:
+    """A backward rule's result as one gradient (or None) per input, or an error naming the op."""
+    count = len(ctx.parents)
+    expected = f"a tuple of {count} gradient(s) (one per input, None where there is none)"
+    if not isinstance(input_grads, (tuple, list)):
+        raise TypeError(
+            f"backward of {ctx.name} returned a bare {type(input_grads).__name__}; it must return {expected}, "
+            f"e.g. (grad_x,) for one input"
+        )
+    if len(input_grads) != count:
+        raise TypeError(f"backward of {ctx.name} returned {len(input_grads)} gradient(s) for {count} input(s); "
+                        f"it must return {expected}")
+    return input_grads
 
 
 def _sum(previous, addition, create_graph: bool):

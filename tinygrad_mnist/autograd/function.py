@@ -29,6 +29,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from . import anomaly
+from .dtypes import as_float_array
 from .grad_mode import _state
 from .node import Node, first_node
 
@@ -48,6 +49,11 @@ def _common_float(inputs):
         return inputs
     target = np.result_type(*floats)
     return tuple(t if t.data.dtype.kind == "f" else t._wrap(t.data.astype(target)) for t in inputs)
+
+
+def _as_floats(inputs):
+    """Integer and bool inputs of an op with a real-valued result become the default float type."""
+    return tuple(t if t.data.dtype.kind == "f" else t._wrap(as_float_array(t.data)) for t in inputs)
 
 
 class ShapeError(ValueError):
@@ -78,6 +84,10 @@ class Function:
     >>> t.grad.numpy()
     array([12.], dtype=float32)
     """
+
+    # An op whose result is real even for integer inputs (exp, division, mean, ...) sets this, so that
+    # integer and bool inputs become the default float type (float32) instead of NumPy's float64.
+    real_result: bool = False
 
     # parents: the input nodes (None once the graph is freed); input_arrays: their arrays, as handed
     # to forward (the first-order backward gets these); needs_input_grad: one bool per input;
@@ -134,6 +144,12 @@ class Function:
             for array in arrays:
                 if array.dtype is not dtype:
                     inputs = _common_float(inputs)
+                    arrays = [t.data for t in inputs]
+                    break
+        if cls.real_result:
+            for array in arrays:
+                if array.dtype.kind != "f":
+                    inputs = _as_floats(inputs)
                     arrays = [t.data for t in inputs]
                     break
         fn = cls()

@@ -2,7 +2,8 @@
 
 A Module registers its Parameters and sub-Modules simply by holding them as attributes: the
 instance ``__dict__`` keeps assignment order, so ``named_parameters()`` lists them in the order the
-constructor defined them, with no ``__setattr__`` hook and nothing to forget to call.
+constructor defined them, with nothing to forget to call. ``__setattr__`` only guards against the
+two assignments that would silently lose a weight (see ``Module.__setattr__``).
 """
 from __future__ import annotations
 
@@ -76,6 +77,38 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
+
+    def __setattr__(self, name: str, value) -> None:
+        """Refuse the assignments that would silently drop a weight from ``parameters()`` and
+        ``state_dict()`` (so from the optimizer and from saved models), as PyTorch does:
+
+        * a plain Tensor over a Parameter (``lin.weight = lin.weight - 0.1``): update in place
+          (``lin.weight.data -= 0.1``) or assign a new ``Parameter``;
+        * a leaf Tensor with ``requires_grad=True`` (``self.w = Tensor(..., requires_grad=True)``),
+          which looks trainable but is not registered: make it a ``Parameter``.
+
+        >>> from tinygrad_mnist.nn import Linear
+        >>> lin = Linear(2, 2)
+        >>> try:
+        ...     lin.weight = lin.weight * 2
+        ... except TypeError as error:
+        ...     print(str(error).split(";")[0])
+        cannot assign a Tensor to Linear.weight, which holds a Parameter
+        """
+        if isinstance(value, Tensor) and not isinstance(value, Parameter):
+            if isinstance(vars(self).get(name), Parameter):
+                raise TypeError(
+                    f"cannot assign a Tensor to {type(self).__name__}.{name}, which holds a Parameter; it would "
+                    f"drop out of parameters() and state_dict(). Update it in place ({name}.data[...] = ...) "
+                    f"or assign a Parameter ({name} = Parameter(...))"
+                )
+            if value.requires_grad and value.is_leaf:
+                raise TypeError(
+                    f"{type(self).__name__}.{name} = a Tensor with requires_grad=True is not registered as a "
+                    f"parameter (the optimizer and state_dict() would not see it); use Parameter(...) for a "
+                    f"trainable weight, or requires_grad=False for a constant"
+                )
+        object.__setattr__(self, name, value)
 
     # ---- registration ---------------------------------------------------------------------------
     def _own_members(self) -> Iterator[Tuple[str, object]]:

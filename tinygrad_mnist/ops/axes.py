@@ -24,6 +24,13 @@ def axis_index(op: str, axis, ndim: int) -> int:
     return int(axis) % ndim
 
 
+def _axis_sequence(op: str, axis) -> tuple:
+    """A tuple or list of axes as a tuple; anything else is an error that names ``op``."""
+    if isinstance(axis, (tuple, list)):
+        return tuple(axis)
+    raise ShapeError(f"{op.lower()}: axis must be None, an int or a tuple of ints, got {axis!r}")
+
+
 def normalize_axes(op: str, axis, ndim: int) -> Tuple[int, ...]:
     """Turn an ``axis`` argument into a sorted tuple of non-negative axes, with clear errors.
 
@@ -34,7 +41,7 @@ def normalize_axes(op: str, axis, ndim: int) -> Tuple[int, ...]:
         return tuple(range(ndim))
     if type(axis) is int and -ndim <= axis < ndim:  # the common case, without the general checks
         return (axis % ndim,)
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else _axis_sequence(op, axis)
     result = [axis_index(op, a, ndim) for a in axes]
     if len(set(result)) != len(result):
         raise ShapeError(f"{op.lower()}: axis {axis!r} repeats an axis")

@@ -44,6 +44,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    real_result = True
+
     def forward(self, a, b):
         return a / b
 
@@ -76,6 +78,8 @@ class Pow(Function):
 
 
 class Exp(Function):
+    real_result = True
+
     def forward(self, a):
         return np.exp(a)
 
@@ -84,6 +88,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    real_result = True
+
     def forward(self, a):
         return np.log(a)
 
@@ -92,6 +98,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    real_result = True
+
     def forward(self, a):
         return np.sqrt(a)
 
@@ -108,6 +116,8 @@ class Abs(Function):
 
 
 class Tanh(Function):
+    real_result = True
+
     def forward(self, a):
         return np.tanh(a)
 
@@ -116,6 +126,8 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    real_result = True
+
     def forward(self, a):
         # exp of a non-positive number only, so neither branch overflows for large |a|.
         e = np.exp(-np.abs(a))
@@ -188,6 +200,8 @@ class Clip(Function):
 
 
 class Erf(Function):
+    real_result = True
+
     def forward(self, a):
         return _erf_array(a)
 

@@ -9,7 +9,7 @@ import numpy as np
 from ..autograd.function import Function, ShapeError
 from ..autograd.node import Node
 from . import arraylike as A
-from .axes import normalize_axes
+from .axes import axis_index, normalize_axes
 
 
 def _kept_shape(shape, axes) -> tuple:
@@ -24,6 +24,18 @@ def _reduced_shape(shape, axes) -> tuple:
     if len(axes) == 1:
         return shape[:axes[0]] + shape[axes[0] + 1:]
     return tuple(size for i, size in enumerate(shape) if i not in axes)
+
+
+def _check_nonempty_reduction(op: str, a: np.ndarray, axes) -> None:
+    """max, min and logsumexp of no elements have no value: refuse a reduced axis of length 0.
+
+    A zero-size tensor is fine when the reduced axes are not empty: (0, 3) over axis 1 gives (0,).
+    """
+    if a.size == 0 and any(a.shape[i] == 0 for i in axes):
+        raise ShapeError(
+            f"{op.lower()}: cannot reduce over an axis of length 0 (tensor of shape {a.shape}, axis {axes}); "
+            "the result has no value"
+        )
 
 
 class _Reduction(Function):
@@ -64,6 +76,8 @@ class Sum(_Reduction):
 
 
 class Mean(_Reduction):
+    real_result = True
+
     def forward(self, a, axis, keepdims):
         axes = self._setup(a, axis, keepdims)
         self.count = a.size if len(axes) == a.ndim else math.prod([a.shape[i] for i in axes])
@@ -83,9 +97,9 @@ class _Extreme(_Reduction):
     """
 
     def forward(self, a, axis, keepdims):
-        if a.size == 0:
-            raise ShapeError(f"{self.name.lower()}: cannot reduce an empty tensor of shape {a.shape}")
-        return self.reducer.reduce(a, axis=self._setup(a, axis, keepdims), keepdims=keepdims)
+        axes = self._setup(a, axis, keepdims)
+        _check_nonempty_reduction(self.name, a, axes)
+        return self.reducer.reduce(a, axis=axes, keepdims=keepdims)
 
     def backward(self, grad, a, out):
         hits = A.value(a) == self._kept(A.value(out))
@@ -102,10 +116,11 @@ class Min(_Extreme):
 
 
 class LogSumExp(_Reduction):
+    real_result = True
+
     def forward(self, a, axis, keepdims):
         axes = self._setup(a, axis, keepdims)
-        if a.size == 0:
-            raise ShapeError(f"logsumexp: cannot reduce an empty tensor of shape {a.shape}")
+        _check_nonempty_reduction(self.name, a, axes)
         # Shifting by the max keeps exp() from overflowing; an infinite max would give inf - inf.
         shift = np.maximum.reduce(a, axis=axes, keepdims=True)
         if not np.isfinite(shift).all():
@@ -211,4 +226,6 @@ def argmin(a, axis: Optional[int] = None) -> Node:
 def _indices(function, a, axis) -> Node:
     if not isinstance(a, Node):
         raise TypeError(f"{function.__name__} expects a Tensor, got {type(a).__name__}")
+    if axis is not None:
+        axis = axis_index(function.__name__, axis, a.ndim)
     return a._wrap(function(a.data, axis=axis))
