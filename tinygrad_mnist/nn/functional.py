@@ -15,6 +15,7 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..checks import NON_NEGATIVE, UNIT_INTERVAL, check_float
+from ..ops import elementwise
 from ..ops.elementwise import where
 from ..tensor import Tensor
 
@@ -106,11 +107,16 @@ def selu(x) -> Tensor:
 def hardswish(x) -> Tensor:
     """``x * clip(x + 3, 0, 6) / 6``: a piecewise-polynomial SiLU (MobileNetV3).
 
+    0 up to -3, ``x (x + 3) / 6`` strictly between -3 and 3, x from 3 on. At -3 and 3 the
+    derivatives (of every order) are the outer pieces' ones, 0 and 1, as in PyTorch.
+
     >>> hardswish(Tensor([-4.0, 0.0, 4.0])).numpy()
-    array([-0.,  0.,  4.], dtype=float32)
+    array([0., 0., 4.], dtype=float32)
     """
     x = _tensor(x)
-    return x * (x + 3.0).clip(0.0, 6.0) * (1.0 / 6.0)
+    values = x.data
+    middle = x * (x + 3.0) * (1.0 / 6.0)
+    return where(values > -3.0, where(values >= 3.0, x, middle), 0.0)
 
 
 def silu(x) -> Tensor:
@@ -124,15 +130,13 @@ def silu(x) -> Tensor:
 
 
 def softplus(x) -> Tensor:
-    """``log(1 + exp(x))`` computed as ``max(x, 0) + log(1 + exp(-|x|))``, finite for any finite x.
-
-    ``maximum`` (not ``relu``) splits its gradient at 0, so the derivative there is the true 0.5.
+    """``log(1 + exp(x))``, finite for any finite x; one op whose derivative is the sigmoid, so its
+    derivatives of every order are right everywhere (0.5, 0.25, 0, ... at 0).
 
     >>> softplus(Tensor([-1000.0, 0.0, 1000.0])).numpy()
     array([0.000000e+00, 6.931472e-01, 1.000000e+03], dtype=float32)
     """
-    x = _tensor(x)
-    return x.maximum(0.0) + ((-x.abs()).exp() + 1.0).log()
+    return elementwise.softplus(_tensor(x))
 
 
 def _shift_by_max(x: Tensor, axis: int) -> Tensor:
@@ -317,7 +321,9 @@ def kl_div(logits, labels=None, target=None) -> Tensor:
     target = _target_distribution(target, n, c, logits.dtype)
     positive = target > 0
     entropy_part = float(np.sum(target[positive] * np.log(target[positive]), dtype=np.float64))
-    cross_part = (log_softmax(logits) * target).sum()
+    # where, not a product alone: a class with t_c = 0 may have a -inf logit (log-probability -inf),
+    # and 0 * -inf would make the loss NaN.
+    cross_part = (where(positive, log_softmax(logits), 0.0) * target).sum()
     return (entropy_part - cross_part) * (1.0 / n)
 
 
