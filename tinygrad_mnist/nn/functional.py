@@ -353,7 +353,9 @@ def focal_loss(logits, labels, gamma: float = 2.0, alpha: Union[None, float, Seq
     logits, labels, n, c = _logits_and_labels("focal_loss", logits, labels)
     gamma = check_float(gamma, "gamma", NON_NEGATIVE, owner="focal_loss")
     weights = _class_weights(alpha, c, logits.dtype)
-    log_p = _label_log_probs(logits, labels)
+    # On x - max(x): unlike cross-entropy's, focal's gradient goes through p_y = exp(log p_y), so the
+    # rounding of log p_y (an ulp of the logits, 2 at 1e16) must not reach it.
+    log_p = _label_log_probs(_shift_by_max(logits, 1), labels)
     per_sample = log_p
     if gamma != 0:
         # Clipping 1 - p away from 0 keeps pow's derivative (1 - p)^(gamma - 1) finite when p rounds
