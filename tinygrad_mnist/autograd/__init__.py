@@ -8,6 +8,7 @@ from .engine import GraphFreedError, backward, grad, inputs_needing_grad, sum_to
 from .function import Function, ShapeError
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .node import Node
+from .saved import ModifiedError, modify_in_place
 from .toposort import toposort
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "is_anomaly_enabled",
     "Function",
     "GraphFreedError",
+    "ModifiedError",
     "Node",
     "ShapeError",
     "backward",
@@ -23,6 +25,7 @@ __all__ = [
     "grad",
     "inputs_needing_grad",
     "is_grad_enabled",
+    "modify_in_place",
     "no_grad",
     "sum_to_shape",
     "toposort",

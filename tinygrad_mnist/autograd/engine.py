@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 
-from . import anomaly
+from . import anomaly, saved
 from .grad_mode import _state
 from .node import Node
 from .toposort import toposort
@@ -246,6 +246,8 @@ def _backward_pass(outputs, seeds, inputs, retain_graph: bool, create_graph: boo
             if runs is not None and key not in runs:
                 continue
             parents = ctx.parents
+            if saved.any_modified():
+                saved.check_unmodified(ctx.name, ctx.held, ctx.sequence, ctx.input_arrays, node.data)
             if create_graph:
                 input_grads = ctx.backward(gradient, *parents, node)
             else:
@@ -261,7 +263,7 @@ def _backward_pass(outputs, seeds, inputs, retain_graph: bool, create_graph: boo
                 previous = grads.get(id(parent))
                 grads[id(parent)] = input_grad if previous is None else _sum(previous, input_grad, create_graph)
             if not retain_graph:
-                ctx.parents = ctx.input_arrays = None
+                ctx.free_saved()
     finally:
         _state["enabled"] = previous_mode
     return found

@@ -23,19 +23,19 @@ importing the class.
 """
 from __future__ import annotations
 
-import itertools
 from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from . import anomaly
+from . import anomaly, saved
 from .dtypes import as_float_array
 from .grad_mode import _state
 from .node import Node, first_node
 
 # Every recorded op gets the next number: an op's inputs always exist before it does, so numbers
 # grow from inputs to users (``grad`` uses that to stop its walk at the inputs it was asked for).
-_next_sequence = itertools.count().__next__
+# The same clock stamps deliberate in-place updates of saved arrays (``autograd/saved.py``).
+_next_sequence = saved.next_stamp
 
 
 def _common_float(inputs):
@@ -96,6 +96,8 @@ class Function:
     input_arrays: Optional[list]
     needs_input_grad: list
     sequence: int
+    # The arrays this op made read-only until its saved values are freed (``autograd/saved.py``).
+    held: list = ()
 
     def forward(self, *arrays: np.ndarray, **kwargs) -> np.ndarray:
         """Compute the op's result from the inputs' ndarrays (keyword arguments come from ``apply``).
@@ -174,5 +176,21 @@ class Function:
             fn.parents = inputs
             fn.input_arrays = arrays
             fn.sequence = _next_sequence()
+            fn.held = saved.hold(arrays, data)
             out._ctx = fn
         return out
+
+    def free_saved(self) -> None:
+        """Drop what backward needs (the graph below this op is freed) and unguard its arrays."""
+        self.parents = self.input_arrays = None
+        held = self.held
+        if held:
+            self.held = ()
+            saved.release(held)
+
+    def __del__(self):
+        # A graph dropped without a backward pass gives its arrays back here.
+        held = self.held
+        if held:
+            self.held = ()
+            saved.release(held)

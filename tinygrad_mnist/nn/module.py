@@ -11,6 +11,7 @@ from typing import Dict, Iterator, List, NamedTuple, Tuple
 
 import numpy as np
 
+from ..autograd.saved import modify_in_place
 from ..autograd.toposort import toposort
 from ..errors import CheckpointError
 from ..tensor import Tensor
@@ -269,8 +270,11 @@ class Module:
             raise CheckpointError(
                 f"the state does not fit {type(self).__name__}: " + "; ".join(problems) + hint
             )
-        for name, array in arrays.items():
-            own[name].data[...] = array
+        # A graph may still hold some of these arrays: the copy is a deliberate update, which a later
+        # backward pass through that graph reports (autograd/saved.py).
+        with modify_in_place(*(own[name] for name in arrays)):
+            for name, array in arrays.items():
+                own[name].data[...] = array
         return LoadResult(missing, unexpected)
 
     # ---- display --------------------------------------------------------------------------------
