@@ -144,7 +144,7 @@ class _BareArray(Function):
 @pytest.mark.parametrize("op, inputs, message", [
     (_TooFewGradients, 2, r"backward of _TooFewGradients returned 1 gradient\(s\) for 2 input\(s\)"),
     (_TooManyGradients, 1, r"backward of _TooManyGradients returned 2 gradient\(s\) for 1 input\(s\)"),
-    (_BareArray, 1, r"backward of _BareArray returned a bare (ndarray|Tensor); it must return a tuple of 1"),
+    (_BareArray, 1, r"backward of _BareArray returned a bare (ndarray|Tensor) instead of a tuple; it must return a tuple of 1"),
 ], ids=["too_few", "too_many", "bare_array"])
 def test_a_backward_rule_with_the_wrong_result_is_one_clear_error(op, inputs, message, create_graph):
     leaves = [Tensor([1.0, 2.0], requires_grad=True) for _ in range(inputs)]
@@ -187,3 +187,56 @@ def test_differentiating_a_gradient_taken_without_create_graph_says_so():
         grad(g.sum(), x)
     (g,) = grad((x * x * x).sum(), x, create_graph=True)
     np.testing.assert_allclose(grad(g.sum(), x)[0].numpy(), [6.0, 12.0])
+
+
+# ---- the rest of the families (found while fixing the above) ------------------------------------
+def test_softmax_family_on_zero_size_tensors_and_bad_axes():
+    from tinygrad_mnist.nn import functional as F
+
+    x = Tensor(np.zeros((0, 3)), requires_grad=True)
+    for fn in (F.softmax, F.log_softmax):
+        for axis in (0, 1, -1):
+            y = fn(x, axis)
+            assert y.shape == (0, 3)
+        with pytest.raises(ShapeError, match="softmax: axis 5 is out of range"):
+            fn(Tensor(np.zeros((2, 3))), 5)
+
+
+@pytest.mark.parametrize("op", ["argmax", "argmin"])
+def test_argmax_of_nothing_is_the_projects_error(op):
+    x = Tensor(np.zeros((0, 3)))
+    assert getattr(x, op)(axis=1).shape == (0,)
+    with pytest.raises(ShapeError, match=f"{op}: cannot reduce over an axis of length 0"):
+        getattr(x, op)()
+
+
+def test_a_shape_of_floats_is_a_shape_error():
+    with pytest.raises(ShapeError, match=r"a shape must be made of ints, got \(2\.0, 2\)"):
+        Tensor(np.zeros(4)).reshape(2.0, 2)
+
+
+class _ReturnsNone(Function):
+    def forward(self, a):
+        return None
+
+    def backward(self, grad, a, out):
+        return (grad,)
+
+
+def test_a_forward_rule_returning_no_array_is_one_clear_error():
+    with pytest.raises(TypeError, match="forward of _ReturnsNone returned NoneType"):
+        _ReturnsNone.apply(Tensor([1.0]))
+
+
+@pytest.mark.parametrize("options", [
+    {"momentum": 0.5, "momentum_form": "lab"}, {"momentum": 0.5}, {"momentum": 0.5, "nesterov": True},
+    {"momentum": 0.5, "nesterov": True, "momentum_form": "lab"}, {"weight_decay": 0.1}, {"momentum": 0.5, "dampening": 0.5},
+], ids=["lab", "pytorch", "nesterov", "nesterov_lab", "decay", "dampening"])
+def test_sgd_on_a_0d_parameter_matches_a_1d_one(options):
+    zero_d, one_d = Parameter(np.float32(1.0)), Parameter(np.array([1.0], dtype=np.float32))
+    opts = [SGD([zero_d], lr=1.0, **options), SGD([one_d], lr=1.0, **options)]
+    for _ in range(3):
+        for p, opt in zip((zero_d, one_d), opts):
+            p.grad = Tensor(np.ones(p.shape, dtype=np.float32))
+            opt.step()
+    assert zero_d.shape == () and zero_d.item() == one_d.item()

@@ -245,3 +245,20 @@ def test_a_requires_grad_leaf_tensor_attribute_is_refused_with_advice():
 
     with pytest.raises(TypeError, match=r"Scaled\.w = a Tensor with requires_grad=True is not registered.*Parameter"):
         Scaled()
+
+
+def test_other_values_over_a_parameter_or_a_module_are_refused():
+    from tinygrad_mnist.nn import Linear, Sequential
+
+    lin = Linear(3, 2, seed=0)
+    with pytest.raises(TypeError, match=r"cannot assign a value of type ndarray to Linear\.weight, which holds a Parameter"):
+        lin.weight = np.zeros((3, 2), dtype=np.float32)
+    class Net(Module):
+        def __init__(self):
+            self.body = Sequential(Linear(3, 2, seed=0))
+
+    net = Net()
+    with pytest.raises(TypeError, match=r"cannot assign a value of type list to Net\.body, which holds a Module"):
+        net.body = [Linear(3, 2)]
+    net.body = Linear(3, 2, seed=1)  # another Module is fine
+    assert [name for name, _ in net.named_parameters()] == ["body.weight", "body.bias"]

@@ -275,7 +275,7 @@ def _checked_rule_result(ctx, input_grads) -> Sequence:
     expected = f"a tuple of {count} gradient(s) (one per input, None where there is none)"
     if not isinstance(input_grads, (tuple, list)):
         raise TypeError(
-            f"backward of {ctx.name} returned a bare {type(input_grads).__name__}; it must return {expected}, "
+            f"backward of {ctx.name} returned a bare {type(input_grads).__name__} instead of a tuple; it must return {expected}, "
             f"e.g. (grad_x,) for one input"
         )
     if len(input_grads) != count:

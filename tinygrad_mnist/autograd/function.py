@@ -168,7 +168,10 @@ class Function:
         if _state["anomaly"]:
             anomaly.check_forward(fn, inputs, data)
         if type(data) is not np.ndarray:
-            data = np.asarray(data)
+            returned, data = data, np.asarray(data)
+            if data.dtype.kind not in "fiub":
+                raise TypeError(f"forward of {fn.name} returned {type(returned).__name__} (dtype {data.dtype}); it "
+                                "must return a numeric ndarray")
         out = inputs[0]._wrap(data)
         # Only float results are differentiable: a cast to int or bool leaves the graph.
         if _state["enabled"] and True in needs and data.dtype.kind == "f":

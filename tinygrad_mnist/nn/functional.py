@@ -16,6 +16,7 @@ import numpy as np
 
 from ..checks import NON_NEGATIVE, UNIT_INTERVAL, check_float
 from ..ops import elementwise
+from ..ops.axes import axis_index
 from ..ops.elementwise import where
 from ..tensor import Tensor
 
@@ -142,6 +143,9 @@ def softplus(x) -> Tensor:
 def _shift_by_max(x: Tensor, axis: int) -> Tensor:
     """``x - max(x)`` with the max as a constant: softmax is shift-invariant, so the gradient is
     unchanged, and every later step works on numbers near 0 where float32 is precise."""
+    axis = axis_index("softmax", axis, x.ndim)
+    if x.size == 0:  # nothing to shift (and an empty axis has no max)
+        return x
     top = np.max(x.data, axis=axis, keepdims=True)
     return x - np.where(np.isfinite(top), top, 0).astype(x.dtype, copy=False)
 
@@ -155,6 +159,8 @@ def log_softmax(x, axis: int = -1) -> Tensor:
     array([[-0.6931472, -0.6931472]], dtype=float32)
     """
     shifted = _shift_by_max(_tensor(x), axis)
+    if shifted.size == 0:  # no element, so no log-probability to normalise
+        return shifted
     return shifted - shifted.logsumexp(axis=axis, keepdims=True)
 
 

@@ -96,13 +96,20 @@ class Module:
         ...     print(str(error).split(";")[0])
         cannot assign a Tensor to Linear.weight, which holds a Parameter
         """
+        current = vars(self).get(name)
+        if value is not None and not isinstance(value, Parameter) and isinstance(current, Parameter):
+            kind = "a Tensor" if isinstance(value, Tensor) else f"a value of type {type(value).__name__}"
+            raise TypeError(
+                f"cannot assign {kind} to {type(self).__name__}.{name}, which holds a Parameter; it would "
+                f"drop out of parameters() and state_dict(). Update it in place ({name}.data[...] = ...) "
+                f"or assign a Parameter ({name} = Parameter(...))"
+            )
+        if value is not None and not isinstance(value, Module) and isinstance(current, Module):
+            raise TypeError(
+                f"cannot assign a value of type {type(value).__name__} to {type(self).__name__}.{name}, which holds a Module; "
+                "its parameters would drop out of parameters() and state_dict(). Assign a Module (or None)"
+            )
         if isinstance(value, Tensor) and not isinstance(value, Parameter):
-            if isinstance(vars(self).get(name), Parameter):
-                raise TypeError(
-                    f"cannot assign a Tensor to {type(self).__name__}.{name}, which holds a Parameter; it would "
-                    f"drop out of parameters() and state_dict(). Update it in place ({name}.data[...] = ...) "
-                    f"or assign a Parameter ({name} = Parameter(...))"
-                )
             if value.requires_grad and value.is_leaf:
                 raise TypeError(
                     f"{type(self).__name__}.{name} = a Tensor with requires_grad=True is not registered as a "

@@ -19,7 +19,9 @@ def axis_index(op: str, axis, ndim: int) -> int:
     >>> axis_index("squeeze", -1, 3)
     2
     """
-    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -ndim <= axis < ndim:
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise ShapeError(f"{op.lower()}: an axis must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
         raise ShapeError(f"{op.lower()}: axis {axis!r} is out of range for a tensor with {ndim} dimension(s)")
     return int(axis) % ndim
 
@@ -55,5 +57,8 @@ def shape_from_args(shape: tuple) -> Tuple[int, ...]:
     ((2, 3), (2, 3), (4,))
     """
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
+        shape = shape[0]
+    for side in shape:
+        if not isinstance(side, (int, np.integer)) or isinstance(side, bool):
+            raise ShapeError(f"a shape must be made of ints, got {tuple(shape)!r}")
+    return tuple(int(side) for side in shape)

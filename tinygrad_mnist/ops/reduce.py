@@ -228,4 +228,5 @@ def _indices(function, a, axis) -> Node:
         raise TypeError(f"{function.__name__} expects a Tensor, got {type(a).__name__}")
     if axis is not None:
         axis = axis_index(function.__name__, axis, a.ndim)
+    _check_nonempty_reduction(function.__name__, a.data, tuple(range(a.ndim)) if axis is None else (axis,))
     return a._wrap(function(a.data, axis=axis))
