@@ -275,8 +275,8 @@ def _checked_rule_result(ctx, input_grads) -> Sequence:
     expected = f"a tuple of {count} gradient(s) (one per input, None where there is none)"
     if not isinstance(input_grads, (tuple, list)):
         raise TypeError(
-            f"backward of {ctx.name} returned a bare {type(input_grads).__name__} instead of a tuple; it must return {expected}, "
-            f"e.g. (grad_x,) for one input"
+            f"backward of {ctx.name} returned a bare {type(input_grads).__name__} instead of a tuple; "
+            f"it must return {expected}, e.g. (grad_x,) for one input"
         )
     if len(input_grads) != count:
         raise TypeError(f"backward of {ctx.name} returned {len(input_grads)} gradient(s) for {count} input(s); "

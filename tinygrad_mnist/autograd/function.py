@@ -186,14 +186,13 @@ class Function:
     def free_saved(self) -> None:
         """Drop what backward needs (the graph below this op is freed) and unguard its arrays."""
         self.parents = self.input_arrays = None
+        self._let_go()
+
+    def _let_go(self) -> None:
         held = self.held
         if held:
             self.held = ()
             saved.release(held)
 
-    def __del__(self):
-        # A graph dropped without a backward pass gives its arrays back here.
-        held = self.held
-        if held:
-            self.held = ()
-            saved.release(held)
+    # A graph dropped without a backward pass gives its arrays back when its ops are collected.
+    __del__ = _let_go

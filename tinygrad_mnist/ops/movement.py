@@ -210,7 +210,7 @@ def squeeze(a, axis=None) -> Node:
     if axis is None:
         axes = {i for i, size in enumerate(shape) if size == 1}
     else:
-        axes = {axis_index("squeeze", x, len(shape)) for x in normalize_axes("squeeze", axis, len(shape))}
+        axes = set(normalize_axes("squeeze", axis, len(shape)))
         wrong = [x for x in axes if shape[x] != 1]
         if wrong:
             raise ShapeError(f"squeeze: axis {wrong[0]} of shape {shape} has size {shape[wrong[0]]}, not 1")
