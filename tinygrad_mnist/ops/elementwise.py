@@ -71,13 +71,17 @@ class Pow(Function):
         need_a, need_b = self.needs_input_grad
         grad_a = grad_b = None
         if need_a:
-            # d(a**b)/da = b * a**(b - 1). Where b = 0 and a = 0 this reads 0 * 0**-1 = 0 * inf = nan,
-            # but a**0 is the constant 1, whose derivatives of every order are 0 (the step from x**n to
-            # its (n+1)-th derivative passes through such a term). There the exponent b - 1 is taken as
-            # 0 instead: the product is still b * 1 = 0, and it stays finite when differentiated again.
-            # Elsewhere (b != 0, or a != 0) the plain formula is right to every order, in a and in b.
+            # d(a**b)/da = b * a**(b - 1). Where b = 0 this reads 0 * a**-1: 0 * inf = nan at a = 0,
+            # and the next order, 0 * a**-2, overflows to nan for |a| < 1e-154 too. But a**0 is the
+            # constant 1, whose derivatives of every order are 0 (the step from x**n to its (n+1)-th
+            # derivative passes through such a term). There the exponent b - 1 is taken as 0 instead:
+            # the product is still b * 1 = 0, and it stays finite when differentiated again. A constant
+            # exponent (x ** 3) gets this wherever b = 0. A differentiated one only where a = 0 too:
+            # elsewhere the plain formula keeps d2/(da db) = a**(b-1) (1 + b log a) right at b = 0.
             exponent = b - 1
-            zero_power = (A.value(b) == 0) & (A.value(a) == 0)
+            zero_power = A.value(b) == 0
+            if need_b:
+                zero_power = zero_power & (A.value(a) == 0)
             if zero_power.any():
                 exponent = A.where(zero_power, 0.0, exponent)
             grad_a = grad * b * a ** exponent
