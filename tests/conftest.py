@@ -8,11 +8,14 @@ A test that needs a system program (graphviz's ``dot``) says so with
 ``@pytest.mark.requires_program("dot")``: where the program is missing it is skipped with the reason,
 so the suite passes on a machine that has only Python (CI installs the program, so it runs there).
 """
+import functools
+import http.server
 import os
 import shutil
 import socket
+import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -83,9 +86,45 @@ def closed_port():
 @pytest.fixture(scope="session")
 def offline_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """No test may touch the user's real cache or reach the internet by accident: the default cache
-    moves to a temporary folder, no data folder is preset and the download mirror is a dead port."""
+    moves to a temporary folder, no data folder is preset and every data set's download mirror is a
+    dead port."""
+    from tinygrad_mnist.data import DATASETS
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
-        mp.delenv("TINYGRAD_MNIST_DATA", raising=False)
-        mp.setenv("TINYGRAD_MNIST_MIRRORS", f"http://127.0.0.1:{_closed_port()}/")
+        dead = f"http://127.0.0.1:{_closed_port()}/"
+        for info in DATASETS.values():
+            mp.delenv(info.env_data, raising=False)
+            mp.setenv(info.env_mirrors, dead)
         yield
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def http_mirror() -> Iterator[Callable[..., str]]:
+    """Factory: serve a folder on 127.0.0.1 (random port), return its base URL.
+
+    A custom ``handler`` class (not a SimpleHTTPRequestHandler) ignores the folder.
+    """
+    servers: list[tuple[http.server.ThreadingHTTPServer, threading.Thread]] = []
+
+    def start(directory: Path, handler: type[http.server.BaseHTTPRequestHandler] = _QuietHandler) -> str:
+        factory: Any = handler
+        if issubclass(handler, http.server.SimpleHTTPRequestHandler):
+            factory = functools.partial(handler, directory=str(directory))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), factory)
+        # A short poll interval keeps shutdown() (and so each test's teardown) fast.
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server, thread in servers:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

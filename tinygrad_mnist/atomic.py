@@ -131,20 +131,34 @@ def atomic_open(path: PathLike, mode: str = "wb", suffix: str = "") -> Iterator[
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open writes whole files: mode must be 'w' or 'wb', not {mode!r}")
     path = Path(path)
-    fd, tmp_name = _temporary_next_to(path, suffix)
+    with _naming(path):
+        fd, tmp_name = _temporary_next_to(path, suffix)
     try:
-        os.chmod(tmp_name, _FILE_MODE)
-        encoding = None if "b" in mode else "utf-8"
-        with os.fdopen(fd, mode, encoding=encoding, newline=None if "b" in mode else "\n") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
+        with _naming(path):
+            os.chmod(tmp_name, _FILE_MODE)
+            encoding = None if "b" in mode else "utf-8"
+            with os.fdopen(fd, mode, encoding=encoding, newline=None if "b" in mode else "\n") as handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
     fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Give an OSError without a file name (a write that hit a full disk reports none) the name of
+    the file being written, so the one-line error says which file could not be written."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None or error.errno is None:
+            raise
+        raise OSError(error.errno, error.strerror, os.fspath(path)) from error
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
@@ -186,19 +200,22 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     b'png'
     """
     path = Path(path)
-    fd, tmp_name = _temporary_next_to(path, path.suffix)
+    with _naming(path):
+        fd, tmp_name = _temporary_next_to(path, path.suffix)
     os.close(fd)
     try:
         os.chmod(tmp_name, _FILE_MODE)
         yield Path(tmp_name)
-        fd = os.open(tmp_name, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp_name, path)
+        with _naming(path):
+            fd = os.open(tmp_name, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
     fsync_dir(path.parent)
+

@@ -33,11 +33,13 @@ __all__ = [
     "NON_NEGATIVE",
     "AT_LEAST_ONE",
     "UNIT_INTERVAL",
+    "MAX_NESTING",
     "check_bool",
     "check_choice",
     "check_float",
     "check_int",
     "did_you_mean",
+    "nesting_depth",
     "positive_int",
     "shown",
 ]
@@ -196,3 +198,39 @@ def check_bool(value: Any, name: str, owner: str = "") -> bool:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     raise ConfigError(f"{_prefix(owner)}{name} must be true or false, got {shown(value)}")
+
+
+#: How deeply lists and dicts may nest in a file the package reads (a TOML config, a checkpoint's
+#: metadata, a summary.json). Real files nest 3 or 4 levels; a crafted one nested thousands deep
+#: would otherwise end in a RecursionError in whatever walks it next (repr, a JSON encoder, ...).
+MAX_NESTING = 32
+
+
+def nesting_depth(value: Any, limit: int = MAX_NESTING) -> int:
+    """How deeply lists, tuples and dicts nest in ``value`` (a scalar is 0), counted without
+    recursion; the count stops at ``limit + 1``, so a huge document costs no more than needed.
+
+    Example:
+        >>> nesting_depth({"a": [1, [2]]}), nesting_depth(3)
+        (3, 0)
+        >>> deep = []
+        >>> for _ in range(100_000):
+        ...     deep = [deep]
+        >>> nesting_depth(deep) == MAX_NESTING + 1
+        True
+    """
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return limit + 1
+        stack.extend((child, depth + 1) for child in children)
+    return deepest

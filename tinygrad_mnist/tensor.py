@@ -3,7 +3,7 @@
 ``Tensor`` is the engine's ``Node`` (``autograd/node.py``) with an array API on top. This module sits
 above ``autograd`` and ``ops`` and imports both; neither imports it (an op builds its result from the
 class of its inputs). Operators and methods only delegate to the ops in ``tinygrad_mnist.ops``;
-constructors are at the bottom of this file.
+the constructors (``zeros``, ``randn``, ...) are in ``tinygrad_mnist.creation``.
 """
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import numpy as np
 from .autograd import engine
 from .autograd.dtypes import DEFAULT_FLOAT
 from .autograd.node import Node
-from .ops import elementwise, linalg, movement, reduce
-from .ops.axes import shape_from_args
-from .rng import Seed, as_generator
+from .ops import elementwise, inplace, linalg, movement, reduce, ufuncs
+from .ops.axes import ElementCount
+from .ops.spelling import TENSOR_ATTRIBUTE_HINTS, numpy_spelling
 
 _SUPPORTED_KINDS = "fiub"  # float, signed int, unsigned int, bool
 _new = object.__new__
@@ -60,8 +60,6 @@ class Tensor(Node):
     """
 
     __slots__ = ("name", "__weakref__")  # data, requires_grad, grad and _ctx come from Node
-    # Makes NumPy hand `ndarray <op> Tensor` to our reflected operators instead of looping over us.
-    __array_ufunc__ = None
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: Optional[str] = None):
         self.data = _to_array(data, dtype)
@@ -139,9 +137,14 @@ class Tensor(Node):
         return self.data.dtype
 
     @property
-    def size(self) -> int:
-        """The number of elements."""
-        return self.data.size
+    def size(self) -> ElementCount:
+        """The number of elements (an int, as in NumPy); ``x.size()`` and ``x.size(axis)`` give the shape
+        and one axis's length, as in PyTorch. ``Tensor([[1.0, 2.0, 3.0]]).size()`` is ``(1, 3)``.
+
+        >>> Tensor([[1.0, 2.0, 3.0]]).size
+        3
+        """
+        return ElementCount(self.data.size, self.data.shape)
 
     @property
     def is_leaf(self) -> bool:
@@ -161,6 +164,15 @@ class Tensor(Node):
         (2, 1)
         """
         return movement.transpose(self)
+
+    @property
+    def mT(self) -> "Tensor":
+        """The last two axes swapped: the transpose of each matrix in a batch.
+
+        >>> Tensor(np.zeros((4, 2, 3))).mT.shape
+        (4, 3, 2)
+        """
+        return movement.matrix_transpose(self)
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -188,6 +200,27 @@ class Tensor(Node):
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype)
 
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        # `ndarray - tensor` becomes the Tensor's op, `array -= tensor` takes the values (ops/ufuncs.py).
+        return ufuncs.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.3f}"`` formats a one-element tensor like its number; ``f"{x}"`` is ``str(x)``."""
+        if not spec:
+            return str(self)
+        if self.data.size != 1:
+            raise TypeError(
+                f"format spec {spec!r} needs a tensor with one element, this one has shape {self.shape}; "
+                f"format a reduction (f\"{{x.mean():{spec}}}\") or the values (np.array2string(x.numpy()))"
+            )
+        return format(self.data.item(), spec)
+
+    def __getattr__(self, name: str):
+        # Only reached for a missing attribute: a PyTorch spelling gets its equivalent here.
+        hint = TENSOR_ATTRIBUTE_HINTS.get(name)
+        message = f"'{type(self).__name__}' object has no attribute {name!r}"
+        raise AttributeError(f"{message}; {hint}" if hint else message, name=name, obj=self)
+
     def __bool__(self) -> bool:
         if self.size != 1:
             raise ValueError(
@@ -211,6 +244,14 @@ class Tensor(Node):
         array([1., 2.], dtype=float32)
         """
         return self.data
+
+    def tolist(self):
+        """The values as (nested) Python lists of numbers; a 0-d tensor gives a number.
+
+        >>> Tensor([[1.0, 2.0]]).tolist()
+        [[1.0, 2.0]]
+        """
+        return self.data.tolist()
 
     def item(self):
         """Return the value of a one-element tensor as a Python number.
@@ -276,6 +317,14 @@ class Tensor(Node):
     def __matmul__(self, other): return linalg.matmul(self, other)
     def __rmatmul__(self, other): return linalg.matmul(other, self)
 
+    # `p -= lr * p.grad` updates p outside the graph; `loss += x` is recorded (rules: ops/inplace.py).
+    def __iadd__(self, other): return inplace.augmented_assign(self, "+=", other)
+    def __isub__(self, other): return inplace.augmented_assign(self, "-=", other)
+    def __imul__(self, other): return inplace.augmented_assign(self, "*=", other)
+    def __itruediv__(self, other): return inplace.augmented_assign(self, "/=", other)
+    def __ipow__(self, other): return inplace.augmented_assign(self, "**=", other)
+    def __imatmul__(self, other): return inplace.augmented_assign(self, "@=", other)
+
     # Comparisons give bool tensors outside the graph.
     def __lt__(self, other): return elementwise.less(self, other)
     def __le__(self, other): return elementwise.less_equal(self, other)
@@ -318,7 +367,12 @@ class Tensor(Node):
         return elementwise.erf(self)
 
     def clip(self, min=None, max=None):  # noqa: A002
-        """Limit values to ``[min, max]``; the gradient is 0 where a value was clipped."""
+        """Limit values to ``[min, max]``; bounds may be numbers, None or tensors (differentiable too:
+        see ``tinygrad_mnist.ops.elementwise.clip`` for who gets the gradient at ties).
+
+        >>> Tensor([-2.0, 0.5, 2.0]).clip(Tensor([-1.0, 0.0, 0.0]), 1.0).numpy()
+        array([-1. ,  0.5,  1. ], dtype=float32)
+        """
         return elementwise.clip(self, min, max)
 
     def maximum(self, other):
@@ -338,34 +392,87 @@ class Tensor(Node):
         return elementwise.where(condition, self, other)
 
     # ---- reductions -----------------------------------------------------------------------------
+    @numpy_spelling
     def sum(self, axis=None, keepdims=False):
         """Sum over ``axis`` (an int, a tuple of ints, or None for all axes)."""
         return reduce.sum(self, axis, keepdims)
 
+    @numpy_spelling
     def mean(self, axis=None, keepdims=False):
         """Arithmetic mean over ``axis``."""
         return reduce.mean(self, axis, keepdims)
 
+    @numpy_spelling
     def max(self, axis=None, keepdims=False):
         """Maximum over ``axis``; tied maxima share the gradient evenly."""
         return reduce.max(self, axis, keepdims)
 
+    @numpy_spelling
     def min(self, axis=None, keepdims=False):
         """Minimum over ``axis``; tied minima share the gradient evenly."""
         return reduce.min(self, axis, keepdims)
 
+    @numpy_spelling
     def var(self, axis=None, keepdims=False, ddof=0):
-        """Variance over ``axis`` (``ddof`` as in NumPy)."""
+        """Variance over ``axis`` (``ddof`` as in NumPy: 0 by default, PyTorch's default is 1)."""
         return reduce.var(self, axis, keepdims, ddof)
 
+    @numpy_spelling
+    def std(self, axis=None, keepdims=False, ddof=0):
+        """Standard deviation over ``axis`` (``ddof=0`` by default as in NumPy; PyTorch's is 1).
+
+        >>> Tensor([1.0, 3.0]).std().item()
+        1.0
+        """
+        return reduce.std(self, axis, keepdims, ddof)
+
+    @numpy_spelling
+    def softmax(self, axis=-1):
+        """Probabilities along ``axis`` (``exp(x - max) / sum(exp(x - max))``, without overflow).
+
+        >>> Tensor([[0.0, 0.0]]).softmax(axis=1).numpy()
+        array([[0.5, 0.5]], dtype=float32)
+        """
+        return reduce.softmax(self, axis)
+
+    @numpy_spelling
+    def log_softmax(self, axis=-1):
+        """Log-probabilities along ``axis``, ``x - logsumexp(x)``, stable for any finite values.
+
+        >>> Tensor([[0.0, 0.0]]).log_softmax().numpy()
+        array([[-0.6931472, -0.6931472]], dtype=float32)
+        """
+        return reduce.log_softmax(self, axis)
+
+    @numpy_spelling
+    def any(self, axis=None, keepdims=False):
+        """Whether any element (along ``axis``) is true or non-zero: a bool tensor, not differentiable.
+
+        >>> (Tensor([1.0, -2.0]) > 0).any().item()
+        True
+        """
+        return reduce.any(self, axis, keepdims)
+
+    @numpy_spelling
+    def all(self, axis=None, keepdims=False):
+        """Whether every element (along ``axis``) is true or non-zero: a bool tensor, not differentiable.
+
+        >>> (Tensor([1.0, -2.0]) > 0).all().item()
+        False
+        """
+        return reduce.all(self, axis, keepdims)
+
+    @numpy_spelling
     def logsumexp(self, axis=None, keepdims=False):
         """``log(sum(exp(x)))`` over ``axis``, computed without overflow."""
         return reduce.logsumexp(self, axis, keepdims)
 
+    @numpy_spelling
     def argmax(self, axis=None):
         """Indices of the maxima along ``axis`` (an int64 tensor, outside the graph)."""
         return reduce.argmax(self, axis)
 
+    @numpy_spelling
     def argmin(self, axis=None):
         """Indices of the minima along ``axis`` (an int64 tensor, outside the graph)."""
         return reduce.argmin(self, axis)
@@ -375,20 +482,37 @@ class Tensor(Node):
         """The same values in a new shape; ``reshape(2, -1)`` and ``reshape((2, -1))`` both work."""
         return movement.reshape(self, *shape)
 
+    @numpy_spelling
     def flatten(self, start_axis=0, end_axis=-1):
         """Merge the axes ``start_axis..end_axis`` into one."""
         return movement.flatten(self, start_axis, end_axis)
 
     def transpose(self, *axes):
-        """Permute the axes (reverse them when none are given), like ``np.transpose``."""
+        """Permute the axes like ``np.transpose`` (reverse them when none are given).
+
+        Two integers are a permutation here, not PyTorch's swap: ``x.transpose(0, 1)`` on a 2-D tensor
+        (the identity) or on any other rank is an error that points to ``swapaxes``.
+
+        >>> Tensor(np.zeros((2, 3, 4))).transpose(2, 0, 1).shape
+        (4, 2, 3)
+        """
         return movement.transpose(self, *axes)
 
     def permute(self, *axes):
-        """Permute the axes into the given order (the same as ``transpose(*axes)``)."""
-        return movement.transpose(self, *axes)
+        """Put the axes in the given order, a permutation of all of them (the identity too).
 
+        >>> Tensor(np.zeros((2, 3, 4))).permute(2, 0, 1).shape
+        (4, 2, 3)
+        """
+        return movement.permute(self, *axes)
+
+    @numpy_spelling
     def swapaxes(self, axis1, axis2):
-        """Exchange two axes."""
+        """Exchange two axes (PyTorch's ``transpose(dim0, dim1)``).
+
+        >>> Tensor(np.zeros((2, 3, 4))).swapaxes(0, 2).shape
+        (4, 3, 2)
+        """
         return movement.swapaxes(self, axis1, axis2)
 
     def expand(self, *shape):
@@ -399,105 +523,14 @@ class Tensor(Node):
         """Broadcast to ``shape`` with NumPy's rules; the gradient is summed back."""
         return movement.broadcast_to(self, *shape)
 
+    @numpy_spelling
     def squeeze(self, axis=None):
         """Remove axes of length 1 (all of them, or the given ``axis``)."""
         return movement.squeeze(self, axis)
 
+    @numpy_spelling
     def unsqueeze(self, axis):
         """Insert an axis of length 1 at position ``axis``."""
         return movement.unsqueeze(self, axis)
 
     def __getitem__(self, key): return movement.getitem(self, key)
-
-
-# ---- constructors ---------------------------------------------------------------------------------
-def tensor(data, requires_grad: bool = False, dtype=None, name: Optional[str] = None) -> Tensor:
-    """Create a tensor from a number, a (nested) list or an array; the data is copied.
-
-    >>> tensor([1, 2]).dtype, tensor([1.0, 2.0]).dtype
-    (dtype('int64'), dtype('float32'))
-    """
-    source = data.data if isinstance(data, Tensor) else data
-    # Arrays are copied here; lists and numbers get a fresh array in the Tensor constructor anyway.
-    array = np.array(source) if isinstance(source, np.ndarray) else source
-    return Tensor(array, requires_grad=requires_grad, dtype=dtype, name=name)
-
-
-def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
-    """Wrap an ndarray without copying; the tensor keeps the array's dtype.
-
-    >>> from_numpy(np.zeros(2)).dtype
-    dtype('float64')
-    """
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"from_numpy expects an ndarray, got {type(array).__name__}")
-    return Tensor(array, requires_grad=requires_grad)
-
-
-def zeros(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
-    """A tensor of zeros. ``zeros(2, 3)`` and ``zeros((2, 3))`` are the same.
-
-    >>> zeros(2, 3).shape
-    (2, 3)
-    """
-    return Tensor(np.zeros(shape_from_args(shape), dtype=dtype), requires_grad=requires_grad)
-
-
-def ones(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
-    """A tensor of ones.
-
-    >>> ones(2).numpy()
-    array([1., 1.], dtype=float32)
-    """
-    return Tensor(np.ones(shape_from_args(shape), dtype=dtype), requires_grad=requires_grad)
-
-
-def full(shape, fill_value, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
-    """A tensor filled with one value.
-
-    >>> full((2,), 7.0).numpy()
-    array([7., 7.], dtype=float32)
-    """
-    return Tensor(np.full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
-
-
-def arange(start, stop=None, step=1, dtype=None) -> Tensor:
-    """Evenly spaced values like ``np.arange`` (int64 for integer arguments, else float32).
-
-    >>> arange(3).numpy()
-    array([0, 1, 2])
-    """
-    values = np.arange(start, stop, step) if stop is not None else np.arange(0, start, step)
-    if dtype is None and values.dtype == np.float64:
-        dtype = DEFAULT_FLOAT
-    return Tensor(values, dtype=dtype)
-
-
-def eye(n: int, m: Optional[int] = None, dtype=DEFAULT_FLOAT) -> Tensor:
-    """The identity matrix.
-
-    >>> eye(2).numpy()
-    array([[1., 0.],
-           [0., 1.]], dtype=float32)
-    """
-    return Tensor(np.eye(n, m, dtype=dtype))
-
-
-def rand(*shape, seed: Seed = None, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
-    """Uniform [0, 1) samples from an explicit seed or ``numpy.random.Generator``.
-
-    >>> rand(2, seed=0).shape
-    (2,)
-    """
-    values = as_generator(seed).random(shape_from_args(shape), dtype=np.float64).astype(dtype)
-    return Tensor(values, requires_grad=requires_grad)
-
-
-def randn(*shape, seed: Seed = None, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from an explicit seed or ``numpy.random.Generator``.
-
-    >>> randn(2, 3, seed=np.random.default_rng(0)).shape
-    (2, 3)
-    """
-    values = as_generator(seed).standard_normal(shape_from_args(shape)).astype(dtype)
-    return Tensor(values, requires_grad=requires_grad)

@@ -160,8 +160,10 @@ def test_ctrl_c_exits_130_and_resume_finishes_the_run(mnist_dir, tmp_path):
     assert f"train --resume {out}" in rest
     assert json.loads((out / "summary.json").read_text())["stopped"] == "interrupted"
 
+    # The data folder comes from the environment on resume (a folder saved with the run is not used).
     resumed = subprocess.run([sys.executable, "-m", "tinygrad_mnist", "train", "--resume", str(out)],
-                             capture_output=True, text=True, timeout=120)
+                             capture_output=True, text=True, timeout=120,
+                             env=dict(os.environ, TINYGRAD_MNIST_DATA=str(mnist_dir)))
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout.startswith(f"Resuming {out}")
     assert resumed.stdout.rstrip().splitlines()[-1].startswith("done after 4 epochs")

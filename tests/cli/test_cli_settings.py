@@ -74,7 +74,8 @@ def test_names_are_case_insensitive_and_every_field_can_be_typed(cli):
         "--weight-decay", "2e-4", "--nesterov", "--batch-size", "64", "--epochs", "7", "--init", "he",
         "--init-std", "0.02", "--lr-schedule", "step", "--lr-step-size", "3", "--lr-gamma", "0.5",
         "--early-stop", "2", "--early-stop-min-delta", "0.001", "--seed", "9", "--dtype", "float64",
-        "--disp-freq", "10", "--normalize", "standardize", "--val-size", "0.1", "--train-size", "5000",
+        "--disp-freq", "10", "--dataset", "Fashion-MNIST", "--normalize", "standardize", "--val-size", "0.1",
+        "--train-size", "5000",
         "--test-size", "1000", "--data-dir", "somewhere", "--on-nonfinite", "skip", "--detect-anomaly",
         "--no-progress", "--checkpoint-every", "2",
     )
@@ -84,7 +85,7 @@ def test_names_are_case_insensitive_and_every_field_can_be_typed(cli):
         "weight_decay": 2e-4, "nesterov": True, "batch_size": 64, "epochs": 7, "init": "he",
         "init_std": 0.02, "lr_schedule": "step", "lr_step_size": 3, "lr_gamma": 0.5, "early_stop": 2,
         "early_stop_min_delta": 0.001, "seed": 9, "dtype": "float64", "disp_freq": 10,
-        "normalize": "standardize", "val_size": 0.1, "train_size": 5000, "test_size": 1000,
+        "dataset": "fashion-mnist", "normalize": "standardize", "val_size": 0.1, "train_size": 5000, "test_size": 1000,
         "data_dir": "somewhere", "on_nonfinite": "skip", "detect_anomaly": True, "progress": False,
         "checkpoint_every": 2,
     }

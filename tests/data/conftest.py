@@ -1,14 +1,11 @@
-"""Fixtures for the data tests: the real MNIST files, isolation, local HTTP mirrors."""
+"""Fixtures for the data tests: the real MNIST files and isolation (local HTTP mirrors: tests/conftest.py)."""
 
 from __future__ import annotations
 
 import functools
 import gzip
-import http.server
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -57,34 +54,3 @@ def link_real(shared_dir: Path) -> Callable[[Path, list[str]], None]:
             (dest / name).symlink_to(shared_dir / name)
 
     return link
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def http_mirror() -> Iterator[Callable[..., str]]:
-    """Factory: serve a folder on 127.0.0.1 (random port), return its base URL.
-
-    A custom ``handler`` class (not a SimpleHTTPRequestHandler) ignores the folder.
-    """
-    servers: list[tuple[http.server.ThreadingHTTPServer, threading.Thread]] = []
-
-    def start(directory: Path, handler: type[http.server.BaseHTTPRequestHandler] = _QuietHandler) -> str:
-        factory: Any = handler
-        if issubclass(handler, http.server.SimpleHTTPRequestHandler):
-            factory = functools.partial(handler, directory=str(directory))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), factory)
-        # A short poll interval keeps shutdown() (and so each test's teardown) fast.
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        thread.start()
-        servers.append((server, thread))
-        return f"http://127.0.0.1:{server.server_address[1]}/"
-
-    yield start
-    for server, thread in servers:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -99,3 +99,78 @@ def pages() -> List[Path]:
 def page_id(path: Path) -> str:
     """A page's path relative to docs/ (the README's relative to the repository), for test ids and messages."""
     return path.relative_to(DOCS_DIR).as_posix() if DOCS_DIR in path.parents else path.relative_to(REPO).as_posix()
+
+
+# ---- tables whose rows are code ---------------------------------------------------------------------
+_TABLE_MARKER = re.compile(r"\s*spellings:\s*(?P<mode>\w+)\s*")
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+#: What a marked table's rows mean to the docs test: ``run`` executes the right column's code;
+#: ``refused`` runs the left column's code, which must fail with a one-line error naming the right
+#: column's spelling, then runs the right column's code.
+TABLE_MODES = ("run", "refused")
+
+
+@dataclass
+class TableRow:
+    """One body row of a table marked ``<!-- spellings: MODE -->``: the code spans of its two columns."""
+
+    mode: str
+    left: List[str]
+    right: List[str]
+    line: int
+
+
+def _cells(line: str) -> List[str]:
+    return [cell.strip().replace("\\|", "|") for cell in _CELL_SPLIT.split(line.strip().strip("|"))]
+
+
+def parse_table_rows(text: str) -> Tuple[List[TableRow], List[int]]:
+    """The rows of marked tables, and the (1-based) header lines of tables whose first header cell
+    is "PyTorch" but that carry no marker (a spelling table the docs test would not run).
+
+    >>> rows, unmarked = parse_table_rows("<!-- spellings: run -->\\n| PyTorch | here |\\n| - | - |\\n| `a()` | `b()` |\\n")
+    >>> [(r.mode, r.left, r.right, r.line) for r in rows], unmarked
+    ([('run', ['a()'], ['b()'], 4)], [])
+    """
+    lines = text.split("\n")
+    rows: List[TableRow] = []
+    unmarked: List[int] = []
+    mode: Optional[str] = None
+    fence: Optional[str] = None
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        opening = _FENCE_OPEN.match(line)
+        if fence is not None:
+            if line.strip() == fence:
+                fence = None
+            index += 1
+            continue
+        if opening:
+            fence, mode = opening.group("fence"), None
+            index += 1
+            continue
+        comment = _COMMENT.match(line)
+        marker = _TABLE_MARKER.fullmatch(comment.group("body")) if comment else None
+        if marker:
+            mode = marker.group("mode")
+            if mode not in TABLE_MODES:
+                raise ValueError(f"line {index + 1}: unknown table mode {mode!r} (choose from {', '.join(TABLE_MODES)})")
+        elif line.lstrip().startswith("|"):
+            header = _cells(line)
+            if mode is None and header and header[0].strip("* ") == "PyTorch":
+                unmarked.append(index + 1)
+            index += 2  # the header and the | --- | line
+            while index < len(lines) and lines[index].lstrip().startswith("|"):
+                if mode is not None:
+                    cells = _cells(lines[index])
+                    left, right = (cells + ["", ""])[:2]
+                    rows.append(TableRow(mode, _CODE_SPAN.findall(left), _CODE_SPAN.findall(right), index + 1))
+                index += 1
+            mode = None
+            continue
+        elif line.strip():
+            mode = None
+        index += 1
+    return rows, unmarked

@@ -2,7 +2,10 @@
 
 * Each page's ``python`` blocks run in order in one namespace, with a fresh temporary folder as
   the working directory and ``MPLBACKEND=Agg``, the way a reader would paste them one after the
-  other. A ``text`` block titled "Output" after a python block must match what that block printed
+  other. Tables of spellings (marked ``<!-- spellings: run -->`` or ``refused``) run in the same
+  namespace, in page order: each row's right column is executed; in a ``refused`` table the left
+  column must first fail with a one-line error that names the right column's spelling. A table
+  headed "PyTorch" without a marker fails the test, so no row of one goes unexecuted. A ``text`` block titled "Output" after a python block must match what that block printed
   (doctest rules: ``...`` matches anything, whitespace is normalised). Warnings count as output,
   printed once per place as an interactive session prints them.
 * The README's blocks are held to the same rules as the pages'.
@@ -37,7 +40,7 @@ from typing import Dict, List
 import numpy as np
 import pytest
 
-from .markdown_blocks import DOCS_DIR, parse_blocks, page_id, pages
+from .markdown_blocks import DOCS_DIR, TableRow, parse_blocks, parse_table_rows, page_id, pages
 
 REPO = DOCS_DIR.parent
 _CHECKER = doctest.OutputChecker()
@@ -49,11 +52,13 @@ def _requires(programs) -> List[pytest.MarkDecorator]:
 
 
 def _pages_with(language: str) -> List:
-    """Pages with blocks of ``language``, each marked with the programs its executed blocks need."""
+    """Pages with blocks of ``language`` (for python: or spelling tables), each marked with the
+    programs its executed blocks need."""
     found = []
     for page in pages():
-        blocks = [b for b in parse_blocks(page.read_text(encoding="utf-8")) if b.language == language]
-        if blocks:
+        text = page.read_text(encoding="utf-8")
+        blocks = [b for b in parse_blocks(text) if b.language == language]
+        if blocks or (language == "python" and parse_table_rows(text)[0]):
             programs = [name for b in blocks if b.skip_reason is None for name in b.programs]
             found.append(pytest.param(page, marks=_requires(programs), id=page_id(page)))
     return found
@@ -84,16 +89,44 @@ def _run_block(code: str, line: int, page: Path, namespace: Dict) -> str:
     return captured.getvalue()
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+def _run_row(row: TableRow, page: Path, namespace: Dict) -> None:
+    """Run one row of a spellings table (see the module docstring)."""
+    where = f"{page_id(page)}:{row.line}"
+    assert row.right, f"{where}: the right column has no `code` to run"
+    if row.mode == "refused":
+        assert len(row.left) == 1, f"{where}: a refused row needs one `code` span on the left"
+        try:
+            exec(compile("\n" * (row.line - 1) + row.left[0], str(page), "exec"), namespace)
+        except Exception as error:  # the spelling must be refused, with any exception type that fits
+            message = str(error)
+        else:
+            pytest.fail(f"{where}: `{row.left[0]}` ran without an error, but the table says it is refused", pytrace=False)
+        assert message and "\n" not in message, f"{where}: the error is not one line: {message!r}"
+        named = set(_IDENTIFIER.findall(" ".join(row.right))) - set(_IDENTIFIER.findall(row.left[0]))
+        missing = sorted(word for word in named if not re.search(rf"\b{re.escape(word)}\b", message))
+        assert not missing, f"{where}: the error for `{row.left[0]}` does not name {missing}: {message}"
+    for code in row.right:
+        _run_block(code, row.line, page, namespace)
+
+
 @pytest.mark.parametrize("page", _pages_with("python"))
 def test_python_blocks_run_and_print_what_the_page_shows(page: Path, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     namespace: Dict = {"__name__": "__docs__"}
-    blocks = parse_blocks(page.read_text(encoding="utf-8"))
+    text = page.read_text(encoding="utf-8")
+    blocks = parse_blocks(text)
+    rows = list(parse_table_rows(text)[0])
     ran = 0
     for index, block in enumerate(blocks):
         if block.language != "python" or block.skip_reason is not None:
             continue
+        while rows and rows[0].line < block.line:
+            _run_row(rows.pop(0), page, namespace)
+            ran += 1
         printed = _run_block(block.code, block.line, page, namespace)
         ran += 1
         following = blocks[index + 1] if index + 1 < len(blocks) else None
@@ -106,7 +139,31 @@ def test_python_blocks_run_and_print_what_the_page_shows(page: Path, tmp_path, m
                     f"line {block.line} prints now\n{difference}",
                     pytrace=False,
                 )
+    for row in rows:
+        _run_row(row, page, namespace)
+        ran += 1
     assert ran > 0
+
+
+@pytest.mark.parametrize("page", pages(), ids=page_id)
+def test_spelling_tables_are_marked(page: Path) -> None:
+    """A table headed "PyTorch" is a table of spellings: it must be marked so that its rows run."""
+    _, unmarked = parse_table_rows(page.read_text(encoding="utf-8"))
+    assert not unmarked, (
+        f"{page_id(page)}: the tables at lines {unmarked} are not marked <!-- spellings: run --> or "
+        "<!-- spellings: refused -->, so the docs test would not run their rows"
+    )
+
+
+def test_a_refused_row_must_fail_and_name_the_right_spelling() -> None:
+    """Control: the table rules catch a row that runs, and an error that does not name the fix."""
+    page = DOCS_DIR / "control.md"  # only named in messages, never read
+    namespace: Dict = {}
+    with pytest.raises(pytest.fail.Exception, match="ran without an error"):
+        _run_row(TableRow("refused", ["y = 1"], ["y = 2"], 1), page, namespace)
+    with pytest.raises(AssertionError, match="does not name"):
+        _run_row(TableRow("refused", ["int('a')"], ["float_from('a')"], 1), page, namespace)
+    _run_row(TableRow("refused", ["int('a')"], ["int('1')"], 1), page, namespace)
 
 
 @pytest.mark.parametrize("page", pages(), ids=page_id)
@@ -287,7 +344,7 @@ def test_site_builds_strict_and_offline(tmp_path) -> None:
                 external.append(f"{html.relative_to(site)}: {match.group(0)}")
     assert not external, "pages load resources from the network:\n" + "\n".join(external)
     # Every guide made it into the site, with its figures.
-    for guide in ("tensors-and-autograd", "reverse-mode", "writing-a-model", "custom-ops", "functional-autodiff",
+    for guide in ("tensors-and-autograd", "coming-from-pytorch", "reverse-mode", "writing-a-model", "custom-ops", "functional-autodiff",
                   "experiments"):
         assert (site / "guides" / guide / "index.html").is_file()
     assert list((site / "figures").glob("*.svg"))

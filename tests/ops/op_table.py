@@ -20,6 +20,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import tinygrad_mnist as tm
 from tinygrad_mnist.ops import elementwise, linalg, movement
 from tinygrad_mnist.testing.strategies import (
     arrays,
@@ -130,6 +131,62 @@ def _clip_case(draw, dtype):
     bounds = tuple(b for b in (low, high) if b is not None)
     a = draw(arrays(_small_shapes(), dtype=dtype, avoid=bounds, min_distance=0.01))
     return Case((a,), {"low": low, "high": high})
+
+
+@st.composite
+def _clip_between_case(draw, dtype):
+    """x and tensor bounds of broadcastable shapes, one bound possibly open (None) and ``low > high``
+    sometimes (NumPy then gives ``high``); all values 0.01 apart, so no tie is crossed by a step."""
+    shape_a, shape_low, shape_high = draw(broadcastable_shapes(3, max_dims=MAX_DIMS, max_side=MAX_SIDE))
+    sizes = [math.prod(shape) for shape in (shape_a, shape_low, shape_high)]
+    pool = draw(arrays(sum(sizes), dtype=dtype, distinct=True, min_distance=0.01))
+    a, low, high = (part.reshape(shape) for part, shape in zip(np.split(pool, np.cumsum(sizes)[:-1]), (shape_a, shape_low, shape_high)))
+    open_side = draw(st.sampled_from(["none", "low", "high"]))
+    if open_side == "low":
+        return Case((a, high), {"open": "low"})
+    if open_side == "high":
+        return Case((a, low), {"open": "high"})
+    return Case((a, low, high), {"open": "none"})
+
+
+def _clip_between(a, *bounds, open):  # noqa: A002
+    if open == "low":
+        return a.clip(None, bounds[0])
+    if open == "high":
+        return a.clip(bounds[0], None)
+    return a.clip(*bounds)
+
+
+def _clip_between_reference(a, *bounds, open):  # noqa: A002
+    if open == "low":
+        return np.minimum(a, bounds[0])
+    if open == "high":
+        return np.maximum(a, bounds[0])
+    return np.clip(a, *bounds)
+
+
+@st.composite
+def _softmax_case(draw, dtype):
+    shape = draw(_small_shapes(min_dims=1))
+    return Case((draw(arrays(shape, dtype=dtype)),), {"axis": draw(st.integers(-len(shape), len(shape) - 1))})
+
+
+def softmax_reference(a, axis):
+    exps = np.exp(a - a.max(axis=axis, keepdims=True))
+    return exps / exps.sum(axis=axis, keepdims=True)
+
+
+@st.composite
+def _linspace_case(draw, dtype):
+    """Tensor start and stop of broadcastable shapes (0-d included), ``num`` from 0 to 4, either endpoint."""
+    shape_start, shape_stop = draw(broadcastable_shapes(2, max_dims=2, max_side=MAX_SIDE))
+    params = {"num": draw(st.integers(0, 4)), "endpoint": draw(st.booleans())}
+    return Case((draw(arrays(shape_start, dtype=dtype)), draw(arrays(shape_stop, dtype=dtype))), params)
+
+
+@st.composite
+def _matrix_case(draw, dtype):
+    return Case((draw(arrays(draw(_small_shapes(min_dims=2)), dtype=dtype)),), {})
 
 
 def reduction(distinct: bool = False, min_count: int = 1) -> Callable[[np.dtype], st.SearchStrategy]:
@@ -465,7 +522,7 @@ SPECS = (
     OpSpec("rpow", lambda a: 2 ** a, lambda a: np.power(2.0, a), unary()),
     OpSpec("radd", lambda a: 1.5 + a, lambda a: 1.5 + a, unary()),
     OpSpec("rmul", lambda a: 1.5 * a, lambda a: 1.5 * a, unary()),
-    # ... and with an ndarray on the left (Tensor.__array_ufunc__ = None hands these to the Tensor)
+    # ... and with an ndarray on the left (Tensor.__array_ufunc__ turns the ufunc into the Tensor op)
     OpSpec("ndarray_sub_tensor", lambda a, other: other - a, lambda a, other: other - a, _ndarray_operand_case),
     OpSpec("ndarray_matmul_tensor", lambda a, other: other @ a, lambda a, other: other @ a, _ndarray_matmul_case),
     # transcendental and activation primitives
@@ -505,6 +562,13 @@ SPECS = (
         lambda dtype: _where_case(dtype).map(lambda c: Case(c.arrays[:1], c.params)),
     ),
     OpSpec("clip", lambda a, low, high: a.clip(low, high), _clip_reference, _clip_case),
+    OpSpec("clip_tensor_bounds", _clip_between, _clip_between_reference, _clip_between_case),
+    OpSpec(
+        "where_top_level",
+        lambda a, b, condition: tm.where(condition, a, b),
+        lambda a, b, condition: np.where(condition, a, b),
+        _where_case,
+    ),
     # reductions
     OpSpec("sum", lambda a, axis, keepdims: a.sum(axis, keepdims), np.sum, reduction(), special=_zero_size_reduction),
     OpSpec("mean", lambda a, axis, keepdims: a.mean(axis, keepdims), np.mean, reduction(), special=_zero_size_reduction),
@@ -524,16 +588,39 @@ SPECS = (
         lambda a, axis, keepdims: np.var(a, axis=axis, keepdims=keepdims, ddof=1),
         reduction(min_count=2),
     ),
+    OpSpec(
+        "std",
+        lambda a, axis, keepdims: a.std(axis, keepdims),
+        lambda a, axis, keepdims: np.std(a, axis=axis, keepdims=keepdims),
+        reduction(distinct=True, min_count=2),
+    ),
+    OpSpec(
+        "std_ddof1",
+        lambda a, axis, keepdims: a.std(axis, keepdims, ddof=1),
+        lambda a, axis, keepdims: np.std(a, axis=axis, keepdims=keepdims, ddof=1),
+        reduction(distinct=True, min_count=2),
+    ),
+    OpSpec("softmax", lambda a, axis: a.softmax(axis), softmax_reference, _softmax_case),
+    OpSpec(
+        "log_softmax",
+        lambda a, axis: a.log_softmax(axis=axis),
+        lambda a, axis: np.log(softmax_reference(a, axis)),
+        _softmax_case,
+    ),
     OpSpec("logsumexp", lambda a, axis, keepdims: a.logsumexp(axis, keepdims), logsumexp_reference, reduction(),
            special=lambda dtype: st.one_of(reduction_near(1e4)(dtype), _zero_size_reduction(dtype))),
     # movement
     OpSpec("reshape", lambda a, shape: a.reshape(shape), lambda a, shape: a.reshape(shape), _reshape_case),
     OpSpec("reshape_varargs", lambda a, shape: a.reshape(*shape), lambda a, shape: a.reshape(shape), _reshape_case),
     OpSpec("flatten", lambda a, start, end: a.flatten(start, end), flatten_reference, _flatten_case),
-    OpSpec("transpose", lambda a, axes: a.transpose(*axes), lambda a, axes: np.transpose(a, axes), _permute_case),
-    OpSpec("permute", lambda a, axes: a.permute(axes), lambda a, axes: np.transpose(a, axes), _permute_case),
+    # transpose takes NumPy's one permutation argument here: two separate ints are PyTorch's swap
+    # spelling, refused where it would mean something else (test_tensor_surface.py).
+    OpSpec("transpose", lambda a, axes: a.transpose(axes), lambda a, axes: np.transpose(a, axes), _permute_case),
+    OpSpec("permute", lambda a, axes: a.permute(*axes), lambda a, axes: np.transpose(a, axes), _permute_case),
+    OpSpec("permute_tuple", lambda a, axes: a.permute(axes), lambda a, axes: np.transpose(a, axes), _permute_case),
     OpSpec("transpose_reverse", lambda a: a.transpose(), np.transpose, unary()),
     OpSpec("T", lambda a: a.T, lambda a: a.T, unary()),
+    OpSpec("mT", lambda a: a.mT, lambda a: np.swapaxes(a, -1, -2), _matrix_case),
     OpSpec(
         "swapaxes",
         lambda a, axis1, axis2: a.swapaxes(axis1, axis2),
@@ -559,6 +646,24 @@ SPECS = (
         lambda *parts, axis: movement.stack(parts, axis=axis),
         lambda *parts, axis: np.stack(parts, axis=axis),
         _stack_case,
+    ),
+    OpSpec(
+        "cat_top_level",
+        lambda *parts, axis: tm.cat(parts, axis=axis),
+        lambda *parts, axis: np.concatenate(parts, axis=axis),
+        _concatenate_case,
+    ),
+    OpSpec(
+        "stack_top_level",
+        lambda *parts, axis: tm.stack(parts, axis=axis),
+        lambda *parts, axis: np.stack(parts, axis=axis),
+        _stack_case,
+    ),
+    OpSpec(
+        "linspace",
+        lambda start, stop, num, endpoint: tm.linspace(start, stop, num=num, endpoint=endpoint),
+        lambda start, stop, num, endpoint: np.linspace(start, stop, num, endpoint=endpoint),
+        _linspace_case,
     ),
     # linear algebra
     OpSpec("matmul", lambda a, b: a @ b, np.matmul, _matmul_case),

@@ -1,7 +1,8 @@
 """What the op table deliberately avoids: the documented gradients at kinks and ties, and large inputs.
 
 The table keeps inputs away from points where an op has no derivative; here those points get the
-conventions the docstrings promise (0 at 0 for abs/relu, split evenly on ties, 1 on a clip bound),
+conventions the docstrings promise (0 at 0 for abs/relu, split evenly on ties, 1 on a clip bound, one
+owner per element for clip between tensors),
 and extreme inputs must give finite values and gradients without overflow warnings.
 """
 from __future__ import annotations
@@ -59,6 +60,30 @@ def test_clip_passes_the_gradient_on_its_bounds_and_blocks_it_outside():
     np.testing.assert_array_equal(_grad(lambda t: t.clip(-1.0, 0.5).sum(), x)[0], [0, 1, 1, 1, 0])
     np.testing.assert_array_equal(_grad(lambda t: t.clip(min=0.0).sum(), x)[0], [0, 0, 1, 1, 1])
     np.testing.assert_array_equal(_grad(lambda t: t.clip(max=0.0).sum(), x)[0], [1, 1, 1, 0, 0])
+
+
+def test_clip_with_tensor_bounds_gives_each_element_one_owner_at_ties():
+    """x keeps the gradient on a tie with a bound; otherwise the bound the value was clipped to gets it;
+    where low > high the output is high (NumPy) and so is the gradient; the shares add up to 1."""
+    #             below  =low  inside =high  above  low=high low>high
+    x = _leaf([-2.0, -1.0, 0.0, 1.0, 3.0, 5.0, 0.0])
+    low = _leaf([-1.0, -1.0, -1.0, -1.0, -1.0, 2.0, 1.0])
+    high = _leaf([1.0, 1.0, 1.0, 1.0, 1.0, 2.0, -1.0])
+    gx, glow, ghigh = _grad(lambda a, lo, hi: a.clip(lo, hi).sum(), x, low, high)
+    np.testing.assert_array_equal(gx, [0, 1, 1, 1, 0, 0, 0])
+    np.testing.assert_array_equal(glow, [1, 0, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(ghigh, [0, 0, 0, 0, 1, 1, 1])
+    np.testing.assert_array_equal(gx + glow + ghigh, np.ones(7))
+    # x == low == high: x keeps it, as with number bounds
+    gx, glow, ghigh = _grad(lambda a, lo, hi: a.clip(lo, hi).sum(), _leaf([2.0]), _leaf([2.0]), _leaf([2.0]))
+    assert (gx.item(), glow.item(), ghigh.item()) == (1.0, 0.0, 0.0)
+
+
+def test_clip_with_one_tensor_bound_and_one_number_agrees_with_number_bounds_for_x():
+    x = _leaf([-2.0, -1.0, 0.0, 0.5, 1.0])
+    gx, glow = _grad(lambda a, lo: a.clip(lo, 0.5).sum(), x, _leaf([-1.0] * 5))
+    np.testing.assert_array_equal(gx, [0, 1, 1, 1, 0])  # the same as clip(-1.0, 0.5) above
+    np.testing.assert_array_equal(glow, [1, 0, 0, 0, 0])
 
 
 def test_pow_with_a_tensor_exponent_has_zero_exponent_gradient_at_a_zero_base():

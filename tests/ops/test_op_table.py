@@ -154,7 +154,8 @@ REQUIRED_OPS = {
     "transpose", "permute", "swapaxes", "expand", "broadcast_to", "squeeze", "unsqueeze", "getitem_basic",
     "getitem_rows_labels", "getitem_repeated", "getitem_mask", "concatenate", "stack", "matmul", "matmul_1d_1d",
     "matmul_1d_2d", "matmul_2d_1d", "matmul_2d_2d", "matmul_batched", "linear",
-    "astype_float32", "astype_float64",
+    "astype_float32", "astype_float64", "clip_tensor_bounds", "std", "std_ddof1", "softmax", "log_softmax",
+    "mT", "cat_top_level", "stack_top_level", "where_top_level", "linspace",
 }
 
 

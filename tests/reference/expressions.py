@@ -182,8 +182,9 @@ def _movement_step(draw, i: int, shape: tuple, j: int, other_shape: tuple) -> St
         perm = tuple(draw(st.permutations(range(ndim))))
         inverse = tuple(int(a) for a in np.argsort(perm))
         return Step(
-            f"(n{i}.transpose{perm} * tanh(n{i}).transpose{perm}).transpose{inverse}",
-            lambda n: (n[i].transpose(*perm) * n[i].tanh().transpose(*perm)).transpose(*inverse),
+            f"(n{i}.transpose({perm}) * tanh(n{i}).transpose({perm})).transpose({inverse})",
+            # One permutation argument (NumPy's form): two separate ints are refused as PyTorch's swap.
+            lambda n: (n[i].transpose(perm) * n[i].tanh().transpose(perm)).transpose(inverse),
         )
     if kind == "swapaxes":
         return Step(f"n{i}.swapaxes(-1, -2).T.T.swapaxes(-2, -1)", lambda n: n[i].swapaxes(-1, -2).T.T.swapaxes(-2, -1))

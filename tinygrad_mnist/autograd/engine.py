@@ -249,6 +249,7 @@ def _backward_pass(outputs, seeds, inputs, retain_graph: bool, create_graph: boo
             if saved.any_modified():
                 saved.check_unmodified(ctx.name, ctx.held, ctx.sequence, ctx.input_arrays, node.data)
             if create_graph:
+                _check_inputs_unchanged(ctx, parents)
                 input_grads = ctx.backward(gradient, *parents, node)
             else:
                 input_grads = ctx.backward(gradient, *ctx.input_arrays, node.data)
@@ -282,6 +283,19 @@ def _checked_rule_result(ctx, input_grads) -> Sequence:
         raise TypeError(f"backward of {ctx.name} returned {len(input_grads)} gradient(s) for {count} input(s); "
                         f"it must return {expected}")
     return input_grads
+
+
+def _check_inputs_unchanged(ctx, parents) -> None:
+    """Refuse a create_graph pass through an op whose input got new values after the op was recorded
+    (``p -= lr * g`` replaces ``p.data``): its rule would read the new values, not those it used.
+    First-order passes read the saved arrays (``input_arrays``) and are not affected."""
+    for index, (parent, array) in enumerate(zip(parents, ctx.input_arrays)):
+        if parent.data is not array:
+            raise RuntimeError(
+                f"{ctx.name}: input {index} (shape {parent.data.shape}) got new values after {ctx.name} used it "
+                "(an in-place update such as p -= ...), so a create_graph pass cannot differentiate the "
+                "recorded values; update it after the backward pass, or record the graph again"
+            )
 
 
 def _sum(previous, addition, create_graph: bool):

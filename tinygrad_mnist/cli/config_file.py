@@ -16,7 +16,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-from ..checks import did_you_mean, shown
+from ..checks import MAX_NESTING, did_you_mean, nesting_depth, shown
 from ..errors import ConfigError
 from ..train.config import SETTINGS_BY_NAME
 
@@ -54,6 +54,11 @@ def read_config(path: "str | os.PathLike[str]") -> Tuple[Dict[str, Any], Optiona
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{where} is not valid TOML: {e}") from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        document = None
+    if document is None or nesting_depth(document) > MAX_NESTING:
+        raise ConfigError(f"{where} nests arrays or tables more than {MAX_NESTING} deep; a settings file "
+                          "needs two or three levels")
 
     grid_table = document.pop("grid", None)
     settings = _checked_settings(document, where)

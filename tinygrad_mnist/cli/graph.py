@@ -17,6 +17,7 @@ from ..errors import UserError
 from ..tensor import Tensor
 from ..train.builders import MNIST_FEATURES, build_loss, build_model
 from ..train.config import N_CLASSES, SETTINGS, TrainConfig
+from ..train.memory import check_fits_in_memory, model_memory
 from .options import Parser, add_dry_run, add_settings, given_settings, log, out_file, whole_number
 
 NAME = "graph"
@@ -48,6 +49,7 @@ def add_arguments(parser: Parser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Draw the graph (or show its settings with ``--dry-run``); the exit status."""
     config = TrainConfig.from_dict(given_settings(args, GRAPH_SETTINGS))
+    check_fits_in_memory(model_memory(config), "drawing this model")
     suffix = Path(args.out).suffix.lower()
     if suffix in (".svg", ".png", ".pdf") and shutil.which("dot") is None:
         raise UserError(f"writing {suffix} needs the graphviz 'dot' program, which is not installed; "

@@ -7,8 +7,11 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..train import fit, fixed_on_resume, resume
-from ..train.config import SETTINGS_BY_NAME, TrainConfig
+from ..train.config import SETTINGS, SETTINGS_BY_NAME, TrainConfig
 from ..train.grid_plan import normalise_overrides, override_changes
+from ..train.memory import check_fits_in_memory, training_memory
+from ..train.rundir import check_claimable
+from ..train.saved_run import open_saved_run
 from ..train.status import RunStatus, end_of_run_line
 from .config_file import read_config
 from .options import (
@@ -54,11 +57,14 @@ def add_arguments(parser: Parser) -> None:
     parser.add_argument("--config", type=existing("file"), metavar="FILE.toml", help=CONFIG_HELP)
     parser.add_argument("--out", type=out_dir, metavar="DIR", help="run directory to create; it must be new or "
                         "empty (default: a fresh runs/<activation>-<loss>-<hidden>-s<seed>)")
+    changeable = ", ".join(s.flag for s in SETTINGS if s.display_only or s.local)
     parser.add_argument("--resume", type=existing("directory"), metavar="RUN_DIR",
                         help="continue an unfinished run from its last checkpoint with its saved settings; "
-                        "only the display options (--disp-freq, --progress) may be given with it "
-                        "(default: start a new run)")
-    add_dry_run(parser, "the resolved settings as JSON")
+                        f"only {changeable} may be given with it; the data are looked for as --data-dir "
+                        "describes (never in a folder saved with the run) and must match the run's "
+                        "checksums (default: start a new run)")
+    add_dry_run(parser, "the resolved settings as JSON (after checking that the run could start: "
+                "--out free, the model fitting in memory)")
     add_settings(parser)
 
 
@@ -94,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
         return _resume(args)
     config = resolve_train(args)
     if args.dry_run:
+        # A dry run refuses what the real run would refuse before it starts, creating nothing.
+        check_fits_in_memory(training_memory(config), "training this model")
+        if args.out is not None:
+            check_claimable(args.out)
         log(json.dumps(config.to_dict(), indent=2))
         return 0
     return finish(fit(config, out_dir=args.out, log=log))
@@ -105,12 +115,13 @@ def _resume(args: argparse.Namespace) -> int:
     refused += [flag for flag, value in (("--config", args.config), ("--out", args.out)) if value]
     if refused:
         raise UsageError(f"--resume continues a run with its saved settings; drop {', '.join(refused)}")
-    config_file = Path(args.resume, "config.json")
-    if not config_file.is_file():
+    if not Path(args.resume, "config.json").is_file():
         raise ConfigError(f"{args.resume} is not a run directory (no config.json)")
     if args.dry_run:
+        # The settings that count are the checkpoint's (config.json is for reading, not trusted).
+        saved = open_saved_run(args.resume)
         log(f"would resume {args.resume} with settings:")
-        log(config_file.read_text(encoding="utf-8").rstrip())
+        log(json.dumps(saved.config.to_dict(), indent=2))
         return 0
     return finish(resume(args.resume, log=log, changes=typed))
 

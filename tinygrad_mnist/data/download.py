@@ -15,8 +15,6 @@ caller has verified it, so an interrupted or refused download leaves no file beh
 from __future__ import annotations
 
 import http.client
-import os
-import re
 import sys
 import threading
 import time
@@ -31,18 +29,7 @@ try:  # tqdm is a runtime dependency, but a missing progress bar must not stop a
 except ImportError:  # pragma: no cover - exercised by monkeypatching _tqdm in tests
     _tqdm = None
 
-__all__ = ["DEFAULT_MIRRORS", "ENV_MIRRORS", "DownloadFailed", "DownloadLimits", "fetch", "mirrors"]
-
-#: Environment variable with mirror URLs (separated by spaces or commas) to use instead of the defaults.
-ENV_MIRRORS = "TINYGRAD_MNIST_MIRRORS"
-
-#: Standard public copies, tried in order. Integrity comes from the sha256
-#: check, not from the transport, so a plain-http mirror is acceptable.
-DEFAULT_MIRRORS: tuple[str, ...] = (
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-    "http://yann.lecun.com/exdb/mnist/",
-)
+__all__ = ["DownloadFailed", "DownloadLimits", "fetch"]
 
 _USER_AGENT = "tinygrad_mnist (python urllib)"
 # Small reads so the progress bar moves and the limits are checked often, even on a slow link.
@@ -81,20 +68,6 @@ class DownloadLimits:
         for name in ("deadline_s", "idle_s", "window_s"):
             check_float(getattr(self, name), name, POSITIVE, owner="DownloadLimits")
         check_float(self.min_bytes_per_s, "min_bytes_per_s", NON_NEGATIVE, owner="DownloadLimits")
-
-
-def mirrors() -> list[str]:
-    """Return the base URLs to download from, each ending in ``/``.
-
-    ``$TINYGRAD_MNIST_MIRRORS`` (URLs separated by whitespace or commas)
-    replaces :data:`DEFAULT_MIRRORS` when set and non-empty.
-
-    Example:
-        >>> all(url.endswith("/") for url in mirrors())
-        True
-    """
-    urls = [u for u in re.split(r"[\s,]+", os.environ.get(ENV_MIRRORS, "")) if u]
-    return [u if u.endswith("/") else u + "/" for u in (urls or DEFAULT_MIRRORS)]
 
 
 class _NoBar:

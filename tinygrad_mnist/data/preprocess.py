@@ -16,7 +16,7 @@ from ..checks import NON_NEGATIVE, check_choice, check_int
 from ..errors import ConfigError
 from .mnist import Mnist
 
-__all__ = ["NORMALIZATIONS", "Splits", "prepare", "split_size"]
+__all__ = ["NORMALIZATIONS", "Splits", "prepare", "scale_pixels", "split_size"]
 
 #: Accepted values of ``prepare(normalize=...)``.
 NORMALIZATIONS = ("scale", "center", "standardize")
@@ -112,6 +112,30 @@ def _to_float(images: np.ndarray, dtype: np.dtype, mean: float, std: float, flat
     return out.reshape(len(out), -1) if flatten else out
 
 
+def _float_dtype(dtype: np.dtype | type) -> np.dtype:
+    try:
+        float_dtype = np.dtype(dtype)
+    except TypeError as e:
+        raise ConfigError(f"dtype must be a NumPy floating dtype, got {dtype!r}") from e
+    if float_dtype.kind != "f":
+        raise ConfigError(f"dtype must be a floating dtype such as np.float32, got {float_dtype}")
+    return float_dtype
+
+
+def scale_pixels(images: np.ndarray, dtype: np.dtype | type = np.float32, flatten: bool = True) -> np.ndarray:
+    """uint8 images as floats in ``[0, 1]`` (pixel / 255, so 255 is exactly 1.0), ``(N, H*W)``
+    when ``flatten`` else ``(N, H, W)``: ``prepare``'s "scale" without the splits.
+
+    Example:
+        >>> scale_pixels(np.array([[[0, 255]]], np.uint8)).tolist()
+        [[0.0, 1.0]]
+    """
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim < 2:
+        raise ConfigError(f"scale_pixels needs uint8 images of shape (N, H, W), got {images.dtype}{images.shape}")
+    return _to_float(images, _float_dtype(dtype), 0.0, 1.0, flatten)
+
+
 def prepare(
     mnist: Mnist,
     normalize: str = "scale",
@@ -144,12 +168,7 @@ def prepare(
         ((8, 784), (2, 784), 1.0, dtype('int64'))
     """
     normalize = check_choice(normalize, "normalize", NORMALIZATIONS)
-    try:
-        float_dtype = np.dtype(dtype)
-    except TypeError as e:
-        raise ConfigError(f"dtype must be a NumPy floating dtype, got {dtype!r}") from e
-    if float_dtype.kind != "f":
-        raise ConfigError(f"dtype must be a floating dtype such as np.float32, got {float_dtype}")
+    float_dtype = _float_dtype(dtype)
     seed = check_int(seed, "seed", NON_NEGATIVE)
     for name in ("train_images", "test_images"):
         images = getattr(mnist, name)

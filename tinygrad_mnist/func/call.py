@@ -23,7 +23,7 @@ import numpy as np
 
 from ..autograd import enable_grad, inputs_needing_grad, is_grad_enabled, toposort
 from ..autograd import grad as engine_grad
-from ..ops.movement import stack
+from ..functions import stack
 from ..tensor import Tensor
 from .trees import Structure, describe, flatten, unflatten
 

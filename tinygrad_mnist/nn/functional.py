@@ -16,8 +16,8 @@ import numpy as np
 
 from ..checks import NON_NEGATIVE, UNIT_INTERVAL, check_float
 from ..ops import elementwise
-from ..ops.axes import axis_index
 from ..ops.elementwise import where
+from ..ops.spelling import numpy_spelling
 from ..tensor import Tensor
 
 # SeLU's fixed point constants (Klambauer et al., 2017), as in PyTorch.
@@ -140,38 +140,25 @@ def softplus(x) -> Tensor:
     return elementwise.softplus(_tensor(x))
 
 
-def _shift_by_max(x: Tensor, axis: int) -> Tensor:
-    """``x - max(x)`` with the max as a constant: softmax is shift-invariant, so the gradient is
-    unchanged, and every later step works on numbers near 0 where float32 is precise."""
-    axis = axis_index("softmax", axis, x.ndim)
-    if x.size == 0:  # nothing to shift (and an empty axis has no max)
-        return x
-    top = np.max(x.data, axis=axis, keepdims=True)
-    return x - np.where(np.isfinite(top), top, 0).astype(x.dtype, copy=False)
-
-
+@numpy_spelling
 def log_softmax(x, axis: int = -1) -> Tensor:
-    """``x - logsumexp(x, axis, keepdims=True)``: log-probabilities, stable for any finite logits.
-
-    Evaluated on ``x - max(x)``, so large logits lose no precision (1e4 - logsumexp would in float32).
+    """``x - logsumexp(x, axis, keepdims=True)``: log-probabilities, stable for any finite logits
+    (the same function as ``Tensor.log_softmax``; see ``tinygrad_mnist.ops.reduce.log_softmax``).
 
     >>> log_softmax(Tensor([[0.0, 0.0]])).numpy()
     array([[-0.6931472, -0.6931472]], dtype=float32)
     """
-    shifted = _shift_by_max(_tensor(x), axis)
-    if shifted.size == 0:  # no element, so no log-probability to normalise
-        return shifted
-    return shifted - shifted.logsumexp(axis=axis, keepdims=True)
+    return _tensor(x).log_softmax(axis)
 
 
+@numpy_spelling
 def softmax(x, axis: int = -1) -> Tensor:
-    """Probabilities along ``axis``: ``exp(x - max) / sum(exp(x - max))``, without overflow.
+    """Probabilities along ``axis``, without overflow (the same function as ``Tensor.softmax``).
 
     >>> softmax(Tensor([[1000.0, 1000.0]])).numpy()
     array([[0.5, 0.5]], dtype=float32)
     """
-    exps = _shift_by_max(_tensor(x), axis).exp()
-    return exps / exps.sum(axis=axis, keepdims=True)
+    return _tensor(x).softmax(axis)
 
 
 # ---- losses --------------------------------------------------------------------------------------
@@ -359,9 +346,10 @@ def focal_loss(logits, labels, gamma: float = 2.0, alpha: Union[None, float, Seq
     logits, labels, n, c = _logits_and_labels("focal_loss", logits, labels)
     gamma = check_float(gamma, "gamma", NON_NEGATIVE, owner="focal_loss")
     weights = _class_weights(alpha, c, logits.dtype)
-    # On x - max(x): unlike cross-entropy's, focal's gradient goes through p_y = exp(log p_y), so the
-    # rounding of log p_y (an ulp of the logits, 2 at 1e16) must not reach it.
-    log_p = _label_log_probs(_shift_by_max(logits, 1), labels)
+    # From log_softmax, which works on x - max(x): unlike cross-entropy's, focal's gradient goes through
+    # p_y = exp(log p_y), so the rounding of x_y - logsumexp(x) (an ulp of the logits, 2 at 1e16) must
+    # not reach it.
+    log_p = log_softmax(logits)[np.arange(n), labels]
     per_sample = log_p
     if gamma != 0:
         # Clipping 1 - p away from 0 keeps pow's derivative (1 - p)^(gamma - 1) finite when p rounds

@@ -8,6 +8,7 @@ import numpy as np
 from ..checks import UNIT_INTERVAL, check_choice, check_float, positive_int
 from ..errors import ConfigError
 from ..ops.linalg import linear
+from ..ops.spelling import numpy_spelling
 from ..tensor import Tensor
 from .init import INITS, Seed, as_generator, initial_weight
 from .module import Module, Parameter
@@ -116,6 +117,7 @@ class Flatten(Module):
     (2, 784)
     """
 
+    @numpy_spelling
     def __init__(self, start_axis: int = 1, end_axis: int = -1):
         self.start_axis, self.end_axis = int(start_axis), int(end_axis)
 

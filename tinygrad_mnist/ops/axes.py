@@ -1,15 +1,16 @@
 """Checking and normalising ``axis`` and shape arguments, shared by reductions, movement ops and
-the Tensor constructors.
+the Tensor constructors; and ``Tensor.size``'s element count.
 
 An out-of-range axis is an error naming the op, never silently wrapped onto another axis.
 """
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
 from ..autograd.function import ShapeError
+from .spelling import numpy_spelling
 
 
 def axis_index(op: str, axis, ndim: int) -> int:
@@ -62,3 +63,27 @@ def shape_from_args(shape: tuple) -> Tuple[int, ...]:
         if not isinstance(side, (int, np.integer)) or isinstance(side, bool):
             raise ShapeError(f"a shape must be made of ints, got {tuple(shape)!r}")
     return tuple(int(side) for side in shape)
+
+
+class ElementCount(int):
+    """``Tensor.size``: the number of elements, an ``int`` (NumPy's meaning) that can also be called
+    like PyTorch's ``x.size()`` (the shape) and ``x.size(axis)`` (the length of one axis).
+
+    >>> count = ElementCount(6, (2, 3))
+    >>> count + 1, count(), count(-1)
+    (7, (2, 3), 3)
+    """
+
+    def __new__(cls, count: int, shape: Tuple[int, ...]) -> "ElementCount":
+        element_count = super().__new__(cls, count)
+        element_count.shape = shape
+        return element_count
+
+    def __getnewargs__(self):
+        return int(self), self.shape  # so that pickle and copy rebuild it through __new__
+
+    @numpy_spelling(shown_as="size")
+    def __call__(self, axis: Optional[int] = None):
+        if axis is None:
+            return self.shape
+        return self.shape[axis_index("size", axis, len(self.shape))]

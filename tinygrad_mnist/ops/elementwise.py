@@ -215,7 +215,21 @@ class Where(Function):
         )
 
 
+def _clip_shares(a: np.ndarray, low: np.ndarray, high: np.ndarray):
+    """Which of ``clip(a, low, high)``'s three inputs each output element is taken from.
+
+    The three masks partition the elements: ``a`` where ``low <= a <= high`` (so ``a`` keeps the
+    gradient at a tie with a bound), else ``low`` where ``a < low <= high``, else ``high`` (above it,
+    or everywhere when ``low > high``: NumPy's clip then gives ``high``).
+    """
+    to_a = (low <= a) & (a <= high)
+    to_low = (a < low) & (low <= high)
+    return to_a, to_low, ~(to_a | to_low)
+
+
 class Clip(Function):
+    """Clip between numbers (None for an open side): a gradient for ``a`` only."""
+
     def forward(self, a, low, high):
         self.low, self.high = low, high
         return np.clip(a, low, high)
@@ -228,6 +242,17 @@ class Clip(Function):
         if self.high is not None:
             inside &= a <= self.high
         return (grad * inside,)
+
+
+class ClipBetween(Function):
+    """Clip between tensor bounds (broadcast with ``a``): gradients for ``a`` and both bounds."""
+
+    def forward(self, a, low, high):
+        return np.minimum(np.maximum(a, low), high)
+
+    def backward(self, grad, a, low, high, out):
+        shares = _clip_shares(A.value(a), A.value(low), A.value(high))
+        return tuple(grad * share if needed else None for share, needed in zip(shares, self.needs_input_grad))
 
 
 class Erf(Function):
@@ -429,22 +454,34 @@ def where(condition, a, b) -> Node:
     >>> where(Tensor([True, False]), Tensor([1.0, 2.0]), 0.0).numpy()
     array([1., 0.], dtype=float32)
     """
-    condition = A.value(condition)
+    condition = np.asarray(A.value(condition))
     if condition.dtype != np.bool_:
         condition = condition.astype(bool)
     return Where.apply(a, b, condition=condition)
 
 
 def clip(a, min=None, max=None) -> Node:  # noqa: A002
-    """Limit values to ``[min, max]``; the gradient is 0 where a value was clipped.
+    """Limit values to ``[min, max]``; a bound may be a number, None (that side is open), an array
+    or a Tensor (broadcast with ``a``).
+
+    Gradients: ``a`` gets the gradient where ``min <= a <= max`` (ties with a bound included), a
+    tensor bound where the output was taken from it (``min`` where ``a < min``, ``max`` where
+    ``a > max``); where ``min > max`` the output is ``max``, as in NumPy, and so is the gradient.
 
     >>> from tinygrad_mnist import Tensor
     >>> clip(Tensor([-2.0, 0.5, 2.0]), -1, 1).numpy()
     array([-1. ,  0.5,  1. ], dtype=float32)
+    >>> low = Tensor([0.0, 1.0, 0.0], requires_grad=True)
+    >>> clip(Tensor([-2.0, 0.5, 2.0]), low, 1.0).sum().backward()
+    >>> low.grad.numpy()
+    array([1., 1., 0.], dtype=float32)
     """
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
-    return Clip.apply(a, low=min, high=max)
+    if not isinstance(min, (Node, np.ndarray)) and not isinstance(max, (Node, np.ndarray)):
+        return Clip.apply(a, low=min, high=max)
+    # An open side is an infinite bound (a Python float: it takes the dtype of the tensors it meets).
+    return ClipBetween.apply(a, -math.inf if min is None else min, math.inf if max is None else max)
 
 
 def cast(a, dtype) -> Node:

@@ -8,6 +8,7 @@ import numpy as np
 from ..autograd.function import Function, ShapeError
 from ..autograd.node import Node
 from .axes import axis_index, normalize_axes, shape_from_args
+from .spelling import numpy_spelling
 
 
 class Reshape(Function):
@@ -146,6 +147,7 @@ def reshape(a, *shape) -> Node:
     return Reshape.apply(a, shape=shape_from_args(shape))
 
 
+@numpy_spelling
 def flatten(a, start_axis: int = 0, end_axis: int = -1) -> Node:
     """Merge axes ``start_axis..end_axis`` into one.
 
@@ -165,19 +167,57 @@ def flatten(a, start_axis: int = 0, end_axis: int = -1) -> Node:
     return reshape(a, shape[:start] + (merged,) + shape[end + 1:])
 
 
+def permute(a, *axes) -> Node:
+    """Put the axes in the given order (a permutation of all of them; the identity is allowed).
+
+    >>> from tinygrad_mnist import Tensor
+    >>> permute(Tensor(np.zeros((2, 3, 4))), 2, 0, 1).shape
+    (4, 2, 3)
+    """
+    return Transpose.apply(a, axes=shape_from_args(axes) if axes else None)
+
+
+def _is_swap_spelling(axes: tuple) -> bool:
+    """Two separate integer arguments: PyTorch's ``transpose(dim0, dim1)``."""
+    return len(axes) == 2 and all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in axes)
+
+
 def transpose(a, *axes) -> Node:
-    """Permute axes (reverse them when none are given), like ``np.transpose``.
+    """Permute axes like ``np.transpose``: reverse them when none are given, else ``axes`` is a
+    permutation of all of them.
+
+    PyTorch's ``transpose(dim0, dim1)`` swaps two axes; here the same two integers mean a
+    permutation, which on a 2-D tensor is the identity for ``(0, 1)`` and is no permutation at all
+    on other ranks. Both cases are errors that point to :func:`swapaxes` instead of a silent no-op.
 
     >>> from tinygrad_mnist import Tensor
     >>> transpose(Tensor(np.zeros((2, 3, 4))), 2, 0, 1).shape
     (4, 2, 3)
+    >>> transpose(Tensor(np.zeros((2, 3))), 0, 1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tinygrad_mnist.autograd.function.ShapeError: transpose(0, 1) would leave this 2-D tensor unchanged: ...
     """
-    axes = shape_from_args(axes) if axes else None
-    return Transpose.apply(a, axes=axes)
+    if _is_swap_spelling(axes):
+        first, second = (int(x) for x in axes)
+        spelled = f"transpose({first}, {second})"
+        if a.ndim == 2 and first % 2 == 0 and second % 2 == 1 and -2 <= first < 2 and -2 <= second < 2:
+            raise ShapeError(
+                f"{spelled} would leave this 2-D tensor unchanged: here transpose takes a permutation of all "
+                f"axes (NumPy's meaning) and ({first}, {second}) keeps each axis in place; to exchange the two "
+                f"axes write swapaxes({first}, {second}), .T or .mT"
+            )
+        if a.ndim != 2:
+            raise ShapeError(
+                f"{spelled} on a {a.ndim}-D tensor: here transpose takes a permutation of all {a.ndim} axes "
+                f"(NumPy's meaning); to exchange two axes write swapaxes({first}, {second})"
+            )
+    return permute(a, *axes)
 
 
+@numpy_spelling
 def swapaxes(a, axis1: int, axis2: int) -> Node:
-    """Exchange two axes.
+    """Exchange two axes (PyTorch's ``transpose(dim0, dim1)``).
 
     >>> from tinygrad_mnist import Tensor
     >>> swapaxes(Tensor(np.zeros((2, 3, 4))), -1, -2).shape
@@ -186,7 +226,22 @@ def swapaxes(a, axis1: int, axis2: int) -> Node:
     order = list(range(a.ndim))
     axis1, axis2 = axis_index("swapaxes", axis1, a.ndim), axis_index("swapaxes", axis2, a.ndim)
     order[axis1], order[axis2] = order[axis2], order[axis1]
-    return transpose(a, *order)
+    return permute(a, *order)
+
+
+def matrix_transpose(a) -> Node:
+    """Swap the last two axes: the transpose of every matrix in a batch (``x.mT``).
+
+    >>> from tinygrad_mnist import Tensor
+    >>> matrix_transpose(Tensor(np.zeros((5, 2, 3)))).shape
+    (5, 3, 2)
+    """
+    if a.ndim < 2:
+        raise ShapeError(
+            f"mT: needs at least 2 dimensions (a matrix or a batch of them), got shape {a.shape}; "
+            "for a vector there is nothing to transpose, use x[:, None] or x[None, :] for a column or a row"
+        )
+    return swapaxes(a, -1, -2)
 
 
 def broadcast_to(a, *shape) -> Node:
@@ -199,6 +254,7 @@ def broadcast_to(a, *shape) -> Node:
     return BroadcastTo.apply(a, shape=shape_from_args(shape))
 
 
+@numpy_spelling
 def squeeze(a, axis=None) -> Node:
     """Remove size-1 axes (all of them, or those given).
 
@@ -217,6 +273,7 @@ def squeeze(a, axis=None) -> Node:
     return reshape(a, tuple(size for i, size in enumerate(shape) if i not in axes))
 
 
+@numpy_spelling
 def unsqueeze(a, axis: int) -> Node:
     """Insert a size-1 axis at ``axis`` (negative counts from the end of the result).
 
@@ -252,6 +309,7 @@ def scatter(values, key, shape) -> Node:
     return Scatter.apply(values, key=_normalize_key(key), shape=tuple(shape))
 
 
+@numpy_spelling
 def concatenate(tensors: Sequence, axis: int = 0) -> Node:
     """Join tensors along an existing axis.
 
@@ -264,6 +322,7 @@ def concatenate(tensors: Sequence, axis: int = 0) -> Node:
     return Concatenate.apply(*tensors, axis=axis)
 
 
+@numpy_spelling
 def stack(tensors: Sequence, axis: int = 0) -> Node:
     """Join same-shaped tensors along a new axis.
 

@@ -9,7 +9,9 @@ import numpy as np
 from ..autograd.function import Function, ShapeError
 from ..autograd.node import Node
 from . import arraylike as A
+from . import elementwise
 from .axes import axis_index, normalize_axes
+from .spelling import numpy_spelling
 
 
 def _kept_shape(shape, axes) -> tuple:
@@ -31,7 +33,8 @@ def _check_nonempty_reduction(op: str, a: np.ndarray, axes) -> None:
 
     A zero-size tensor is fine when the reduced axes are not empty: (0, 3) over axis 1 gives (0,).
     """
-    if a.size == 0 and any(a.shape[i] == 0 for i in axes):
+    # Not any(...): this module defines its own any, all, sum, max and min.
+    if a.size == 0 and 0 in [a.shape[i] for i in axes]:
         raise ShapeError(
             f"{op.lower()}: cannot reduce over an axis of length 0 (tensor of shape {a.shape}, axis {axes}); "
             "the result has no value"
@@ -136,6 +139,7 @@ class LogSumExp(_Reduction):
         return (self._kept(grad) * (shifted / shifted.sum(axis=self.axes, keepdims=True)),)
 
 
+@numpy_spelling
 def sum(a, axis=None, keepdims: bool = False) -> Node:  # noqa: A001
     """Sum over ``axis`` (None: all axes).
 
@@ -146,6 +150,7 @@ def sum(a, axis=None, keepdims: bool = False) -> Node:  # noqa: A001
     return Sum.apply(a, axis=axis, keepdims=keepdims)
 
 
+@numpy_spelling
 def mean(a, axis=None, keepdims: bool = False) -> Node:
     """Arithmetic mean over ``axis``.
 
@@ -156,6 +161,7 @@ def mean(a, axis=None, keepdims: bool = False) -> Node:
     return Mean.apply(a, axis=axis, keepdims=keepdims)
 
 
+@numpy_spelling
 def max(a, axis=None, keepdims: bool = False) -> Node:  # noqa: A001
     """Maximum over ``axis``; tied maxima share the gradient evenly.
 
@@ -166,6 +172,7 @@ def max(a, axis=None, keepdims: bool = False) -> Node:  # noqa: A001
     return Max.apply(a, axis=axis, keepdims=keepdims)
 
 
+@numpy_spelling
 def min(a, axis=None, keepdims: bool = False) -> Node:  # noqa: A001
     """Minimum over ``axis``; tied minima share the gradient evenly.
 
@@ -176,6 +183,7 @@ def min(a, axis=None, keepdims: bool = False) -> Node:  # noqa: A001
     return Min.apply(a, axis=axis, keepdims=keepdims)
 
 
+@numpy_spelling
 def var(a, axis=None, keepdims: bool = False, ddof: int = 0) -> Node:
     """Variance over ``axis`` (``ddof`` as in NumPy), written with differentiable ops.
 
@@ -193,6 +201,21 @@ def var(a, axis=None, keepdims: bool = False, ddof: int = 0) -> Node:
     return sum(deviation * deviation, axis=axes, keepdims=keepdims) * (1.0 / (count - ddof))
 
 
+
+@numpy_spelling
+def std(a, axis=None, keepdims: bool = False, ddof: int = 0) -> Node:
+    """Standard deviation over ``axis``: ``sqrt(var(a, axis, keepdims, ddof))``.
+
+    ``ddof=0`` by default, as in NumPy (PyTorch's ``std()`` is ``ddof=1``). Where every reduced value
+    is the same the deviation is 0 and its gradient is undefined (NaN), as for any square root at 0.
+
+    >>> from tinygrad_mnist import Tensor
+    >>> std(Tensor([1.0, 3.0])).item(), std(Tensor([1.0, 3.0]), ddof=1).item()
+    (1.0, 1.4142135381698608)
+    """
+    return elementwise.sqrt(var(a, axis, keepdims, ddof))
+
+@numpy_spelling
 def logsumexp(a, axis=None, keepdims: bool = False) -> Node:
     """``log(sum(exp(a)))`` over ``axis``, computed stably for large values.
 
@@ -203,6 +226,7 @@ def logsumexp(a, axis=None, keepdims: bool = False) -> Node:
     return LogSumExp.apply(a, axis=axis, keepdims=keepdims)
 
 
+@numpy_spelling
 def argmax(a, axis: Optional[int] = None) -> Node:
     """Indices of the maxima (an int64 tensor, not differentiable).
 
@@ -213,6 +237,7 @@ def argmax(a, axis: Optional[int] = None) -> Node:
     return _indices(np.argmax, a, axis)
 
 
+@numpy_spelling
 def argmin(a, axis: Optional[int] = None) -> Node:
     """Indices of the minima (an int64 tensor, not differentiable).
 
@@ -230,3 +255,72 @@ def _indices(function, a, axis) -> Node:
         axis = axis_index(function.__name__, axis, a.ndim)
     _check_nonempty_reduction(function.__name__, a.data, tuple(range(a.ndim)) if axis is None else (axis,))
     return a._wrap(function(a.data, axis=axis))
+
+
+def _shift_by_max(x: Node, axis: int) -> Node:
+    """``x - max(x)`` with the max as a constant: softmax is shift-invariant, so the gradient is
+    unchanged, and every later step works on numbers near 0 where float32 is precise."""
+    axis = axis_index("softmax", axis, x.data.ndim)
+    if x.data.size == 0:  # nothing to shift (and an empty axis has no max)
+        return x
+    top = np.max(x.data, axis=axis, keepdims=True)
+    return x - np.where(np.isfinite(top), top, 0).astype(x.data.dtype, copy=False)
+
+
+@numpy_spelling
+def log_softmax(x, axis: int = -1) -> Node:
+    """``x - logsumexp(x, axis, keepdims=True)``: log-probabilities, stable for any finite logits.
+
+    Evaluated on ``x - max(x)``, so large logits lose no precision (1e4 - logsumexp would in float32).
+
+    >>> from tinygrad_mnist import Tensor
+    >>> log_softmax(Tensor([[0.0, 0.0]])).numpy()
+    array([[-0.6931472, -0.6931472]], dtype=float32)
+    """
+    shifted = _shift_by_max(x, axis)
+    if shifted.data.size == 0:  # no element, so no log-probability to normalise
+        return shifted
+    return shifted - logsumexp(shifted, axis=axis, keepdims=True)
+
+
+@numpy_spelling
+def softmax(x, axis: int = -1) -> Node:
+    """Probabilities along ``axis``: ``exp(x - max) / sum(exp(x - max))``, without overflow.
+
+    >>> from tinygrad_mnist import Tensor
+    >>> softmax(Tensor([[1000.0, 1000.0]])).numpy()
+    array([[0.5, 0.5]], dtype=float32)
+    """
+    exps = elementwise.exp(_shift_by_max(x, axis))
+    return exps / sum(exps, axis=axis, keepdims=True)
+
+
+@numpy_spelling
+def any(a, axis=None, keepdims: bool = False) -> Node:  # noqa: A001
+    """Whether any element along ``axis`` is true (non-zero): a bool tensor, outside the graph.
+
+    >>> from tinygrad_mnist import Tensor
+    >>> x = Tensor([[1.0, -2.0], [-3.0, -4.0]])
+    >>> (x > 0).any().item(), (x > 0).any(axis=1).numpy()
+    (True, array([ True, False]))
+    """
+    return _truth(np.logical_or, "any", a, axis, keepdims)
+
+
+@numpy_spelling
+def all(a, axis=None, keepdims: bool = False) -> Node:  # noqa: A001
+    """Whether every element along ``axis`` is true (non-zero): a bool tensor, outside the graph.
+
+    >>> from tinygrad_mnist import Tensor
+    >>> x = Tensor([[1.0, 2.0], [-3.0, 4.0]])
+    >>> (x > 0).all().item(), (x > 0).all(axis=0).numpy()
+    (False, array([False,  True]))
+    """
+    return _truth(np.logical_and, "all", a, axis, keepdims)
+
+
+def _truth(ufunc, name: str, a, axis, keepdims: bool) -> Node:
+    if not isinstance(a, Node):
+        raise TypeError(f"{name} expects a Tensor, got {type(a).__name__}")
+    axes = normalize_axes(name, axis, a.data.ndim)
+    return a._wrap(ufunc.reduce(a.data.astype(bool, copy=False), axis=axes, keepdims=keepdims))

@@ -7,7 +7,7 @@
 0.95...
 """
 from .builders import build_loss, build_model, build_optimizer, build_schedule
-from .checkpoint import CHECKPOINT_NAME, Checkpoint, load_checkpoint, read_checkpoint, save_checkpoint
+from .checkpoint import CHECKPOINT_NAME, Checkpoint, load_checkpoint, open_checkpoint, read_checkpoint, save_checkpoint
 from .config import SETTINGS, TrainConfig
 from .evaluation import evaluate, evaluate_arrays
 from .grid import run_grid
@@ -34,6 +34,7 @@ __all__ = [
     "fit",
     "fixed_on_resume",
     "load_checkpoint",
+    "open_checkpoint",
     "plan_grid",
     "read_checkpoint",
     "read_metrics_csv",

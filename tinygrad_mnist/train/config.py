@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ..checks import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, UNIT_INTERVAL, Bounds, did_you_mean
-from ..data import MNIST_FILES, NORMALIZATIONS, split_size
+from ..data import DATASETS, NORMALIZATIONS, dataset_info, split_size
 from ..errors import ConfigError
 from ..nn import ACTIVATIONS, INITS, LOSSES
 from ..optim import MOMENTUM_FORMS, SCHEDULES
@@ -35,8 +35,9 @@ from .settings import (
 DTYPES = ("float32", "float64")
 ON_NONFINITE = ("stop", "skip")
 N_CLASSES = 10
-N_TRAIN = MNIST_FILES["train_images"].shape[0]
-N_TEST = MNIST_FILES["test_images"].shape[0]
+# The most examples any known data set has (they all have MNIST's 60,000 and 10,000).
+N_TRAIN = max(info.n_train for info in DATASETS.values())
+N_TEST = max(info.n_test for info in DATASETS.values())
 # A guard against typos such as --hidden 1280000 that would exhaust memory rather than train.
 MAX_LAYER_WIDTH = 65536
 _BELOW_ONE = Bounds(0, 1, high_open=True)
@@ -117,6 +118,10 @@ class TrainConfig:
     disp_freq: int = setting(
         100, Integer(NON_NEGATIVE), "print a progress line every this many iterations (0 = only the "
         "end-of-epoch lines)", "output", display_only=True)
+    dataset: str = setting(
+        "mnist", Choice(tuple(DATASETS)), "the data set (28x28 grayscale images in 10 classes, verified by "
+        "their published checksums): " + ", ".join(f"{info.name} ({info.description})" for info in
+                                                             DATASETS.values()), "data")
     normalize: str = setting(
         "scale", Choice(NORMALIZATIONS), "pixel preprocessing: scale (to [0, 1]), center (then "
         "subtract the training mean), standardize (then divide by the training std)", "data")
@@ -129,9 +134,10 @@ class TrainConfig:
         None, OrNone(Integer(Bounds(1, N_TEST)), "all"), "use a subset of the first N test examples",
         "data", metavar="N")
     data_dir: Optional[str] = setting(
-        None, OrNone(Folder()), "folder with the four MNIST files (.gz or not)", "data", metavar="DIR",
-        default_text="$TINYGRAD_MNIST_DATA, else the download cache (missing files are downloaded "
-        "and verified)")
+        None, OrNone(Folder()), "folder with the four files of --dataset (one folder per data set)", "data",
+        metavar="DIR", default_text="the data set's variable (" + ", ".join(
+            f"${info.env_data}" for info in DATASETS.values()) + "), else the download cache "
+        "(missing files are downloaded and verified)", local=True)
     on_nonfinite: str = setting(
         "stop", Choice(ON_NONFINITE), "when a loss or gradient becomes NaN or Inf: stop (fail with a "
         "message) or skip (drop that batch and go on)", "training")
@@ -247,10 +253,10 @@ def check_batch_fits(batch_size: int, n_train: int) -> None:
 
 
 def _check_together(config: TrainConfig) -> None:
-    """Rules between settings; the sizes are those MNIST will give, checked before any loading."""
+    """Rules between settings; the sizes are those the data set will give, checked before any loading."""
     if config.nesterov and config.momentum == 0.0:
         raise ConfigError("nesterov=true needs momentum > 0 (e.g. momentum 0.9), or set nesterov to false")
-    n_train = config.train_size or N_TRAIN
+    n_train = config.train_size or dataset_info(config.dataset).n_train
     try:
         n_val = split_size(config.val_size, n_train)
     except ValueError as error:

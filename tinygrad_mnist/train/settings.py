@@ -311,8 +311,11 @@ class Setting:
     """One training setting as declared with :func:`setting` next to its ``TrainConfig`` field.
 
     ``part`` groups it in ``--help`` (see ``PARTS``); ``display_only`` marks settings that change
-    only what is shown, never the results, so a resumed run may change them; ``metavar`` and
-    ``default_text`` adjust how ``--help`` shows the value and the default.
+    only what is shown, never the results, so a resumed run may change them; ``local`` marks
+    settings that say where things are on this machine (the data folder): a resumed or evaluated
+    run takes them from the command line or the environment, never from the run's saved files, and
+    verifies what it finds by checksum; ``metavar`` and ``default_text`` adjust how ``--help`` shows
+    the value and the default.
 
     Example:
         >>> from tinygrad_mnist.train.config import SETTINGS_BY_NAME
@@ -329,6 +332,7 @@ class Setting:
     metavar: Optional[str] = None
     default_text: Optional[str] = None
     display_only: bool = False
+    local: bool = False
 
     @property
     def flag(self) -> str:
@@ -348,7 +352,7 @@ _DECLARATION = "tinygrad_mnist.setting"
 
 
 def setting(default: Any, kind: Kind, help: str, part: str, *, metavar: Optional[str] = None,
-            default_text: Optional[str] = None, display_only: bool = False) -> Any:
+            default_text: Optional[str] = None, display_only: bool = False, local: bool = False) -> Any:
     """Declare a ``TrainConfig`` field as a setting: a dataclass field carrying its declaration.
 
     A list default is copied for every instance.
@@ -364,7 +368,7 @@ def setting(default: Any, kind: Kind, help: str, part: str, *, metavar: Optional
     if part not in dict(PARTS):
         raise ValueError(f"unknown part {part!r}; choose from {', '.join(dict(PARTS))}")
     declaration = {"kind": kind, "default": default, "help": help, "part": part, "metavar": metavar,
-                   "default_text": default_text, "display_only": display_only}
+                   "default_text": default_text, "display_only": display_only, "local": local}
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata={_DECLARATION: declaration})
     return dataclasses.field(default=default, metadata={_DECLARATION: declaration})
