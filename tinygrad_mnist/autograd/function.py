@@ -179,7 +179,7 @@ class Function:
             fn.parents = inputs
             fn.input_arrays = arrays
             fn.sequence = _next_sequence()
-            fn.held = saved.hold(arrays, data)
+            fn.held = saved.hold(inputs)
             out._ctx = fn
         return out
 

@@ -4,11 +4,13 @@ A backward rule reads the arrays its op saw in forward (its inputs' and its outp
 one of them is changed in place before the backward pass, the gradient is silently wrong. Two
 mechanisms, which together cost nothing on the training hot path (no copy, no checksum):
 
-* **Read-only guard.** Recording an op makes those arrays read-only (``flags.writeable = False``)
-  until the op's saved values are freed: by the backward pass (unless ``retain_graph``) or when the
-  graph is dropped unused. A stray write, ``w.data[:] = 100``, raises NumPy's "assignment
-  destination is read-only" at the line that writes. Only arrays that own their memory are guarded
-  (a view's base could still be written), and arrays that were already read-only are left alone.
+* **Read-only guard.** Recording an op makes the arrays of its leaf inputs (parameters, data,
+  constants: the tensors no op computed) read-only until the op's saved values are freed: by the
+  backward pass (unless ``retain_graph``) or when the graph is dropped unused. A stray write,
+  ``w.data[:] = 100``, raises NumPy's "assignment destination is read-only" at the line that
+  writes. Only arrays that own their memory are guarded (a view's base could still be written),
+  arrays that were already read-only are left alone, and results of ops are not guarded (they are
+  written only by ops; ``x += y`` on one whose graph is alive is refused by ``ops/inplace.py``).
 * **Version marks for deliberate updates.** The framework's own in-place updates (an optimizer's
   ``step``, ``Module.load_state_dict``) and user code inside ``modify_in_place`` may write a guarded
   array. Each such write is marked with the time of the write (the op counter), and a backward pass
@@ -58,17 +60,26 @@ class ModifiedError(RuntimeError):
     """
 
 
-def hold(inputs: List[np.ndarray], out: np.ndarray) -> List[np.ndarray]:
-    """Guard a newly recorded op's input arrays and output; returns those it now holds (for ``release``)."""
+def hold(inputs) -> List[np.ndarray]:
+    """Guard the arrays of a newly recorded op's leaf inputs; returns those it now holds (for ``release``).
+
+    Leaves only (parameters, data, constants: tensors no op computed), and not the op's result:
+    results are written only by ops, and flipping a flag on every intermediate array cost 3-4% of a
+    training step. A 0-d constant that needs no gradient (a Python number wrapped for the op) is
+    the op's own and is skipped too.
+    """
     held = []
-    for array in (*inputs, out):
+    for node in inputs:
+        if node._ctx is not None:
+            continue
+        array = node.data
         key = id(array)
         count = _holders.get(key)
         if count is not None:
             _holders[key] = count + 1
             held.append(array)
-        elif array.base is None and array.flags.writeable:
-            array.flags.writeable = False
+        elif array.base is None and (array.ndim or node.requires_grad) and array.flags.writeable:
+            array.setflags(write=False)
             _holders[key] = 1
             held.append(array)
     return held
@@ -84,7 +95,7 @@ def release(held: List[np.ndarray]) -> None:
         else:
             del _holders[key]
             _modified_at.pop(key, None)
-            array.flags.writeable = True
+            array.setflags(write=True)
 
 
 def any_held() -> bool:
@@ -123,7 +134,7 @@ def begin_updates(arrays: Iterable[np.ndarray]) -> List[np.ndarray]:
     for array in arrays:
         key = id(array)
         if key in _holders and not any(a is array for a in opened):
-            array.flags.writeable = True
+            array.setflags(write=True)
             _modified_at[key] = stamp
             opened.append(array)
     return opened
@@ -132,7 +143,7 @@ def begin_updates(arrays: Iterable[np.ndarray]) -> List[np.ndarray]:
 def end_updates(opened: List[np.ndarray]) -> None:
     """Guard again the arrays that ``begin_updates`` opened."""
     for array in opened:
-        array.flags.writeable = False
+        array.setflags(write=False)
 
 
 @contextmanager
