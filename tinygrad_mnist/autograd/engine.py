@@ -246,7 +246,7 @@ def _backward_pass(outputs, seeds, inputs, retain_graph: bool, create_graph: boo
             if runs is not None and key not in runs:
                 continue
             parents = ctx.parents
-            if saved.any_modified():
+            if saved.modified_at:
                 saved.check_unmodified(ctx.name, ctx.held, ctx.sequence, ctx.input_arrays, node.data)
             if create_graph:
                 _check_inputs_unchanged(ctx, parents)

@@ -38,8 +38,9 @@ next_stamp = itertools.count().__next__
 
 # id(array) -> number of recorded ops holding it (each holder keeps the array itself alive).
 _holders: Dict[int, int] = {}
-# id(array) -> op counter at its latest deliberate in-place update, while it is held.
-_modified_at: Dict[int, int] = {}
+# id(array) -> op counter at its latest deliberate in-place update, while it is held. Empty unless
+# such an update happened while a graph held the array: the backward pass checks ops only then.
+modified_at: Dict[int, int] = {}
 
 
 class ModifiedError(RuntimeError):
@@ -94,7 +95,7 @@ def release(held: List[np.ndarray]) -> None:
             _holders[key] = count
         else:
             del _holders[key]
-            _modified_at.pop(key, None)
+            modified_at.pop(key, None)
             array.setflags(write=True)
 
 
@@ -103,15 +104,10 @@ def any_held() -> bool:
     return bool(_holders)
 
 
-def any_modified() -> bool:
-    """Whether some held array has been updated in place (the backward pass checks ops only then)."""
-    return bool(_modified_at)
-
-
 def check_unmodified(op, held: List[np.ndarray], recorded_at: int, arrays: List[np.ndarray], out: np.ndarray) -> None:
     """Raise ``ModifiedError`` if one of ``held`` was updated in place after the op was recorded."""
     for array in held:
-        when = _modified_at.get(id(array))
+        when = modified_at.get(id(array))
         if when is not None and when > recorded_at:
             position = next((f"input {i}" for i, a in enumerate(arrays) if a is array), "its output")
             raise ModifiedError(
@@ -135,7 +131,7 @@ def begin_updates(arrays: Iterable[np.ndarray]) -> List[np.ndarray]:
         key = id(array)
         if key in _holders and not any(a is array for a in opened):
             array.setflags(write=True)
-            _modified_at[key] = stamp
+            modified_at[key] = stamp
             opened.append(array)
     return opened
 
