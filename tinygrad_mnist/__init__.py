@@ -1,5 +1,8 @@
 """tinygrad_mnist: a small NumPy-backed autograd framework for learning deep learning on MNIST."""
-from .autograd import AnomalyError, Function, ShapeError, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
+from .autograd import (
+    AnomalyError, Function, ShapeError, TeachingWarning, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad,
+    teaching_warnings,
+)
 from .tensor import Tensor, arange, eye, from_numpy, full, ones, rand, randn, tensor, zeros
 from . import func
 
@@ -9,6 +12,7 @@ __all__ = [
     "detect_anomaly",
     "Function",
     "ShapeError",
+    "TeachingWarning",
     "Tensor",
     "arange",
     "enable_grad",
@@ -22,6 +26,7 @@ __all__ = [
     "ones",
     "rand",
     "randn",
+    "teaching_warnings",
     "tensor",
     "zeros",
 ]

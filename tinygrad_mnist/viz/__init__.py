@@ -8,10 +8,14 @@ True
 """
 from .curves import plot_curves
 from .graph import DotNotFoundError, draw_graph, save_graph
+from .steps import backward_table, draw_backward, save_backward_steps
 
 __all__ = [
     "DotNotFoundError",
+    "backward_table",
+    "draw_backward",
     "draw_graph",
     "plot_curves",
+    "save_backward_steps",
     "save_graph",
 ]
