@@ -13,6 +13,7 @@ import numpy as np
 
 from .autograd import engine
 from .autograd.node import Node
+from .display import tensor_html
 from .ops import elementwise, linalg, movement, reduce
 from .ops.axes import shape_from_args
 from .rng import Seed, as_generator
@@ -171,6 +172,10 @@ class Tensor(Node):
         if self.name:
             parts.append(f"name={self.name!r}")
         return ", ".join(parts) + ")"
+
+    def _repr_html_(self) -> str:
+        """How Jupyter shows a tensor: shape, dtype, autograd status and abbreviated values."""
+        return tensor_html(self)
 
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype)

@@ -202,7 +202,7 @@ def save_rendered(graph: graphviz.Digraph, path, format: Optional[str] = None) -
     """Write a drawing of this package (any ``graphviz.Digraph``) to ``path`` as ``save_graph`` does.
 
     >>> import tempfile
-    >>> graph = new_digraph(["\ta -> b\n"], "BT")
+    >>> graph = new_digraph(["a -> b"], "BT")
     >>> save_rendered(graph, Path(tempfile.mkdtemp()) / "g.gv").read_text().startswith("digraph")
     True
     """

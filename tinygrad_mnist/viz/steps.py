@@ -5,15 +5,6 @@ the engine does while it runs): which node is visited at which step, the gradien
 its op sends to each input, and where a share is added to what an input already had (a tensor used
 more than once). In the drawings the arrows of the backward pass point the way gradients flow, from
 an op down to its inputs, and carry "step: share".
-
->>> from tinygrad_mnist import Tensor
->>> x = Tensor([1.0, 2.0], requires_grad=True, name="x")
->>> print(backward_table((x * x).sum()))
-step  node        receives  sends to its inputs
-   1  Sum ()      1         Mul: [1, 1]
-   2  Mul (2,)    [1, 1]    x: [1, 2]
-                            x: + [1, 2] = [2, 4]
-   3  x (2,)      [2, 4]    (leaf: backward() adds this to x.grad)
 """
 from __future__ import annotations
 
@@ -46,6 +37,15 @@ def backward_table(tensor: Tensor, names: Names = None, grad_output=None) -> str
     as "+ share = total". A leaf's row is where ``backward()`` would store the gradient. The pass
     keeps the graph and leaves ``.grad`` alone (see ``autograd.backward_steps``). Arrays of up to 4
     entries are written out, larger ones as min/mean/max.
+
+    >>> from tinygrad_mnist import Tensor
+    >>> x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    >>> print(backward_table((x * x).sum()))
+    step  node      receives  sends to its inputs
+       1  Sum ()    1         Mul: [1, 1]
+       2  Mul (2,)  [1, 1]    x: [1, 2]
+                              x: + [1, 2] = [2, 4]
+       3  x (2,)    [2, 4]    (leaf: backward() adds this to x.grad)
     """
     steps = backward_steps(tensor, grad_output)
     labels = _node_labels(tensor, steps, names)
