@@ -137,7 +137,7 @@ def run_directories(paths: Sequence[Union[str, Path]]) -> List[Path]:
     >>> grid = Path(tempfile.mkdtemp())
     >>> for name in ("relu", "gelu"):
     ...     (grid / name).mkdir()
-    ...     _ = (grid / name / "metrics.csv").write_text("epoch,train_loss\n1,0.5\n")
+    ...     _ = (grid / name / "metrics.csv").write_text("epoch,train_loss" + chr(10) + "1,0.5" + chr(10))
     >>> [path.name for path in run_directories([grid])]
     ['gelu', 'relu']
     """

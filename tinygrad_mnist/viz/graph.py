@@ -357,7 +357,10 @@ def _stats_text(values: np.ndarray) -> str:
     as_float = values.astype(np.float64)
     if as_float.min() == as_float.max():
         return f"all {_number(as_float.min())}"
-    return f"min {_number(as_float.min())} mean {_number(as_float.mean())} max {_number(as_float.max())}"
+    low, mean, high = as_float.min(), as_float.mean(), as_float.max()
+    if abs(mean) < 1e-6 * max(abs(low), abs(high)):
+        mean = 0.0  # rounding noise of a mean that is 0 (a softmax gradient's rows), not a tiny number
+    return f"min {_number(low)} mean {_number(mean)} max {_number(high)}"
 
 
 def _nonfinite_text(values: np.ndarray) -> str:
