@@ -7,7 +7,7 @@ Run the grids first (see examples/experiments/README.md), each into <runs>/<conf
 Every number in the page is read from the runs' metrics.csv and config.json; the published numbers
 are the lab reports' test accuracies, as quoted in the project's issue tracker.
 
-The metrics.csv and config.json of every run of a pictured grid are kept in docs/results/runs/, so
+The metrics.csv and config.json of every run of a pictured grid are kept in tools/recorded_runs/, so
 the pictures can be redrawn (after a change to plot_curves) without training anything:
 
     python tools/make_results.py --figures-only
@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Tuple
 from tinygrad_mnist.viz import plot_curves
 
 ROOT = Path(__file__).resolve().parents[1]
-RECORDED = ROOT / "docs" / "results" / "runs"  # metrics.csv + config.json of each pictured run
+RECORDED = ROOT / "tools" / "recorded_runs"  # metrics.csv + config.json of each pictured run
 WITHIN = 0.005  # the issue's bar: within 0.5 percentage points of the published accuracy
 
 ACTIVATIONS_BY_LOSSES = {
@@ -105,7 +105,7 @@ FIGURES = {
 
 
 def record(grid_dir: Path, name: str) -> Path:
-    """Copy each run's metrics.csv and config.json of ``grid_dir`` to docs/results/runs/<name>."""
+    """Copy each run's metrics.csv and config.json of ``grid_dir`` to tools/recorded_runs/<name>."""
     target = RECORDED / name
     shutil.rmtree(target, ignore_errors=True)
     for run_dir in sorted(d for d in grid_dir.iterdir() if (d / "metrics.csv").is_file()):
@@ -186,7 +186,7 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=ROOT / "runs", help="folder holding one folder per grid")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md")
     parser.add_argument("--figures-only", action="store_true",
-                        help="only redraw the pictures from the runs recorded in docs/results/runs")
+                        help="only redraw the pictures from the runs recorded in tools/recorded_runs")
     args = parser.parse_args()
     figures = args.out.parent / "results"
     figures.mkdir(parents=True, exist_ok=True)

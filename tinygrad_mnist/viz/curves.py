@@ -115,10 +115,17 @@ def curves_figure(
     colors = _run_colors(len(loaded))
     columns = _legend_columns(len(loaded))
     legend_rows = math.ceil(len(loaded) / columns)
-    figure = Figure(figsize=(max(5.8 * len(panels), 8.0), 4.4 + 0.24 * legend_rows), layout="constrained")
+    # Up to 3 panels side by side; more (one loss panel per loss) in two rows, to stay readable.
+    rows = 1 if len(panels) <= 3 else 2
+    columns_of_panels = math.ceil(len(panels) / rows)
+    figure = Figure(figsize=(max(5.6 * columns_of_panels, 8.0), 4.2 * rows + 0.3 + 0.24 * legend_rows),
+                    layout="constrained")
     FigureCanvasAgg(figure)
 
-    axes = figure.subplots(1, len(panels), squeeze=False)[0]
+    grid = figure.subplots(rows, columns_of_panels, squeeze=False).ravel()
+    for unused in grid[len(panels):]:
+        unused.set_visible(False)
+    axes = grid[:len(panels)]
     _draw_panels(axes, panels, loaded, colors, chosen, limits, zoom)
     figure.legend(
         handles=[Line2D([], [], color=color, linewidth=2.5, label=_legend_label(label, run, chosen))
@@ -215,8 +222,9 @@ def _in_panel(run, loss_type: Optional[str], panels) -> bool:
 
 
 def _legend_label(label: str, run, chosen) -> str:
-    """The run's label with its final accuracy on the split the accuracy panel shows first."""
-    for split in chosen["accuracy"] or SPLITS:
+    """The run's label with its final accuracy: test, else validation, else training, among the
+    splits the accuracy panel shows."""
+    for split in [s for s in ("test", "val", "train") if s in (chosen["accuracy"] or SPLITS)]:
         values = run.get(f"{split}_accuracy")
         if values is not None and np.isfinite(values).any():
             last = values[np.isfinite(values)][-1]
@@ -258,6 +266,8 @@ def _draw_panels(axes, panels, loaded, colors, chosen, limits, zoom: bool) -> No
             axis.set_ylim(*limits[metric])
         elif zoom and not log_scale:
             window = _zoom_window(series, upper_bound=_accuracy_scale(loaded) if metric == "accuracy" else None)
+            if metric == "loss" and window is not None:
+                window = (max(window[0], 0.0) if min(np.nanmin(v) for v in series) >= 0 else window[0], window[1])
             if window is not None:
                 axis.set_ylim(*window)
                 axis.set_ylabel(f"{metric} (zoomed)")
@@ -279,10 +289,9 @@ def _zoom_window(series: List[np.ndarray], upper_bound: Optional[float]) -> Opti
     rise would squash the differences that matter), with a margin; None when there is nothing."""
     tails = [values[len(values) // 4 or (1 if len(values) > 1 else 0):] for values in series]
     finite = np.concatenate([v[np.isfinite(v)] for v in tails] or [np.empty(0)])
-    everything = np.concatenate([v[np.isfinite(v)] for v in series] or [np.empty(0)])
     if finite.size == 0:
         return None
-    low, high = float(finite.min()), float(everything.max())
+    low, high = float(finite.min()), float(finite.max())
     if high - low <= 0:
         pad = abs(high) * 0.05 or 0.05
     else:
