@@ -66,7 +66,7 @@ def test_labels_come_from_folder_names_and_pairs(tmp_path):
     texts = svg_texts(out)
     labels = {text.split(": test ")[0] for text in texts if ": test " in text}  # each with its final accuracy
     assert labels == {"alpha", "a/seed0", "b/seed0", "momentum 0.9", "relabelled"}
-    assert {"label check", "train", "test"} <= texts
+    assert {"label check", "loss (train)", "accuracy (test)"} <= texts  # 5 runs: one split per panel
     assert "val" not in texts  # no run has a validation split
 
 

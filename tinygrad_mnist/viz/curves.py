@@ -57,9 +57,9 @@ def plot_curves(
     the curves ("train", "val", "test"); by default every split is drawn for up to 4 runs, and for
     more the training loss and the test (else validation) accuracy. Train is solid, validation
     dotted, test dashed; each run keeps one colour in every panel, and the legend gives its final
-    accuracy. ``ylim`` fixes an axis, e.g. ``{"accuracy": (0.95, 0.99)}``; otherwise ``zoom`` fits
-    each axis to the range the curves take after their first epochs (an early point may then lie
-    below the frame; the axis says "zoomed"). Runs trained with different losses (the ``loss`` of
+    accuracy. ``ylim`` fixes an axis, e.g. ``{"accuracy": (0.95, 0.99)}``; otherwise, where a panel
+    compares several runs, ``zoom`` fits its axis to the range the curves take after their first
+    epochs (an early point may then lie outside the frame; the axis says "zoomed"). Runs trained with different losses (the ``loss`` of
     their config.json) get one loss panel each. A run whose training loss became NaN or Inf is
     marked "(diverged)". The format follows the suffix of ``out_path`` (.png, .svg, .pdf, ...) and
     the file is replaced atomically.
@@ -264,7 +264,7 @@ def _draw_panels(axes, panels, loaded, colors, chosen, limits, zoom: bool) -> No
             axis.set_ylabel("loss (log scale)")
         if metric in limits:
             axis.set_ylim(*limits[metric])
-        elif zoom and not log_scale:
+        elif zoom and not log_scale and len(shown) > 1:  # a zoom helps to compare; one run is shown whole
             window = _zoom_window(series, upper_bound=_accuracy_scale(loaded) if metric == "accuracy" else None)
             if metric == "loss" and window is not None:
                 window = (max(window[0], 0.0) if min(np.nanmin(v) for v in series) >= 0 else window[0], window[1])
@@ -276,7 +276,7 @@ def _draw_panels(axes, panels, loaded, colors, chosen, limits, zoom: bool) -> No
             if scale is not None:
                 axis.yaxis.set_major_formatter(PercentFormatter(xmax=scale))
     present = [(split, style) for split, style in SPLIT_STYLES if any(split in chosen[m] for m, _ in panels)]
-    if len(present) > 1:
+    if any(len(chosen[metric]) > 1 for metric, _ in panels):  # else each panel's title names its split
         # Loss curves fall from the upper left, so the upper right corner is usually free.
         axes[0].legend(
             handles=[Line2D([], [], color="black", linestyle=style, label=split) for split, style in present],
