@@ -12,10 +12,10 @@ NAME = "plot"
 HELP = "draw the learning curves of run directories into one image"
 DESCRIPTION = (
     "Plot loss and accuracy per epoch (train solid, validation dotted, test dashed) of\n"
-    "one or more runs into one image. A grid directory stands for all its runs. The\n"
-    "accuracy axis zooms on the range the runs differ in, runs trained with different\n"
-    "losses get one loss panel each, and with more than 4 runs each panel shows one\n"
-    "split (training loss, test accuracy) and the legend each run's final accuracy."
+    "one or more runs into one image. A grid directory stands for all its runs. Where\n"
+    "runs are compared, each axis zooms on the range they differ in; runs trained with\n"
+    "different losses get one loss panel each; with more than 4 runs each panel shows\n"
+    "one split (training loss, test accuracy); the legend gives each final accuracy."
 )
 EPILOG = "example: tinygrad-mnist plot runs/a_one_hidden --metric accuracy --ylim accuracy 0.95 0.99"
 
