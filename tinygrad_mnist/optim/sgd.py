@@ -162,3 +162,4 @@ class SGD(Optimizer):
                 else:
                     np.multiply(velocity, lr, out=scratch)  # g (perhaps in scratch) is used up by now
                     weights -= scratch
+        self._note_step()
