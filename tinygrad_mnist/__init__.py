@@ -1,5 +1,8 @@
 """tinygrad_mnist: a small NumPy-backed autograd framework for learning deep learning on MNIST."""
-from .autograd import AnomalyError, Function, ShapeError, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
+from .autograd import (
+    AnomalyError, Function, ShapeError, TeachingWarning, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad,
+    teaching_warnings,
+)
 from .creation import (
     arange,
     eye,
@@ -26,6 +29,7 @@ __all__ = [
     "detect_anomaly",
     "Function",
     "ShapeError",
+    "TeachingWarning",
     "Tensor",
     "arange",
     "cat",
@@ -46,6 +50,7 @@ __all__ = [
     "rand",
     "randn",
     "stack",
+    "teaching_warnings",
     "tensor",
     "where",
     "zeros",

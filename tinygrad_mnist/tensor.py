@@ -12,22 +12,26 @@ from typing import Optional
 import numpy as np
 
 from .autograd import engine
+from .autograd.dtypes import DEFAULT_FLOAT
 from .autograd.node import Node
+from .display import tensor_html
 from .ops import elementwise, inplace, linalg, movement, reduce, ufuncs
 from .ops.axes import ElementCount
 from .ops.spelling import TENSOR_ATTRIBUTE_HINTS, numpy_spelling
 
-DEFAULT_FLOAT = np.float32
 _SUPPORTED_KINDS = "fiub"  # float, signed int, unsigned int, bool
 _new = object.__new__
 
 
 def _to_array(data, dtype) -> np.ndarray:
-    """Python numbers and lists become float32 (or int64/bool); an ndarray keeps its dtype."""
+    """Python numbers and lists become float32 (or int64/bool); an ndarray or a NumPy scalar keeps
+    its dtype (``np.float64(0.1)`` is a float64 tensor, as in PyTorch)."""
     if isinstance(data, Tensor):
         array = data.data
     elif isinstance(data, np.ndarray):
         array = data
+    elif isinstance(data, np.generic):
+        array = np.asarray(data)
     else:
         array = np.asarray(data)
         if dtype is None and array.dtype == np.float64:
@@ -90,7 +94,10 @@ class Tensor(Node):
             return Tensor._wrap(value, False)
         if isinstance(value, (bool, int, float)):
             like = next((t.data.dtype for t in operands if isinstance(t, Tensor)), None)
-            if like is not None and (like.kind == "f" or not isinstance(value, float)):
+            # A number takes the tensor's dtype unless that would change its value: a float meeting
+            # an integer tensor, or any non-bool number meeting a bool one (2 must not become True).
+            if like is not None and (like.kind == "f" or (like.kind == "b") == isinstance(value, bool)
+                                     and not isinstance(value, float)):
                 return Tensor._wrap(np.asarray(value, dtype=like), False)
         return Tensor(value)
 
@@ -173,6 +180,13 @@ class Tensor(Node):
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
+    def __iter__(self):
+        # Without this, Python would iterate through __getitem__ until an IndexError, so a 0-d
+        # tensor would silently look empty (list(Tensor(1.0)) == []); NumPy and PyTorch refuse.
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor; use .item() to get its value")
+        return (self[i] for i in range(self.shape[0]))
+
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
         parts = [f"Tensor({body}", f"dtype={self.dtype}"]
@@ -183,6 +197,10 @@ class Tensor(Node):
         if self.name:
             parts.append(f"name={self.name!r}")
         return ", ".join(parts) + ")"
+
+    def _repr_html_(self) -> str:
+        """How Jupyter shows a tensor: shape, dtype, autograd status and abbreviated values."""
+        return tensor_html(self)
 
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype)

@@ -4,6 +4,7 @@ import pytest
 
 from tinygrad_mnist import Tensor, nn
 from tinygrad_mnist.errors import CheckpointError
+from tinygrad_mnist.nn import Module, Parameter
 
 
 class Block(nn.Module):
@@ -217,3 +218,47 @@ def test_parameter_is_a_tensor_that_requires_grad():
     assert type(p * 2) is Tensor  # results of ops are ordinary tensors
     with pytest.raises(TypeError, match="floating-point"):
         nn.Parameter(np.array([1, 2]))
+
+
+# ---- assignments that would silently drop a weight (issue 11) -------------------------------------
+def test_assigning_a_plain_tensor_over_a_parameter_is_refused():
+    from tinygrad_mnist.nn import Linear
+
+    lin = Linear(3, 2, seed=0)
+    before = lin.weight
+    with pytest.raises(TypeError, match=r"cannot assign a Tensor to Linear\.weight, which holds a Parameter.*Parameter\(\.\.\.\)"):
+        lin.weight = lin.weight - 0.1
+    assert lin.weight is before and list(lin.state_dict()) == ["weight", "bias"]
+    lin.weight = Parameter(np.zeros((3, 2), dtype=np.float32))  # a new Parameter is fine
+    assert [name for name, _ in lin.named_parameters()] == ["weight", "bias"]
+    lin.weight.data[...] -= 0.1  # and so is an in-place update
+    lin.extra = Tensor([1.0])  # constants and recorded results are fine too
+    lin.cache = lin.weight * 2
+    lin.weight = None  # as in PyTorch, None removes the weight deliberately
+    assert [name for name, _ in lin.named_parameters()] == ["bias"]
+
+
+def test_a_requires_grad_leaf_tensor_attribute_is_refused_with_advice():
+    class Scaled(Module):
+        def __init__(self):
+            self.w = Tensor([1.0], requires_grad=True)
+
+    with pytest.raises(TypeError, match=r"Scaled\.w = a Tensor with requires_grad=True is not registered.*Parameter"):
+        Scaled()
+
+
+def test_other_values_over_a_parameter_or_a_module_are_refused():
+    from tinygrad_mnist.nn import Linear, Sequential
+
+    lin = Linear(3, 2, seed=0)
+    with pytest.raises(TypeError, match=r"cannot assign a value of type ndarray to Linear\.weight, which holds a Parameter"):
+        lin.weight = np.zeros((3, 2), dtype=np.float32)
+    class Net(Module):
+        def __init__(self):
+            self.body = Sequential(Linear(3, 2, seed=0))
+
+    net = Net()
+    with pytest.raises(TypeError, match=r"cannot assign a value of type list to Net\.body, which holds a Module"):
+        net.body = [Linear(3, 2)]
+    net.body = Linear(3, 2, seed=1)  # another Module is fine
+    assert [name for name, _ in net.named_parameters()] == ["body.weight", "body.bias"]

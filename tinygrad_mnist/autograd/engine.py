@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 
-from . import anomaly
+from . import anomaly, saved, teaching
 from .grad_mode import _state
 from .node import Node
 from .toposort import toposort
@@ -121,8 +121,10 @@ def _seed(outputs: Sequence[Node], grad_outputs, create_graph: bool) -> list:
             raise TypeError(f"output {i} is a {type(out).__name__}, not a Tensor")
         if not out.requires_grad:
             raise RuntimeError(
-                f"output {i} does not require grad: nothing it was computed from has requires_grad=True "
-                "(or it was computed under no_grad())"
+                f"output {i} does not require grad: nothing it was computed from has requires_grad=True, "
+                "it was computed under no_grad(), or it is (computed from) a gradient taken without "
+                "create_graph=True; to differentiate a gradient, pass create_graph=True to the grad() or "
+                "backward() that computes it"
             )
         shape = out.data.shape
         if g is None:
@@ -134,6 +136,8 @@ def _seed(outputs: Sequence[Node], grad_outputs, create_graph: bool) -> list:
             g = np.ones(shape, dtype=out.data.dtype)
         elif isinstance(g, Node):
             g = g if create_graph else g.data
+            if g.dtype != out.data.dtype:  # a float32 graph gets float32 gradients, whatever the seed's type
+                g = g.astype(out.data.dtype)
         else:
             g = np.asarray(g, dtype=out.data.dtype)
         if g.shape != shape:
@@ -191,6 +195,8 @@ def _own_array(gradient: np.ndarray, given_out: Set[int]) -> np.ndarray:
 
 
 def _store_leaf_grad(leaf: Node, gradient, given_out: Set[int]) -> None:
+    if leaf.grad is not None:
+        teaching.check_accumulation(leaf)
     if isinstance(gradient, Node):  # create_graph: the gradient keeps its graph
         leaf.grad = gradient if leaf.grad is None else leaf.grad + gradient
     elif leaf.grad is None:
@@ -221,6 +227,7 @@ def _backward_pass(outputs, seeds, inputs, retain_graph: bool, create_graph: boo
     found: Dict[int, object] = {}
     given_out = {id(seed) for seed in seeds}  # arrays a tensor must not keep without a copy
     check_anomaly = _state["anomaly"]
+    watcher = _state["watcher"]  # the one hook into the pass: see autograd/watch.py
     # Grad mode set directly rather than through a context manager: this runs once per training step.
     previous_mode = _state["enabled"]
     _state["enabled"] = create_graph
@@ -232,6 +239,8 @@ def _backward_pass(outputs, seeds, inputs, retain_graph: bool, create_graph: boo
             gradient = grads.pop(key, None)
             if gradient is None:  # a rule gave None for this input: nothing flows here
                 continue
+            if watcher is not None:
+                watcher.visit(node, gradient)
             if key in wanted:
                 found[key] = gradient if create_graph else _own_array(gradient, given_out)
             ctx = node._ctx
@@ -242,11 +251,15 @@ def _backward_pass(outputs, seeds, inputs, retain_graph: bool, create_graph: boo
             if runs is not None and key not in runs:
                 continue
             parents = ctx.parents
+            if saved.modified_at:
+                saved.check_unmodified(ctx.name, ctx.held, ctx.sequence, ctx.input_arrays, node.data)
             if create_graph:
                 _check_inputs_unchanged(ctx, parents)
                 input_grads = ctx.backward(gradient, *parents, node)
             else:
                 input_grads = ctx.backward(gradient, *ctx.input_arrays, node.data)
+            if type(input_grads) is not tuple or len(input_grads) != len(parents):
+                input_grads = _checked_rule_result(ctx, input_grads)
             for parent, needed, input_grad in zip(parents, ctx.needs_input_grad, input_grads):
                 if not needed or input_grad is None or (leading is not None and id(parent) not in leading):
                     continue
@@ -255,11 +268,28 @@ def _backward_pass(outputs, seeds, inputs, retain_graph: bool, create_graph: boo
                 input_grad = _check_gradient(input_grad, parent, ctx, create_graph)
                 previous = grads.get(id(parent))
                 grads[id(parent)] = input_grad if previous is None else _sum(previous, input_grad, create_graph)
+                if watcher is not None:
+                    watcher.send(node, parent, input_grad, grads[id(parent)], previous is not None)
             if not retain_graph:
-                ctx.parents = ctx.input_arrays = None
+                ctx.free_saved()
     finally:
         _state["enabled"] = previous_mode
     return found
+
+
+def _checked_rule_result(ctx, input_grads) -> Sequence:
+    """A backward rule's result as one gradient (or None) per input, or an error naming the op."""
+    count = len(ctx.parents)
+    expected = f"a tuple of {count} gradient(s) (one per input, None where there is none)"
+    if not isinstance(input_grads, (tuple, list)):
+        raise TypeError(
+            f"backward of {ctx.name} returned a bare {type(input_grads).__name__} instead of a tuple; "
+            f"it must return {expected}, e.g. (grad_x,) for one input"
+        )
+    if len(input_grads) != count:
+        raise TypeError(f"backward of {ctx.name} returned {len(input_grads)} gradient(s) for {count} input(s); "
+                        f"it must return {expected}")
+    return input_grads
 
 
 def _check_inputs_unchanged(ctx, parents) -> None:

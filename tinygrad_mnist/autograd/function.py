@@ -23,18 +23,19 @@ importing the class.
 """
 from __future__ import annotations
 
-import itertools
 from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from . import anomaly
+from . import anomaly, saved
+from .dtypes import as_float_array
 from .grad_mode import _state
 from .node import Node, first_node
 
 # Every recorded op gets the next number: an op's inputs always exist before it does, so numbers
 # grow from inputs to users (``grad`` uses that to stop its walk at the inputs it was asked for).
-_next_sequence = itertools.count().__next__
+# The same clock stamps deliberate in-place updates of saved arrays (``autograd/saved.py``).
+_next_sequence = saved.next_stamp
 
 
 def _common_float(inputs):
@@ -48,6 +49,11 @@ def _common_float(inputs):
         return inputs
     target = np.result_type(*floats)
     return tuple(t if t.data.dtype.kind == "f" else t._wrap(t.data.astype(target)) for t in inputs)
+
+
+def _as_floats(inputs):
+    """Integer and bool inputs of an op with a real-valued result become the default float type."""
+    return tuple(t if t.data.dtype.kind == "f" else t._wrap(as_float_array(t.data)) for t in inputs)
 
 
 class ShapeError(ValueError):
@@ -79,6 +85,10 @@ class Function:
     array([12.], dtype=float32)
     """
 
+    # An op whose result is real even for integer inputs (exp, division, mean, ...) sets this, so that
+    # integer and bool inputs become the default float type (float32) instead of NumPy's float64.
+    real_result: bool = False
+
     # parents: the input nodes (None once the graph is freed); input_arrays: their arrays, as handed
     # to forward (the first-order backward gets these); needs_input_grad: one bool per input;
     # sequence: when the op was recorded (higher is later), the order the backward pass follows.
@@ -86,6 +96,8 @@ class Function:
     input_arrays: Optional[list]
     needs_input_grad: list
     sequence: int
+    # The arrays this op made read-only until its saved values are freed (``autograd/saved.py``).
+    held: list = ()
 
     def forward(self, *arrays: np.ndarray, **kwargs) -> np.ndarray:
         """Compute the op's result from the inputs' ndarrays (keyword arguments come from ``apply``).
@@ -136,6 +148,12 @@ class Function:
                     inputs = _common_float(inputs)
                     arrays = [t.data for t in inputs]
                     break
+        if cls.real_result:
+            for array in arrays:
+                if array.dtype.kind != "f":
+                    inputs = _as_floats(inputs)
+                    arrays = [t.data for t in inputs]
+                    break
         fn = cls()
         fn.needs_input_grad = needs
         try:
@@ -150,7 +168,10 @@ class Function:
         if _state["anomaly"]:
             anomaly.check_forward(fn, inputs, data)
         if type(data) is not np.ndarray:
-            data = np.asarray(data)
+            returned, data = data, np.asarray(data)
+            if data.dtype.kind not in "fiub":
+                raise TypeError(f"forward of {fn.name} returned {type(returned).__name__} (dtype {data.dtype}); it "
+                                "must return a numeric ndarray")
         out = inputs[0]._wrap(data)
         # Only float results are differentiable: a cast to int or bool leaves the graph.
         if _state["enabled"] and True in needs and data.dtype.kind == "f":
@@ -158,5 +179,23 @@ class Function:
             fn.parents = inputs
             fn.input_arrays = arrays
             fn.sequence = _next_sequence()
+            fn.held = saved.hold(inputs)
             out._ctx = fn
         return out
+
+    def free_saved(self) -> None:
+        """Drop what backward needs (the graph below this op is freed) and unguard its arrays."""
+        self.parents = self.input_arrays = None
+        held = self.held  # _let_go's body, inlined: this runs for every op of every backward pass
+        if held:
+            self.held = ()
+            saved.release(held)
+
+    def _let_go(self) -> None:
+        held = self.held
+        if held:
+            self.held = ()
+            saved.release(held)
+
+    # A graph dropped without a backward pass gives its arrays back when its ops are collected.
+    __del__ = _let_go

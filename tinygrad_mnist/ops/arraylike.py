@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.node import Node
+from .special import sigmoid as _sigmoid_array
 
 
 def value(x) -> np.ndarray:
@@ -42,6 +43,16 @@ def log(x):
     (array([0.]), Tensor([0.], dtype=float32))
     """
     return x.log() if isinstance(x, Node) else np.log(x)
+
+
+def sigmoid(x):
+    """The logistic sigmoid of an array, the differentiable ``sigmoid`` op for Tensors.
+
+    >>> from tinygrad_mnist import Tensor
+    >>> sigmoid(np.array([0.0])), sigmoid(Tensor([0.0]))
+    (array([0.5]), Tensor([0.5], dtype=float32))
+    """
+    return x.sigmoid() if isinstance(x, Node) else _sigmoid_array(x)
 
 
 def where(condition: np.ndarray, a, b):

@@ -20,9 +20,18 @@ def axis_index(op: str, axis, ndim: int) -> int:
     >>> axis_index("squeeze", -1, 3)
     2
     """
-    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -ndim <= axis < ndim:
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise ShapeError(f"{op.lower()}: an axis must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
         raise ShapeError(f"{op.lower()}: axis {axis!r} is out of range for a tensor with {ndim} dimension(s)")
     return int(axis) % ndim
+
+
+def _axis_sequence(op: str, axis) -> tuple:
+    """A tuple or list of axes as a tuple; anything else is an error that names ``op``."""
+    if isinstance(axis, (tuple, list)):
+        return tuple(axis)
+    raise ShapeError(f"{op.lower()}: axis must be None, an int or a tuple of ints, got {axis!r}")
 
 
 def normalize_axes(op: str, axis, ndim: int) -> Tuple[int, ...]:
@@ -35,7 +44,7 @@ def normalize_axes(op: str, axis, ndim: int) -> Tuple[int, ...]:
         return tuple(range(ndim))
     if type(axis) is int and -ndim <= axis < ndim:  # the common case, without the general checks
         return (axis % ndim,)
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else _axis_sequence(op, axis)
     result = [axis_index(op, a, ndim) for a in axes]
     if len(set(result)) != len(result):
         raise ShapeError(f"{op.lower()}: axis {axis!r} repeats an axis")
@@ -49,8 +58,11 @@ def shape_from_args(shape: tuple) -> Tuple[int, ...]:
     ((2, 3), (2, 3), (4,))
     """
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
+        shape = shape[0]
+    for side in shape:
+        if not isinstance(side, (int, np.integer)) or isinstance(side, bool):
+            raise ShapeError(f"a shape must be made of ints, got {tuple(shape)!r}")
+    return tuple(int(side) for side in shape)
 
 
 class ElementCount(int):

@@ -14,6 +14,7 @@ from ..autograd.function import Function
 from ..autograd.node import Node, first_node
 from . import arraylike as A
 from .special import erf as _erf_array
+from .special import sigmoid as _sigmoid_array
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -44,6 +45,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    real_result = True
+
     def forward(self, a, b):
         return a / b
 
@@ -66,8 +69,22 @@ class Pow(Function):
 
     def backward(self, grad, a, b, out):
         need_a, need_b = self.needs_input_grad
-        grad_a = grad * b * a ** (b - 1) if need_a else None
-        grad_b = None
+        grad_a = grad_b = None
+        if need_a:
+            # d(a**b)/da = b * a**(b - 1). Where b = 0 this reads 0 * a**-1: 0 * inf = nan at a = 0,
+            # and the next order, 0 * a**-2, overflows to nan for |a| < 1e-154 too. But a**0 is the
+            # constant 1, whose derivatives of every order are 0 (the step from x**n to its (n+1)-th
+            # derivative passes through such a term). There the exponent b - 1 is taken as 0 instead:
+            # the product is still b * 1 = 0, and it stays finite when differentiated again. A constant
+            # exponent (x ** 3) gets this wherever b = 0. A differentiated one only where a = 0 too:
+            # elsewhere the plain formula keeps d2/(da db) = a**(b-1) (1 + b log a) right at b = 0.
+            exponent = b - 1
+            zero_power = A.value(b) == 0
+            if need_b:
+                zero_power = zero_power & (A.value(a) == 0)
+            if zero_power.any():
+                exponent = A.where(zero_power, 0.0, exponent)
+            grad_a = grad * b * a ** exponent
         if need_b:
             # d(a**b)/db = a**b * log(a), taken as 0 where a <= 0 (the real power is not smooth in b there).
             positive = A.value(a) > 0
@@ -76,6 +93,8 @@ class Pow(Function):
 
 
 class Exp(Function):
+    real_result = True
+
     def forward(self, a):
         return np.exp(a)
 
@@ -84,6 +103,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    real_result = True
+
     def forward(self, a):
         return np.log(a)
 
@@ -92,6 +113,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    real_result = True
+
     def forward(self, a):
         return np.sqrt(a)
 
@@ -104,10 +127,14 @@ class Abs(Function):
         return np.abs(a)
 
     def backward(self, grad, a, out):
-        return (grad * np.sign(A.value(a)),)
+        a = A.value(a)
+        # The sign, 0 at 0 and (as in PyTorch) at NaN, where np.sign would give NaN.
+        return (grad * np.subtract(a > 0, a < 0, dtype=a.dtype),)
 
 
 class Tanh(Function):
+    real_result = True
+
     def forward(self, a):
         return np.tanh(a)
 
@@ -116,13 +143,27 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    real_result = True
+
     def forward(self, a):
-        # exp of a non-positive number only, so neither branch overflows for large |a|.
-        e = np.exp(-np.abs(a))
-        return np.where(a >= 0, 1, e) / (1 + e)
+        return _sigmoid_array(a)
 
     def backward(self, grad, a, out):
         return (grad * out * (1 - out),)
+
+
+class Softplus(Function):
+    """``log(1 + exp(a))``: its derivative is the sigmoid, whose own rule gives every higher order, so
+    the derivatives are right everywhere (a composition through abs or maximum has a kink at 0 that
+    the second derivative falls into)."""
+
+    real_result = True
+
+    def forward(self, a):
+        return np.logaddexp(0, a)  # log(exp(0) + exp(a)) without overflow, in a's dtype
+
+    def backward(self, grad, a, out):
+        return (grad * A.sigmoid(a),)
 
 
 class Relu(Function):
@@ -130,7 +171,9 @@ class Relu(Function):
         return np.maximum(a, 0)
 
     def backward(self, grad, a, out):
-        return (grad * (A.value(a) > 0),)
+        # Blocked where the output is 0, i.e. where a <= 0 (PyTorch's rule): a NaN input lets the
+        # gradient through, as in PyTorch. One comparison, like a > 0 would be.
+        return (grad * (A.value(out) != 0),)
 
 
 def _share_of_first(a: np.ndarray, b: np.ndarray, first_wins: np.ndarray, dtype) -> np.ndarray:
@@ -213,6 +256,8 @@ class ClipBetween(Function):
 
 
 class Erf(Function):
+    real_result = True
+
     def forward(self, a):
         return _erf_array(a)
 
@@ -348,6 +393,16 @@ def sigmoid(a) -> Node:
     array([0. , 0.5, 1. ], dtype=float32)
     """
     return Sigmoid.apply(a)
+
+
+def softplus(a) -> Node:
+    """Elementwise ``log(1 + exp(a))``, finite for any finite ``a``, smooth to every order.
+
+    >>> from tinygrad_mnist import Tensor
+    >>> softplus(Tensor([-1000.0, 0.0, 1000.0])).numpy()
+    array([0.000000e+00, 6.931472e-01, 1.000000e+03], dtype=float32)
+    """
+    return Softplus.apply(a)
 
 
 def relu(a) -> Node:

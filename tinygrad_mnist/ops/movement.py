@@ -7,7 +7,7 @@ import numpy as np
 
 from ..autograd.function import Function, ShapeError
 from ..autograd.node import Node
-from .axes import axis_index, shape_from_args
+from .axes import axis_index, normalize_axes, shape_from_args
 from .spelling import numpy_spelling
 
 
@@ -159,6 +159,10 @@ def flatten(a, start_axis: int = 0, end_axis: int = -1) -> Node:
     if len(shape) == 0:
         return reshape(a, 1)
     start, end = axis_index("flatten", start_axis, len(shape)), axis_index("flatten", end_axis, len(shape))
+    if start > end:
+        raise ShapeError(
+            f"flatten: start_axis {start_axis} comes after end_axis {end_axis} for a tensor of shape {shape}"
+        )
     merged = int(np.prod(shape[start:end + 1]))
     return reshape(a, shape[:start] + (merged,) + shape[end + 1:])
 
@@ -262,7 +266,7 @@ def squeeze(a, axis=None) -> Node:
     if axis is None:
         axes = {i for i, size in enumerate(shape) if size == 1}
     else:
-        axes = {axis_index("squeeze", x, len(shape)) for x in ((axis,) if isinstance(axis, int) else axis)}
+        axes = set(normalize_axes("squeeze", axis, len(shape)))
         wrong = [x for x in axes if shape[x] != 1]
         if wrong:
             raise ShapeError(f"squeeze: axis {wrong[0]} of shape {shape} has size {shape[wrong[0]]}, not 1")

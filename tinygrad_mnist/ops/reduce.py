@@ -10,7 +10,7 @@ from ..autograd.function import Function, ShapeError
 from ..autograd.node import Node
 from . import arraylike as A
 from . import elementwise
-from .axes import normalize_axes
+from .axes import axis_index, normalize_axes
 from .spelling import numpy_spelling
 
 
@@ -26,6 +26,19 @@ def _reduced_shape(shape, axes) -> tuple:
     if len(axes) == 1:
         return shape[:axes[0]] + shape[axes[0] + 1:]
     return tuple(size for i, size in enumerate(shape) if i not in axes)
+
+
+def _check_nonempty_reduction(op: str, a: np.ndarray, axes) -> None:
+    """max, min and logsumexp of no elements have no value: refuse a reduced axis of length 0.
+
+    A zero-size tensor is fine when the reduced axes are not empty: (0, 3) over axis 1 gives (0,).
+    """
+    # Not any(...): this module defines its own any, all, sum, max and min.
+    if a.size == 0 and 0 in [a.shape[i] for i in axes]:
+        raise ShapeError(
+            f"{op.lower()}: cannot reduce over an axis of length 0 (tensor of shape {a.shape}, axis {axes}); "
+            "the result has no value"
+        )
 
 
 class _Reduction(Function):
@@ -66,6 +79,8 @@ class Sum(_Reduction):
 
 
 class Mean(_Reduction):
+    real_result = True
+
     def forward(self, a, axis, keepdims):
         axes = self._setup(a, axis, keepdims)
         self.count = a.size if len(axes) == a.ndim else math.prod([a.shape[i] for i in axes])
@@ -85,9 +100,9 @@ class _Extreme(_Reduction):
     """
 
     def forward(self, a, axis, keepdims):
-        if a.size == 0:
-            raise ShapeError(f"{self.name.lower()}: cannot reduce an empty tensor of shape {a.shape}")
-        return self.reducer.reduce(a, axis=self._setup(a, axis, keepdims), keepdims=keepdims)
+        axes = self._setup(a, axis, keepdims)
+        _check_nonempty_reduction(self.name, a, axes)
+        return self.reducer.reduce(a, axis=axes, keepdims=keepdims)
 
     def backward(self, grad, a, out):
         hits = A.value(a) == self._kept(A.value(out))
@@ -104,10 +119,11 @@ class Min(_Extreme):
 
 
 class LogSumExp(_Reduction):
+    real_result = True
+
     def forward(self, a, axis, keepdims):
         axes = self._setup(a, axis, keepdims)
-        if a.size == 0:
-            raise ShapeError(f"logsumexp: cannot reduce an empty tensor of shape {a.shape}")
+        _check_nonempty_reduction(self.name, a, axes)
         # Shifting by the max keeps exp() from overflowing; an infinite max would give inf - inf.
         shift = np.maximum.reduce(a, axis=axes, keepdims=True)
         if not np.isfinite(shift).all():
@@ -235,12 +251,18 @@ def argmin(a, axis: Optional[int] = None) -> Node:
 def _indices(function, a, axis) -> Node:
     if not isinstance(a, Node):
         raise TypeError(f"{function.__name__} expects a Tensor, got {type(a).__name__}")
+    if axis is not None:
+        axis = axis_index(function.__name__, axis, a.ndim)
+    _check_nonempty_reduction(function.__name__, a.data, tuple(range(a.ndim)) if axis is None else (axis,))
     return a._wrap(function(a.data, axis=axis))
 
 
 def _shift_by_max(x: Node, axis: int) -> Node:
     """``x - max(x)`` with the max as a constant: softmax is shift-invariant, so the gradient is
     unchanged, and every later step works on numbers near 0 where float32 is precise."""
+    axis = axis_index("softmax", axis, x.data.ndim)
+    if x.data.size == 0:  # nothing to shift (and an empty axis has no max)
+        return x
     top = np.max(x.data, axis=axis, keepdims=True)
     return x - np.where(np.isfinite(top), top, 0).astype(x.data.dtype, copy=False)
 
@@ -256,6 +278,8 @@ def log_softmax(x, axis: int = -1) -> Node:
     array([[-0.6931472, -0.6931472]], dtype=float32)
     """
     shifted = _shift_by_max(x, axis)
+    if shifted.data.size == 0:  # no element, so no log-probability to normalise
+        return shifted
     return shifted - logsumexp(shifted, axis=axis, keepdims=True)
 
 
