@@ -26,7 +26,7 @@ class ConfigError(UserError, ValueError):
     >>> TrainConfig(lr=-1).validate()
     Traceback (most recent call last):
     ...
-    tinygrad_mnist.errors.ConfigError: lr must be in (0, inf], got -1 (the learning rate must be positive, e.g. 0.1)
+    tinygrad_mnist.errors.ConfigError: lr must be > 0, got -1
     """
 
 
@@ -69,4 +69,65 @@ class NonFiniteError(UserError, ArithmeticError):
     ... except NonFiniteError as error:
     ...     print(error.summary["stopped"])
     nonfinite
+    """
+
+
+class DataError(UserError):
+    """A data file or download that cannot be used: missing, unreadable, damaged, oversized, or
+    failing its checksum. The message names the file and says what to do.
+
+    Every error the ``tinygrad_mnist.data`` package raises for a file, a folder or a download is one of
+    its subclasses, :class:`IdxError` and :class:`MnistDataError`, never a bare ``OSError`` or
+    ``zlib.error``. Example:
+
+    >>> from tinygrad_mnist.data import read_idx
+    >>> try:
+    ...     read_idx("no/such/file.idx")
+    ... except DataError as error:
+    ...     print(type(error).__name__)
+    IdxError
+    """
+
+
+class IdxError(DataError, ValueError):
+    """The bytes are not a valid (optionally gzip-compressed) IDX file.
+
+    The message names the file, says what is wrong and what to do about it. The parts are also
+    available as attributes ``source``, ``problem`` and ``hint`` for callers that phrase their own
+    message.
+
+    Example:
+
+    >>> from tinygrad_mnist.data import parse_idx
+    >>> try:
+    ...     parse_idx(b"not idx", "x.idx")
+    ... except IdxError as error:
+    ...     print(error.source, "|", error.problem)
+    x.idx | bad magic number 6e 6f 74 20: an IDX file starts with two zero bytes
+    """
+
+    def __init__(self, source: str, problem: str, hint: str) -> None:
+        super().__init__(f"{source}: {problem}. {hint}")
+        self.source = source
+        self.problem = problem
+        self.hint = hint
+
+    def __reduce__(self):
+        # Keeps the error picklable (e.g. across multiprocessing) despite the 3-argument init.
+        return type(self), (self.source, self.problem, self.hint)
+
+
+class MnistDataError(DataError, RuntimeError):
+    """The MNIST files are missing, could not be downloaded, or failed verification.
+
+    The message says which files, where they were looked for, and what to do.
+
+    Example:
+
+    >>> from tinygrad_mnist.data import load_mnist
+    >>> try:
+    ...     load_mnist("/nonexistent", download=False)
+    ... except MnistDataError as error:
+    ...     "--data-dir" in str(error)
+    True
     """

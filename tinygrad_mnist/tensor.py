@@ -1,26 +1,37 @@
 """The ``Tensor``: an ndarray plus what reverse mode needs (``requires_grad``, ``grad``, its op).
 
-Operators and methods only delegate to the ops in ``tinygrad_mnist.ops``; constructors are at the
-bottom of this file.
+``Tensor`` is the engine's ``Node`` (``autograd/node.py``) with an array API on top. This module sits
+above ``autograd`` and ``ops`` and imports both; neither imports it (an op builds its result from the
+class of its inputs). Operators and methods only delegate to the ops in ``tinygrad_mnist.ops``;
+the constructors (``zeros``, ``randn``, ...) are in ``tinygrad_mnist.creation``.
 """
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Optional
 
 import numpy as np
 
-DEFAULT_FLOAT = np.float32
-_SUPPORTED_KINDS = "fiub"  # float, signed int, unsigned int, bool
+from .autograd import engine
+from .autograd.dtypes import DEFAULT_FLOAT
+from .autograd.node import Node
+from .display import tensor_html
+from .ops import elementwise, inplace, linalg, movement, reduce, ufuncs
+from .ops.axes import ElementCount
+from .ops.spelling import TENSOR_ATTRIBUTE_HINTS, numpy_spelling
 
-Seed = Union[None, int, np.random.Generator]
+_SUPPORTED_KINDS = "fiub"  # float, signed int, unsigned int, bool
+_new = object.__new__
 
 
 def _to_array(data, dtype) -> np.ndarray:
-    """Python numbers and lists become float32 (or int64/bool); an ndarray keeps its dtype."""
+    """Python numbers and lists become float32 (or int64/bool); an ndarray or a NumPy scalar keeps
+    its dtype (``np.float64(0.1)`` is a float64 tensor, as in PyTorch)."""
     if isinstance(data, Tensor):
         array = data.data
     elif isinstance(data, np.ndarray):
         array = data
+    elif isinstance(data, np.generic):
+        array = np.asarray(data)
     else:
         array = np.asarray(data)
         if dtype is None and array.dtype == np.float64:
@@ -35,7 +46,7 @@ def _to_array(data, dtype) -> np.ndarray:
     return array
 
 
-class Tensor:
+class Tensor(Node):
     """An n-dimensional array that records the operations applied to it, for reverse-mode gradients.
 
     Python numbers and lists become float32 (the default float type); an ndarray keeps its dtype, so
@@ -49,9 +60,7 @@ class Tensor:
             [6., 8.]], dtype=float32)
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_ctx", "name", "__weakref__")
-    # Makes NumPy hand `ndarray <op> Tensor` to our reflected operators instead of looping over us.
-    __array_ufunc__ = None
+    __slots__ = ("name", "__weakref__")  # data, requires_grad, grad and _ctx come from Node
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: Optional[str] = None):
         self.data = _to_array(data, dtype)
@@ -62,10 +71,11 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
-    @classmethod
-    def _wrap(cls, data, requires_grad: bool) -> "Tensor":
-        """Fast internal constructor for op results: no conversion beyond making numpy scalars arrays."""
-        t = cls.__new__(cls)
+    @staticmethod
+    def _wrap(data, requires_grad: bool = False) -> "Tensor":
+        """Fast internal constructor for op results and gradients: no conversion beyond making numpy
+        scalars arrays. Always a plain Tensor (an op on a Parameter gives a Tensor)."""
+        t = _new(Tensor)
         t.data = data if type(data) is np.ndarray else np.asarray(data)
         t.requires_grad = requires_grad
         t.grad = None
@@ -84,7 +94,10 @@ class Tensor:
             return Tensor._wrap(value, False)
         if isinstance(value, (bool, int, float)):
             like = next((t.data.dtype for t in operands if isinstance(t, Tensor)), None)
-            if like is not None and (like.kind == "f" or not isinstance(value, float)):
+            # A number takes the tensor's dtype unless that would change its value: a float meeting
+            # an integer tensor, or any non-bool number meeting a bool one (2 must not become True).
+            if like is not None and (like.kind == "f" or (like.kind == "b") == isinstance(value, bool)
+                                     and not isinstance(value, float)):
                 return Tensor._wrap(np.asarray(value, dtype=like), False)
         return Tensor(value)
 
@@ -125,9 +138,14 @@ class Tensor:
         return self.data.dtype
 
     @property
-    def size(self) -> int:
-        """The number of elements."""
-        return self.data.size
+    def size(self) -> ElementCount:
+        """The number of elements (an int, as in NumPy); ``x.size()`` and ``x.size(axis)`` give the shape
+        and one axis's length, as in PyTorch. ``Tensor([[1.0, 2.0, 3.0]]).size()`` is ``(1, 3)``.
+
+        >>> Tensor([[1.0, 2.0, 3.0]]).size
+        3
+        """
+        return ElementCount(self.data.size, self.data.shape)
 
     @property
     def is_leaf(self) -> bool:
@@ -148,10 +166,26 @@ class Tensor:
         """
         return movement.transpose(self)
 
+    @property
+    def mT(self) -> "Tensor":
+        """The last two axes swapped: the transpose of each matrix in a batch.
+
+        >>> Tensor(np.zeros((4, 2, 3))).mT.shape
+        (4, 3, 2)
+        """
+        return movement.matrix_transpose(self)
+
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
+
+    def __iter__(self):
+        # Without this, Python would iterate through __getitem__ until an IndexError, so a 0-d
+        # tensor would silently look empty (list(Tensor(1.0)) == []); NumPy and PyTorch refuse.
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor; use .item() to get its value")
+        return (self[i] for i in range(self.shape[0]))
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
@@ -164,8 +198,33 @@ class Tensor:
             parts.append(f"name={self.name!r}")
         return ", ".join(parts) + ")"
 
+    def _repr_html_(self) -> str:
+        """How Jupyter shows a tensor: shape, dtype, autograd status and abbreviated values."""
+        return tensor_html(self)
+
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        # `ndarray - tensor` becomes the Tensor's op, `array -= tensor` takes the values (ops/ufuncs.py).
+        return ufuncs.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.3f}"`` formats a one-element tensor like its number; ``f"{x}"`` is ``str(x)``."""
+        if not spec:
+            return str(self)
+        if self.data.size != 1:
+            raise TypeError(
+                f"format spec {spec!r} needs a tensor with one element, this one has shape {self.shape}; "
+                f"format a reduction (f\"{{x.mean():{spec}}}\") or the values (np.array2string(x.numpy()))"
+            )
+        return format(self.data.item(), spec)
+
+    def __getattr__(self, name: str):
+        # Only reached for a missing attribute: a PyTorch spelling gets its equivalent here.
+        hint = TENSOR_ATTRIBUTE_HINTS.get(name)
+        message = f"'{type(self).__name__}' object has no attribute {name!r}"
+        raise AttributeError(f"{message}; {hint}" if hint else message, name=name, obj=self)
 
     def __bool__(self) -> bool:
         if self.size != 1:
@@ -190,6 +249,14 @@ class Tensor:
         array([1., 2.], dtype=float32)
         """
         return self.data
+
+    def tolist(self):
+        """The values as (nested) Python lists of numbers; a 0-d tensor gives a number.
+
+        >>> Tensor([[1.0, 2.0]]).tolist()
+        [[1.0, 2.0]]
+        """
+        return self.data.tolist()
 
     def item(self):
         """Return the value of a one-element tensor as a Python number.
@@ -255,6 +322,14 @@ class Tensor:
     def __matmul__(self, other): return linalg.matmul(self, other)
     def __rmatmul__(self, other): return linalg.matmul(other, self)
 
+    # `p -= lr * p.grad` updates p outside the graph; `loss += x` is recorded (rules: ops/inplace.py).
+    def __iadd__(self, other): return inplace.augmented_assign(self, "+=", other)
+    def __isub__(self, other): return inplace.augmented_assign(self, "-=", other)
+    def __imul__(self, other): return inplace.augmented_assign(self, "*=", other)
+    def __itruediv__(self, other): return inplace.augmented_assign(self, "/=", other)
+    def __ipow__(self, other): return inplace.augmented_assign(self, "**=", other)
+    def __imatmul__(self, other): return inplace.augmented_assign(self, "@=", other)
+
     # Comparisons give bool tensors outside the graph.
     def __lt__(self, other): return elementwise.less(self, other)
     def __le__(self, other): return elementwise.less_equal(self, other)
@@ -297,7 +372,12 @@ class Tensor:
         return elementwise.erf(self)
 
     def clip(self, min=None, max=None):  # noqa: A002
-        """Limit values to ``[min, max]``; the gradient is 0 where a value was clipped."""
+        """Limit values to ``[min, max]``; bounds may be numbers, None or tensors (differentiable too:
+        see ``tinygrad_mnist.ops.elementwise.clip`` for who gets the gradient at ties).
+
+        >>> Tensor([-2.0, 0.5, 2.0]).clip(Tensor([-1.0, 0.0, 0.0]), 1.0).numpy()
+        array([-1. ,  0.5,  1. ], dtype=float32)
+        """
         return elementwise.clip(self, min, max)
 
     def maximum(self, other):
@@ -308,35 +388,96 @@ class Tensor:
         """Elementwise minimum with ``other`` (broadcast); ties split the gradient evenly."""
         return elementwise.minimum(self, other)
 
+    def where(self, condition, other):
+        """This tensor where ``condition`` holds, else ``other`` (as ``torch.Tensor.where``).
+
+        >>> Tensor([1.0, 2.0]).where(np.array([True, False]), 0.0).numpy()
+        array([1., 0.], dtype=float32)
+        """
+        return elementwise.where(condition, self, other)
+
     # ---- reductions -----------------------------------------------------------------------------
+    @numpy_spelling
     def sum(self, axis=None, keepdims=False):
         """Sum over ``axis`` (an int, a tuple of ints, or None for all axes)."""
         return reduce.sum(self, axis, keepdims)
 
+    @numpy_spelling
     def mean(self, axis=None, keepdims=False):
         """Arithmetic mean over ``axis``."""
         return reduce.mean(self, axis, keepdims)
 
+    @numpy_spelling
     def max(self, axis=None, keepdims=False):
         """Maximum over ``axis``; tied maxima share the gradient evenly."""
         return reduce.max(self, axis, keepdims)
 
+    @numpy_spelling
     def min(self, axis=None, keepdims=False):
         """Minimum over ``axis``; tied minima share the gradient evenly."""
         return reduce.min(self, axis, keepdims)
 
+    @numpy_spelling
     def var(self, axis=None, keepdims=False, ddof=0):
-        """Variance over ``axis`` (``ddof`` as in NumPy)."""
+        """Variance over ``axis`` (``ddof`` as in NumPy: 0 by default, PyTorch's default is 1)."""
         return reduce.var(self, axis, keepdims, ddof)
 
+    @numpy_spelling
+    def std(self, axis=None, keepdims=False, ddof=0):
+        """Standard deviation over ``axis`` (``ddof=0`` by default as in NumPy; PyTorch's is 1).
+
+        >>> Tensor([1.0, 3.0]).std().item()
+        1.0
+        """
+        return reduce.std(self, axis, keepdims, ddof)
+
+    @numpy_spelling
+    def softmax(self, axis=-1):
+        """Probabilities along ``axis`` (``exp(x - max) / sum(exp(x - max))``, without overflow).
+
+        >>> Tensor([[0.0, 0.0]]).softmax(axis=1).numpy()
+        array([[0.5, 0.5]], dtype=float32)
+        """
+        return reduce.softmax(self, axis)
+
+    @numpy_spelling
+    def log_softmax(self, axis=-1):
+        """Log-probabilities along ``axis``, ``x - logsumexp(x)``, stable for any finite values.
+
+        >>> Tensor([[0.0, 0.0]]).log_softmax().numpy()
+        array([[-0.6931472, -0.6931472]], dtype=float32)
+        """
+        return reduce.log_softmax(self, axis)
+
+    @numpy_spelling
+    def any(self, axis=None, keepdims=False):
+        """Whether any element (along ``axis``) is true or non-zero: a bool tensor, not differentiable.
+
+        >>> (Tensor([1.0, -2.0]) > 0).any().item()
+        True
+        """
+        return reduce.any(self, axis, keepdims)
+
+    @numpy_spelling
+    def all(self, axis=None, keepdims=False):
+        """Whether every element (along ``axis``) is true or non-zero: a bool tensor, not differentiable.
+
+        >>> (Tensor([1.0, -2.0]) > 0).all().item()
+        False
+        """
+        return reduce.all(self, axis, keepdims)
+
+    @numpy_spelling
     def logsumexp(self, axis=None, keepdims=False):
         """``log(sum(exp(x)))`` over ``axis``, computed without overflow."""
         return reduce.logsumexp(self, axis, keepdims)
 
+    @numpy_spelling
     def argmax(self, axis=None):
         """Indices of the maxima along ``axis`` (an int64 tensor, outside the graph)."""
         return reduce.argmax(self, axis)
 
+    @numpy_spelling
     def argmin(self, axis=None):
         """Indices of the minima along ``axis`` (an int64 tensor, outside the graph)."""
         return reduce.argmin(self, axis)
@@ -346,20 +487,37 @@ class Tensor:
         """The same values in a new shape; ``reshape(2, -1)`` and ``reshape((2, -1))`` both work."""
         return movement.reshape(self, *shape)
 
+    @numpy_spelling
     def flatten(self, start_axis=0, end_axis=-1):
         """Merge the axes ``start_axis..end_axis`` into one."""
         return movement.flatten(self, start_axis, end_axis)
 
     def transpose(self, *axes):
-        """Permute the axes (reverse them when none are given), like ``np.transpose``."""
+        """Permute the axes like ``np.transpose`` (reverse them when none are given).
+
+        Two integers are a permutation here, not PyTorch's swap: ``x.transpose(0, 1)`` on a 2-D tensor
+        (the identity) or on any other rank is an error that points to ``swapaxes``.
+
+        >>> Tensor(np.zeros((2, 3, 4))).transpose(2, 0, 1).shape
+        (4, 2, 3)
+        """
         return movement.transpose(self, *axes)
 
     def permute(self, *axes):
-        """Permute the axes into the given order (the same as ``transpose(*axes)``)."""
-        return movement.transpose(self, *axes)
+        """Put the axes in the given order, a permutation of all of them (the identity too).
 
+        >>> Tensor(np.zeros((2, 3, 4))).permute(2, 0, 1).shape
+        (4, 2, 3)
+        """
+        return movement.permute(self, *axes)
+
+    @numpy_spelling
     def swapaxes(self, axis1, axis2):
-        """Exchange two axes."""
+        """Exchange two axes (PyTorch's ``transpose(dim0, dim1)``).
+
+        >>> Tensor(np.zeros((2, 3, 4))).swapaxes(0, 2).shape
+        (4, 3, 2)
+        """
         return movement.swapaxes(self, axis1, axis2)
 
     def expand(self, *shape):
@@ -370,120 +528,14 @@ class Tensor:
         """Broadcast to ``shape`` with NumPy's rules; the gradient is summed back."""
         return movement.broadcast_to(self, *shape)
 
+    @numpy_spelling
     def squeeze(self, axis=None):
         """Remove axes of length 1 (all of them, or the given ``axis``)."""
         return movement.squeeze(self, axis)
 
+    @numpy_spelling
     def unsqueeze(self, axis):
         """Insert an axis of length 1 at position ``axis``."""
         return movement.unsqueeze(self, axis)
 
     def __getitem__(self, key): return movement.getitem(self, key)
-
-
-# ---- constructors ---------------------------------------------------------------------------------
-def _generator(seed: Seed) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-
-def _shape(shape) -> tuple:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
-
-
-def tensor(data, requires_grad: bool = False, dtype=None, name: Optional[str] = None) -> Tensor:
-    """Create a tensor from a number, a (nested) list or an array; the data is copied.
-
-    >>> tensor([1, 2]).dtype, tensor([1.0, 2.0]).dtype
-    (dtype('int64'), dtype('float32'))
-    """
-    source = data.data if isinstance(data, Tensor) else data
-    # Arrays are copied here; lists and numbers get a fresh array in the Tensor constructor anyway.
-    array = np.array(source) if isinstance(source, np.ndarray) else source
-    return Tensor(array, requires_grad=requires_grad, dtype=dtype, name=name)
-
-
-def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
-    """Wrap an ndarray without copying; the tensor keeps the array's dtype.
-
-    >>> from_numpy(np.zeros(2)).dtype
-    dtype('float64')
-    """
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"from_numpy expects an ndarray, got {type(array).__name__}")
-    return Tensor(array, requires_grad=requires_grad)
-
-
-def zeros(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
-    """A tensor of zeros. ``zeros(2, 3)`` and ``zeros((2, 3))`` are the same.
-
-    >>> zeros(2, 3).shape
-    (2, 3)
-    """
-    return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
-
-
-def ones(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
-    """A tensor of ones.
-
-    >>> ones(2).numpy()
-    array([1., 1.], dtype=float32)
-    """
-    return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
-
-
-def full(shape, fill_value, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
-    """A tensor filled with one value.
-
-    >>> full((2,), 7.0).numpy()
-    array([7., 7.], dtype=float32)
-    """
-    return Tensor(np.full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
-
-
-def arange(start, stop=None, step=1, dtype=None) -> Tensor:
-    """Evenly spaced values like ``np.arange`` (int64 for integer arguments, else float32).
-
-    >>> arange(3).numpy()
-    array([0, 1, 2])
-    """
-    values = np.arange(start, stop, step) if stop is not None else np.arange(0, start, step)
-    if dtype is None and values.dtype == np.float64:
-        dtype = DEFAULT_FLOAT
-    return Tensor(values, dtype=dtype)
-
-
-def eye(n: int, m: Optional[int] = None, dtype=DEFAULT_FLOAT) -> Tensor:
-    """The identity matrix.
-
-    >>> eye(2).numpy()
-    array([[1., 0.],
-           [0., 1.]], dtype=float32)
-    """
-    return Tensor(np.eye(n, m, dtype=dtype))
-
-
-def rand(*shape, seed: Seed = None, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
-    """Uniform [0, 1) samples from an explicit seed or ``numpy.random.Generator``.
-
-    >>> rand(2, seed=0).shape
-    (2,)
-    """
-    values = _generator(seed).random(_shape(shape), dtype=np.float64).astype(dtype)
-    return Tensor(values, requires_grad=requires_grad)
-
-
-def randn(*shape, seed: Seed = None, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from an explicit seed or ``numpy.random.Generator``.
-
-    >>> randn(2, 3, seed=np.random.default_rng(0)).shape
-    (2, 3)
-    """
-    values = _generator(seed).standard_normal(_shape(shape)).astype(dtype)
-    return Tensor(values, requires_grad=requires_grad)
-
-
-# The ops import Tensor from this module, so they are imported after the class exists.
-from .autograd import engine  # noqa: E402
-from .ops import elementwise, linalg, movement, reduce  # noqa: E402

@@ -71,7 +71,7 @@ def test_reshape_error_names_shape_size_and_target():
         (lambda: _zeros(2, 3).squeeze(0), r"squeeze: axis 0 of shape \(2, 3\) has size 2"),
         (lambda: _zeros(2, 3).sum(axis=2), r"sum: axis 2 is out of range"),
         (lambda: _zeros(2, 3).mean(axis=(0, -2)), r"mean: axis .* repeats"),
-        (lambda: _zeros(0).max(), r"max: cannot reduce an empty tensor"),
+        (lambda: _zeros(0).max(), r"max: cannot reduce over an axis of length 0"),
         (lambda: _zeros(3).var(ddof=3), r"var: 3 element\(s\) with ddof=3"),
         (lambda: movement.concatenate([_zeros(2, 3), _zeros(3, 2)]), r"concatenate: shapes \(2, 3\), \(3, 2\)"),
         (lambda: movement.stack([_zeros(2), _zeros(3)]), r"stack: .*\(2,\), \(3,\)"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinygrad_mnist import Tensor, grad
+from tinygrad_mnist import Function, Tensor, grad
 
 
 def _leaf(values):
@@ -163,3 +163,80 @@ def test_mixed_second_derivative_of_two_inputs():
     (gx,) = grad((x * x * y.exp()).sum(), x, create_graph=True)
     (gxy,) = grad(gx.sum(), y)
     np.testing.assert_allclose(gxy.numpy(), 2 * 0.5 * np.exp([2.0]), rtol=1e-14)
+
+
+# ---- grad stops at the requested inputs -------------------------------------------------------------
+class _Counted(Function):
+    """``x * 2`` that counts how often its backward rule runs (class-wide)."""
+
+    calls = 0
+
+    def forward(self, x):
+        return x * 2
+
+    def backward(self, grad, x, out):
+        _Counted.calls += 1
+        return (grad * 2,)
+
+
+def test_grad_at_an_intermediate_neither_walks_nor_frees_the_graph_below_it():
+    x = _leaf([1.0, 2.0])
+    below = _Counted.apply(_Counted.apply(x))  # 4 x
+    hidden = below.exp()
+    _Counted.calls = 0
+    (g,) = grad((hidden * hidden).sum(), hidden)
+    np.testing.assert_allclose(g.numpy(), 2 * hidden.numpy())
+    assert _Counted.calls == 0, "backward rules below the requested input ran"
+    assert hidden._ctx.parents is not None and below._ctx.parents is not None
+    hidden.sum().backward()  # the graph below is intact: a later backward through it works
+    np.testing.assert_allclose(x.grad.numpy(), 4 * np.exp(4 * x.numpy()))
+    assert _Counted.calls == 2
+
+
+@pytest.mark.parametrize("h_first", [True, False])
+def test_grad_walks_below_a_requested_input_when_another_one_is_there(h_first):
+    # y = h * x with h = 3 x: dy/dx = h + 3 x in total, 3 x of it through h.
+    x = _leaf([1.0, 2.0])
+    h = x * 3
+    y = (h * x).sum()
+    if h_first:
+        gh, gx = grad(y, [h, x])
+    else:
+        gx, gh = grad(y, [x, h])
+    np.testing.assert_allclose(gh.numpy(), x.numpy())
+    np.testing.assert_allclose(gx.numpy(), 6 * x.numpy())
+
+
+def test_grad_between_two_intermediates_walks_only_between_them():
+    x = _leaf([0.5])
+    low = _Counted.apply(x)  # 2 x
+    mid = low.exp()
+    high = _Counted.apply(mid)  # 2 e^(2x)
+    out = (high * mid).sum()  # 2 e^(4x)
+    _Counted.calls = 0
+    g_high, g_mid = grad(out, [high, mid])
+    np.testing.assert_allclose(g_high.numpy(), mid.numpy())
+    np.testing.assert_allclose(g_mid.numpy(), high.numpy() + 2 * mid.numpy())  # direct + through high
+    assert _Counted.calls == 1  # the rule of high's op ran, the one below mid did not
+    assert low._ctx.parents is not None
+
+
+def test_grad_leaves_side_branches_that_do_not_reach_the_inputs_alone():
+    x, w = _leaf([1.0]), _leaf([2.0])
+    side = _Counted.apply(w)  # leads to w only
+    y = (x * x + side).sum()
+    _Counted.calls = 0
+    (gx,) = grad(y, x)
+    np.testing.assert_allclose(gx.numpy(), [2.0])
+    assert _Counted.calls == 0 and side._ctx.parents is not None
+    y2 = (side * 1.0).sum()
+    y2.backward()
+    np.testing.assert_allclose(w.grad.numpy(), [2.0])
+
+
+def test_grad_at_an_intermediate_with_create_graph_differentiates_again():
+    x = _leaf([1.5])
+    h = x * x
+    (gh,) = grad((h ** 3).sum(), h, create_graph=True)  # 3 h**2, a graph through h
+    (gx,) = grad(gh.sum(), x)  # d/dx 3 x**4 = 12 x**3
+    np.testing.assert_allclose(gx.numpy(), 12 * x.numpy() ** 3)

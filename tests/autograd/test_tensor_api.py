@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinygrad_mnist import Tensor, arange, eye, from_numpy, full, ones, rand, randn, tensor, zeros
+from tinygrad_mnist import Tensor, arange, eye, from_numpy, full, nn, ones, rand, randn, tensor, zeros
 
 
 # ---- constructors -------------------------------------------------------------------------------------
@@ -67,6 +67,24 @@ def test_random_constructors_draw_from_a_generator_and_advance_it(make):
     replay = np.random.default_rng(5)
     np.testing.assert_array_equal(make(4, seed=replay).numpy(), first.numpy())
     np.testing.assert_array_equal(make(4, seed=replay).numpy(), second.numpy())
+
+
+@pytest.mark.parametrize("make", [rand, randn], ids=["rand", "randn"])
+@pytest.mark.parametrize("seed", [1.5, True, "7"])
+def test_random_constructors_refuse_what_is_not_a_seed_like_the_layers_do(make, seed):
+    with pytest.raises(TypeError, match="seed must be None, an int or a numpy Generator") as from_tensor:
+        make(2, seed=seed)
+    with pytest.raises(TypeError) as from_layer:
+        nn.Linear(2, 2, seed=seed)
+    assert str(from_tensor.value) == str(from_layer.value)
+
+
+def test_where_method_picks_this_tensor_where_the_condition_holds():
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x.where(np.array([True, False, True]), Tensor([10.0, 20.0, 30.0]))
+    np.testing.assert_array_equal(y.numpy(), [1.0, 20.0, 3.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 0.0, 1.0])
 
 
 def test_random_values_have_the_right_distribution():

@@ -115,7 +115,7 @@ def test_grid_with_two_jobs_writes_an_activation_by_loss_table(cli, mnist_dir, t
     assert (tmp_path / "all.png").read_bytes().startswith(PNG_MAGIC)
 
 
-def test_graph_writes_dot_and_svg(cli, tmp_path):
+def test_graph_writes_dot(cli, tmp_path):
     dot_file = tmp_path / "graph.dot"
     result = cli("graph", "--hidden", "8", "--activation", "gelu", "--loss", "hinge", "--out", dot_file)
     assert result.code == 0, result.err
@@ -123,8 +123,10 @@ def test_graph_writes_dot_and_svg(cli, tmp_path):
     assert source.startswith("digraph")
     for name in ("layers.0.weight", "layers.0.bias", "images", "Linear"):
         assert name in source
-    if shutil.which("dot") is None:
-        pytest.skip("graphviz 'dot' is not installed; .dot checked, .svg not")
+
+
+@pytest.mark.requires_program("dot")
+def test_graph_writes_svg(cli, tmp_path):
     svg_file = tmp_path / "graph.svg"
     assert cli("graph", "--hidden", "--batch-size", "3", "--show-grads", "--out", svg_file).code == 0
     svg = svg_file.read_text()
@@ -158,9 +160,38 @@ def test_ctrl_c_exits_130_and_resume_finishes_the_run(mnist_dir, tmp_path):
     assert f"train --resume {out}" in rest
     assert json.loads((out / "summary.json").read_text())["stopped"] == "interrupted"
 
+    # The data folder comes from the environment on resume (a folder saved with the run is not used).
     resumed = subprocess.run([sys.executable, "-m", "tinygrad_mnist", "train", "--resume", str(out)],
-                             capture_output=True, text=True, timeout=120)
+                             capture_output=True, text=True, timeout=120,
+                             env=dict(os.environ, TINYGRAD_MNIST_DATA=str(mnist_dir)))
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout.startswith(f"Resuming {out}")
     assert resumed.stdout.rstrip().splitlines()[-1].startswith("done after 4 epochs")
     assert json.loads((out / "summary.json").read_text())["stopped"] == "completed"
+
+
+def test_graph_shows_every_gradient_and_the_steps_of_backward(cli, tmp_path):
+    grads = tmp_path / "grads.dot"
+    assert cli("graph", "--hidden", "4", "--show-grads", "--out", grads).code == 0
+    source = grads.read_text()
+    assert source.count("grad ") >= 9  # every op and parameter node, not only the leaves
+    steps = tmp_path / "steps.dot"
+    result = cli("graph", "--hidden", "4", "--steps", "--out", steps)
+    assert result.code == 0, result.err
+    rows = result.out.splitlines()
+    assert rows[0].split() == ["step", "node", "receives", "sends", "to", "its", "inputs"]
+    assert rows[1].split()[:3] == ["1", "Mean", "()"] and any("layers.0.weight (784, 4)" in row for row in rows)
+    numbered = steps.read_text()
+    assert 'dir="back"' in numbered and "step 11: grad" in numbered
+
+
+def test_plot_takes_the_metric_splits_and_limits(cli, tmp_path, trained_run):
+    run_dir, _ = trained_run
+    out = tmp_path / "acc.png"
+    result = cli("plot", run_dir, "--metric", "accuracy", "--split", "test", "--ylim", "accuracy", "0.5", "1",
+                 "--out", out)
+    assert result.code == 0, result.err
+    assert out.read_bytes().startswith(PNG_MAGIC)
+    bad = cli("plot", run_dir, "--ylim", "accuracy", "1", "0.5", "--out", out)
+    assert bad.code == 2 and "--ylim accuracy: LOW must be below HIGH" in bad.err
+    assert "error:" in cli("plot", run_dir, "--metric", "acc", "--out", out).err

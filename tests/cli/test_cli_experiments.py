@@ -39,7 +39,7 @@ def test_activation_by_loss_reports(name, hidden):
     grid = plan(name)
     assert grid.base.hidden == hidden and grid.base.epochs == 100 and grid.base.weight_decay == 2e-4
     assert grid.axes == {"activation": ["sigmoid", "relu", "gelu"], "loss": ["euclidean", "ce", "hinge"]}
-    lrs = {(run["activation"], run["loss"]): run.get("lr", grid.base.lr) for run in grid.runs}
+    lrs = {(run["params"]["activation"], run["params"]["loss"]): run["config"].lr for run in grid.runs()}
     assert len(lrs) == 9
     assert all(lr == (1e-4 if loss == "hinge" else 0.1) for (_, loss), lr in lrs.items())
     assert grid.base.margin == 5.0
@@ -72,7 +72,7 @@ def test_small_hidden_report():
 
 def test_quick_config_is_small():
     grid = plan("quick.toml")
-    assert len(grid.runs) == 4 and grid.base.epochs <= 2 and grid.base.train_size <= 1000
+    assert len(grid.runs()) == 4 and grid.base.epochs <= 2 and grid.base.train_size <= 1000
 
 
 @pytest.mark.parametrize("name,hidden", [("a_hinge_summed_lr.toml", [128]), ("b_hinge_summed_lr.toml", [256, 128])])

@@ -15,12 +15,11 @@ import tempfile
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_mnist.cli import COMMANDS, SETTINGS, build_parser, main
+from tinygrad_mnist.cli import COMMANDS, build_parser, main
+from tinygrad_mnist.train import SETTINGS
 
-_PARSER = build_parser()
-OPTIONS = sorted({o for sub in (_PARSER._subparsers._group_actions[0].choices.values())
-                  for a in sub._actions for o in a.option_strings} | {"--help", "--version", "--"})
-NAMES = sorted({c for s in SETTINGS for c in s.choices} | {"none", "all", "true", "false", "0.1,0.2"})
+OPTIONS = sorted({o for sub in build_parser().commands.values() for o in sub.option_names} | {"--help", "--version", "--"})
+NAMES = sorted({c for s in SETTINGS for c in getattr(s.kind, "choices", ())} | {"none", "all", "true", "false", "0.1,0.2"})
 
 tokens = st.one_of(
     st.sampled_from(OPTIONS),

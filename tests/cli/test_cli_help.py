@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tinygrad_mnist.cli import SETTINGS, _subparser, build_parser
-from tinygrad_mnist.train import TrainConfig
+from tinygrad_mnist.cli import build_parser
+from tinygrad_mnist.train import SETTINGS, TrainConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,7 @@ TRAIN_SETTING_FLAGS = [
 ]
 EXPECTED_OPTIONS = {
     "train": TRAIN_SETTING_FLAGS + ["--config", "--resume", "--out", "--dry-run", "--no-nesterov"],
-    "grid": TRAIN_SETTING_FLAGS + ["--config", "--jobs", "--out", "--dry-run"],
+    "grid": TRAIN_SETTING_FLAGS + ["--config", "--jobs", "--out", "--dry-run", "--resume", "--cluster"],
     "eval": ["--data-dir", "--dry-run", "CHECKPOINT_OR_RUN_DIR"],
     "plot": ["--out", "--title", "--dry-run", "RUN_DIR"],
     "graph": ["--hidden", "--activation", "--loss", "--margin", "--seed", "--batch-size",
@@ -51,23 +51,25 @@ def test_help_lists_every_option(cli, command):
 @pytest.mark.parametrize("command", ["train", "grid"])
 def test_help_gives_default_and_allowed_values_of_every_setting(cli, command):
     text = flat(cli(command, "--help").out)
-    defaults = TrainConfig().to_dict()
-    for setting in SETTINGS:
-        if setting.choices:
-            assert f"one of: {', '.join(setting.choices)}" in text, setting.name
-            assert f"default: {defaults[setting.name]}" in text, setting.name
+    for setting in SETTINGS:  # the declarations are the one source of what --help says
+        assert f"default: {setting.describe_default()}" in text, setting.name
+        assert setting.kind.describe() in text, setting.name
+    choices = [s for s in SETTINGS if getattr(s.kind, "choices", None)]
+    assert len(choices) >= 8 and all(f"one of: {', '.join(s.kind.choices)}" in text for s in choices)
     assert "default: 0.1" in text  # lr
     assert "default: 128" in text  # hidden
     assert "default: all" in text  # train_size / test_size
     assert "> 0" in text and "< 1" in text
+    # The euclidean loss compares raw outputs with the one-hot target; no softmax (issue 10).
+    assert "euclidean (half the squared error between the raw outputs and the one-hot target, no softmax)" in text
 
 
 @pytest.mark.parametrize("command", sorted(EXPECTED_OPTIONS))
 def test_every_option_taking_a_value_states_its_default(command):
-    sub = _subparser(build_parser(), command)
-    for action in sub._actions:
-        if action.option_strings and action.nargs != 0:  # nargs 0: flags such as --help, --dry-run
-            assert "default" in action.help, f"{command} {action.option_strings[0]} help has no default"
+    sub = build_parser().commands[command]
+    assert sub.option_help, f"{command} has no options taking a value"
+    for option, text in sub.option_help.items():  # flags such as --help, --dry-run take no value
+        assert text and "default" in text, f"{command} {option} help has no default"
 
 
 def test_top_level_help_names_every_command(cli):

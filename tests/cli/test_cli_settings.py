@@ -74,7 +74,8 @@ def test_names_are_case_insensitive_and_every_field_can_be_typed(cli):
         "--weight-decay", "2e-4", "--nesterov", "--batch-size", "64", "--epochs", "7", "--init", "he",
         "--init-std", "0.02", "--lr-schedule", "step", "--lr-step-size", "3", "--lr-gamma", "0.5",
         "--early-stop", "2", "--early-stop-min-delta", "0.001", "--seed", "9", "--dtype", "float64",
-        "--disp-freq", "10", "--normalize", "standardize", "--val-size", "0.1", "--train-size", "5000",
+        "--disp-freq", "10", "--dataset", "Fashion-MNIST", "--normalize", "standardize", "--val-size", "0.1",
+        "--train-size", "5000",
         "--test-size", "1000", "--data-dir", "somewhere", "--on-nonfinite", "skip", "--detect-anomaly",
         "--no-progress", "--checkpoint-every", "2",
     )
@@ -84,7 +85,7 @@ def test_names_are_case_insensitive_and_every_field_can_be_typed(cli):
         "weight_decay": 2e-4, "nesterov": True, "batch_size": 64, "epochs": 7, "init": "he",
         "init_std": 0.02, "lr_schedule": "step", "lr_step_size": 3, "lr_gamma": 0.5, "early_stop": 2,
         "early_stop_min_delta": 0.001, "seed": 9, "dtype": "float64", "disp_freq": 10,
-        "normalize": "standardize", "val_size": 0.1, "train_size": 5000, "test_size": 1000,
+        "dataset": "fashion-mnist", "normalize": "standardize", "val_size": 0.1, "train_size": 5000, "test_size": 1000,
         "data_dir": "somewhere", "on_nonfinite": "skip", "detect_anomaly": True, "progress": False,
         "checkpoint_every": 2,
     }
@@ -118,9 +119,9 @@ loss = ["ce", "hinge"]
 match = { loss = "hinge" }
 set = { lr = 1e-4 }
 """)
-    plan = resolve_grid(build_parser().parse_args(["grid", "--config", str(config)]))
-    assert plan.base.lr == 0.1
-    assert plan.runs == [
+    request = resolve_grid(build_parser().parse_args(["grid", "--config", str(config)]))
+    assert request.base.lr == 0.1
+    assert [{**run["params"], **run["overrides"]} for run in request.runs()] == [
         {"activation": "relu", "loss": "ce"},
         {"activation": "relu", "loss": "hinge", "lr": 1e-4},
         {"activation": "gelu", "loss": "ce"},
@@ -135,7 +136,7 @@ def test_grid_command_line_values_replace_file_axes(tmp_path):
     assert plan.axes == {"loss": ["ce", "hinge"]} and plan.base.activation == "tanh"
     plan = resolve_grid(parse(["grid", "--config", str(config), "--lr", "0.1", "0.01"]))
     assert plan.axes == {"activation": ["relu", "gelu"], "loss": ["ce", "hinge"], "lr": [0.1, 0.01]}
-    assert len(plan.runs) == 8
+    assert len(plan.runs()) == 8
 
 
 def test_grid_architectures_are_comma_separated(tmp_path):

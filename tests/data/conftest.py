@@ -1,19 +1,15 @@
-"""Fixtures for the data tests: the real MNIST files, isolation, local HTTP mirrors."""
+"""Fixtures for the data tests: the real MNIST files and isolation (local HTTP mirrors: tests/conftest.py)."""
 
 from __future__ import annotations
 
 import functools
 import gzip
-import http.server
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tinygrad_mnist.data import MNIST_FILES, Mnist, load_mnist
-
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -28,15 +24,9 @@ def shared_dir(mnist_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A decompressed cache shared by tests that only read it."""
-    return tmp_path_factory.mktemp("mnist-cache")
-
-
-@pytest.fixture(scope="session")
-def mnist(shared_dir: Path, session_cache: Path) -> Mnist:
+def mnist(shared_dir: Path) -> Mnist:
     """The real data set, loaded once per session."""
-    return load_mnist(shared_dir, download=False, progress=False, cache_dir=session_cache)
+    return load_mnist(shared_dir, download=False, progress=False)
 
 
 @pytest.fixture(scope="session")
@@ -64,34 +54,3 @@ def link_real(shared_dir: Path) -> Callable[[Path, list[str]], None]:
             (dest / name).symlink_to(shared_dir / name)
 
     return link
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def http_mirror() -> Iterator[Callable[..., str]]:
-    """Factory: serve a folder on 127.0.0.1 (random port), return its base URL.
-
-    A custom ``handler`` class (not a SimpleHTTPRequestHandler) ignores the folder.
-    """
-    servers: list[tuple[http.server.ThreadingHTTPServer, threading.Thread]] = []
-
-    def start(directory: Path, handler: type[http.server.BaseHTTPRequestHandler] = _QuietHandler) -> str:
-        factory: Any = handler
-        if issubclass(handler, http.server.SimpleHTTPRequestHandler):
-            factory = functools.partial(handler, directory=str(directory))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), factory)
-        # A short poll interval keeps shutdown() (and so each test's teardown) fast.
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        thread.start()
-        servers.append((server, thread))
-        return f"http://127.0.0.1:{server.server_address[1]}/"
-
-    yield start
-    for server, thread in servers:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -122,5 +122,5 @@ def test_epoch_argument_errors_are_raised_at_call_time() -> None:
         it.epoch(0, start_batch=12)
     with pytest.raises(ValueError, match="start_batch must be >= 0"):
         it.epoch(0, start_batch=-1)
-    with pytest.raises(ValueError, match="epoch must be an int"):
-        it.epoch(1.0)
+    with pytest.raises(ValueError, match="epoch must be an integer"):
+        it.epoch(1.5)

@@ -9,10 +9,10 @@ import types
 import pytest
 
 import tinygrad_mnist.data as data
-from tinygrad_mnist.data import batching, idx, mnist, preprocess
+from tinygrad_mnist.data import batching, datasets, download, idx, loader, mnist, preprocess
 
 
-@pytest.mark.parametrize("module", [data, idx, mnist, preprocess, batching], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [data, idx, mnist, datasets, download, preprocess, batching, loader], ids=lambda m: m.__name__)
 def test_doctest_examples(module: types.ModuleType) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tinygrad_mnist.data import MNIST_FILES, Mnist, MnistDataError, load_mnist
-from tinygrad_mnist.data import mnist as mnist_module
+from tinygrad_mnist.data import download as download_module
 
 
 LABELS = MNIST_FILES["train_labels"].name
@@ -37,13 +37,13 @@ def test_download_all_files(
 ) -> None:
     set_mirrors(monkeypatch, http_mirror(shared_dir))
     dest = tmp_path / "new" / "mnist"  # does not exist yet
-    loaded = load_mnist(dest, progress=False, cache_dir=tmp_path / "cache")
+    loaded = load_mnist(dest, progress=False)
     assert same_data(loaded, mnist)
     assert sorted(p.name for p in dest.iterdir()) == sorted(f"{f.name}.gz" for f in MNIST_FILES.values())
-    assert leftovers(dest) == [] and leftovers(tmp_path / "cache") == []
-    # The downloaded files verify on their own: load again with no mirror and a fresh cache.
+    assert leftovers(dest) == []
+    # The downloaded files verify on their own: load again with no mirror.
     set_mirrors(monkeypatch, f"http://127.0.0.1:{closed_port()}/")
-    assert same_data(load_mnist(dest, progress=False, cache_dir=tmp_path / "cache2"), mnist)
+    assert same_data(load_mnist(dest, progress=False), mnist)
 
 
 def corrupted_mirror_dir(tmp_path: Path, raw_contents: Callable[[str], bytes]) -> Path:
@@ -55,19 +55,18 @@ def corrupted_mirror_dir(tmp_path: Path, raw_contents: Callable[[str], bytes]) -
     return served
 
 
-def test_corrupted_download_is_deleted(
+def test_corrupted_download_is_never_saved(
     tmp_path: Path,
     link_real: Any,
     http_mirror: Any,
     raw_contents: Callable[[str], bytes],
-    session_cache: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     set_mirrors(monkeypatch, http_mirror(corrupted_mirror_dir(tmp_path, raw_contents)))
     dest = tmp_path / "dest"
     link_real(dest, ["train_images", "test_images", "test_labels"])
     with pytest.raises(MnistDataError) as info:
-        load_mnist(dest, progress=False, cache_dir=session_cache)
+        load_mnist(dest, progress=False)
     message = str(info.value)
     assert f"{LABELS}.gz: downloaded file failed verification: sha256" in message
     assert not any(p.name.startswith(LABELS) for p in dest.iterdir())
@@ -110,7 +109,6 @@ def test_bad_mirrors_fall_through_to_a_good_one(
     link_real: Any,
     http_mirror: Any,
     raw_contents: Callable[[str], bytes],
-    session_cache: Path,
     mnist: Mnist,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -139,27 +137,27 @@ def test_bad_mirrors_fall_through_to_a_good_one(
     link_real(dest, ["train_images", "test_images", "test_labels"])
     set_mirrors(monkeypatch, *bad_mirrors)
     with pytest.raises(MnistDataError) as info:
-        load_mnist(dest, progress=False, cache_dir=session_cache)
+        load_mnist(dest, progress=False)
     reasons = str(info.value).splitlines()
     for url, reason in zip(bad_mirrors, expected_reasons):
         assert any(line.startswith(f"  {url}") and reason in line for line in reasons), (url, reason)
     assert leftovers(dest) == []
 
     set_mirrors(monkeypatch, *bad_mirrors, http_mirror(shared_dir))
-    loaded = load_mnist(dest, progress=False, cache_dir=session_cache)
+    loaded = load_mnist(dest, progress=False)
     assert np.array_equal(loaded.train_labels, mnist.train_labels)
     assert (dest / f"{LABELS}.gz").is_file() and not (dest / f"{LABELS}.gz").is_symlink()
     assert leftovers(dest) == []
 
 
 def test_oversized_response_is_cut_off(
-    tmp_path: Path, link_real: Any, http_mirror: Any, session_cache: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, link_real: Any, http_mirror: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     set_mirrors(monkeypatch, http_mirror(tmp_path, HugeHandler))
     dest = tmp_path / "dest"
     link_real(dest, ["train_images", "test_images", "test_labels"])
     with pytest.raises(MnistDataError, match="response is larger than"):
-        load_mnist(dest, progress=False, cache_dir=session_cache)
+        load_mnist(dest, progress=False)
     assert leftovers(dest) == []
 
 
@@ -167,7 +165,7 @@ def test_all_mirrors_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, close
     dead = [f"http://127.0.0.1:{closed_port()}/", f"http://127.0.0.1:{closed_port()}/mnist/"]
     set_mirrors(monkeypatch, *dead)
     with pytest.raises(MnistDataError) as info:
-        load_mnist(tmp_path, progress=False, cache_dir=tmp_path / "cache")
+        load_mnist(tmp_path, progress=False)
     message = str(info.value)
     assert "--data-dir DIR" in message and "TINYGRAD_MNIST_DATA=DIR" in message
     assert str(tmp_path) in message
@@ -192,7 +190,6 @@ def test_download_cache_cycle(
     shared_dir: Path,
     http_mirror: Any,
     raw_contents: Callable[[str], bytes],
-    session_cache: Path,
     mnist: Mnist,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -200,16 +197,16 @@ def test_download_cache_cycle(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     set_mirrors(monkeypatch, http_mirror(shared_dir))
     default_dir = tmp_path / "tinygrad_mnist" / "mnist"
-    assert same_data(load_mnist(progress=False, cache_dir=session_cache), mnist)
+    assert same_data(load_mnist(progress=False), mnist)
     labels = default_dir / f"{LABELS}.gz"
     assert labels.is_file()
 
     labels.write_bytes(gzip.compress(raw_contents("train_labels")[:-1]))
     with pytest.raises(MnistDataError, match="deleted; run again"):
-        load_mnist(progress=False, cache_dir=session_cache)
+        load_mnist(progress=False)
     assert not labels.exists()
 
-    assert np.array_equal(load_mnist(progress=False, cache_dir=session_cache).train_labels, mnist.train_labels)
+    assert np.array_equal(load_mnist(progress=False).train_labels, mnist.train_labels)
     assert labels.is_file()
 
 
@@ -218,7 +215,6 @@ def test_mirror_serving_uncompressed_file(
     link_real: Any,
     http_mirror: Any,
     raw_contents: Callable[[str], bytes],
-    session_cache: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     served = tmp_path / "served"
@@ -227,7 +223,7 @@ def test_mirror_serving_uncompressed_file(
     set_mirrors(monkeypatch, http_mirror(served))
     dest = tmp_path / "dest"
     link_real(dest, ["train_images", "test_images", "test_labels"])
-    load_mnist(dest, progress=False, cache_dir=session_cache)
+    load_mnist(dest, progress=False)
     # Saved under its true (uncompressed) name, so nothing pretends to be gzip.
     assert (dest / LABELS).read_bytes() == raw_contents("train_labels")
     assert not (dest / f"{LABELS}.gz").exists()
@@ -239,17 +235,16 @@ def test_progress_output(
     link_real: Any,
     shared_dir: Path,
     http_mirror: Any,
-    session_cache: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     have_tqdm: bool,
 ) -> None:
     if not have_tqdm:
-        monkeypatch.setattr(mnist_module, "_tqdm", None)
+        monkeypatch.setattr(download_module, "_tqdm", None)
     set_mirrors(monkeypatch, http_mirror(shared_dir))
     dest = tmp_path / "dest"
     link_real(dest, ["train_images", "test_images", "test_labels"])
-    load_mnist(dest, progress=True, cache_dir=session_cache)
+    load_mnist(dest, progress=True)
     err = capsys.readouterr().err
     assert f"{LABELS}.gz" in err
     if not have_tqdm:

@@ -137,9 +137,17 @@ def test_read_idx_reports_path_of_corrupt_file(tmp_path: Path) -> None:
 
 def test_decompress_size_cap_stops_expansion() -> None:
     bomb = gzip.compress(b"\0" * 1_000_000)
-    with pytest.raises(IdxError, match="expands to more than 1000 bytes"):
+    with pytest.raises(IdxError, match="expands to more than 1,000 bytes"):
         decompress(bomb, "bomb.gz", max_size=1000)
     assert len(decompress(bomb, "bomb.gz", max_size=1_000_000)) == 1_000_000
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["raw", "gzip"])
+def test_a_header_declaring_an_impossible_size_is_an_idx_error(compress: bool) -> None:
+    """Found by fuzzing: three dims of 2**32 - 1 float64 (6e29 bytes) overflowed a C size argument."""
+    data = bytes([0, 0, 0x0E, 3]) + (2**32 - 1).to_bytes(4, "big") * 3 + bytes(10)
+    with pytest.raises(IdxError, match="truncated: header declares shape"):
+        parse_idx(gzip.compress(data) if compress else data, "huge.idx")
 
 
 def test_idx_error_parts_and_pickling() -> None:

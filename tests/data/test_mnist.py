@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from typing import Any
 from pathlib import Path
@@ -16,10 +20,9 @@ from tinygrad_mnist.data import (
     MnistDataError,
     load_mnist,
     mirrors,
-    resolve_cache_dir,
     resolve_data_dir,
 )
-from tinygrad_mnist.data.mnist import DEFAULT_MIRRORS
+from tinygrad_mnist.data import DEFAULT_MIRRORS
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 
@@ -53,12 +56,12 @@ def test_training_pixel_mean_and_std(mnist: Mnist) -> None:
 
 
 def test_raw_uncompressed_files_load(
-    tmp_path: Path, link_real: Any, session_cache: Path, mnist: Mnist, raw_contents: Callable[[str], bytes]
+    tmp_path: Path, link_real: Any, mnist: Mnist, raw_contents: Callable[[str], bytes]
 ) -> None:
     link_real(tmp_path, ["train_images", "test_images"])
     for key in ("train_labels", "test_labels"):
         (tmp_path / MNIST_FILES[key].name).write_bytes(raw_contents(key))
-    loaded = load_mnist(tmp_path, download=False, progress=False, cache_dir=session_cache)
+    loaded = load_mnist(tmp_path, download=False, progress=False)
     for key in MNIST_FILES:
         # np.array_equal: assert_array_equal takes ~1 s on 47M elements.
         assert np.array_equal(getattr(loaded, key), getattr(mnist, key))
@@ -84,7 +87,6 @@ def test_corrupted_copy_is_rejected(
     tmp_path: Path,
     shared_dir: Path,
     link_real: Any,
-    session_cache: Path,
     raw_contents: Callable[[str], bytes],
     variant: str,
     expected: str,
@@ -103,7 +105,7 @@ def test_corrupted_copy_is_rejected(
     (tmp_path / target).write_bytes(bad)
 
     with pytest.raises(MnistDataError) as info:
-        load_mnist(tmp_path, download=False, progress=False, cache_dir=session_cache)
+        load_mnist(tmp_path, download=False, progress=False)
     message = str(info.value)
     assert str(tmp_path / target) in message and expected in message
     # A user's own folder is never cleaned up behind their back.
@@ -111,7 +113,7 @@ def test_corrupted_copy_is_rejected(
 
 
 def test_corrupted_file_in_download_cache_is_removed(
-    tmp_path: Path, link_real: Any, session_cache: Path, raw_contents: Callable[[str], bytes], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, link_real: Any, raw_contents: Callable[[str], bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     cache_data = tmp_path / "tinygrad_mnist" / "mnist"
@@ -120,7 +122,7 @@ def test_corrupted_file_in_download_cache_is_removed(
     bad.write_bytes(gzip.compress(corrupt_contents(raw_contents("train_labels"))))
 
     with pytest.raises(MnistDataError, match="deleted; run again to download it anew"):
-        load_mnist(download=False, progress=False, cache_dir=session_cache)
+        load_mnist(download=False, progress=False)
     assert not bad.exists()
     assert len(list(cache_data.iterdir())) == 3
 
@@ -160,17 +162,86 @@ def test_resolve_data_dir_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert resolve_data_dir() == tmp_path / "home" / ".cache" / "tinygrad_mnist" / "mnist"
 
 
-def test_resolve_cache_dir_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("TINYGRAD_MNIST_CACHE", str(tmp_path / "env"))
-    assert resolve_cache_dir(str(tmp_path / "arg")) == tmp_path / "arg"
-    assert resolve_cache_dir() == tmp_path / "env"
-    monkeypatch.delenv("TINYGRAD_MNIST_CACHE")
-    assert resolve_cache_dir() == tmp_path / "xdg" / "tinygrad_mnist" / "decompressed"
-
-
 def test_mirrors_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TINYGRAD_MNIST_MIRRORS", " http://127.0.0.1:1/a,http://127.0.0.1:2/\n http://127.0.0.1:3/b/ ")
     assert mirrors() == ["http://127.0.0.1:1/a/", "http://127.0.0.1:2/", "http://127.0.0.1:3/b/"]
     monkeypatch.setenv("TINYGRAD_MNIST_MIRRORS", "  ")
     assert mirrors() == list(DEFAULT_MIRRORS)
+
+
+def test_loading_writes_nothing_to_the_data_dir(shared_dir: Path) -> None:
+    # The shared folder is read-only (for non-root): loading must not need to write anything.
+    before = sorted(p.name for p in shared_dir.iterdir())
+    load_mnist(shared_dir, download=False, progress=False)
+    assert sorted(p.name for p in shared_dir.iterdir()) == before
+
+
+def test_the_folder_named_by_the_environment_is_used(
+    tmp_path: Path, link_real: Any, mnist: Mnist, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link_real(tmp_path / "env-data", list(MNIST_FILES))
+    monkeypatch.setenv("TINYGRAD_MNIST_DATA", str(tmp_path / "env-data"))
+    assert np.array_equal(load_mnist(download=False, progress=False).test_labels, mnist.test_labels)
+    # An explicit folder wins over the variable.
+    with pytest.raises(MnistDataError, match="from the data_dir argument"):
+        load_mnist(tmp_path / "elsewhere", download=False)
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited."""
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    return int(child.stdout)
+
+
+def test_stale_temporaries_in_the_data_folder_are_removed_on_the_next_load(tmp_path: Path, link_real: Any) -> None:
+    """A download or save killed by SIGKILL/SIGTERM leaves its temporary; the next load removes it,
+    but never the temporary of a writer that is still running."""
+    link_real(tmp_path, list(MNIST_FILES))
+    labels = MNIST_FILES["train_labels"].name
+    dead_writer = tmp_path / f".{labels}.gz.{dead_pid()}.k9x2q1.tmp"
+    old_download = tmp_path / f".{labels}.a8b7c6d5.part"  # an older version's partial download
+    live_writer = tmp_path / f".{labels}.gz.{os.getppid()}.q1w2e3.tmp"
+    unrelated = tmp_path / ".notes.txt"
+    for path in (dead_writer, old_download, live_writer, unrelated):
+        path.write_bytes(b"partial")
+    two_hours_ago = time.time() - 7200
+    os.utime(old_download, (two_hours_ago, two_hours_ago))
+
+    load_mnist(tmp_path, download=False, progress=False)
+    assert not dead_writer.exists() and not old_download.exists()
+    assert live_writer.exists() and unrelated.exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux's /proc/self/mem for a read that fails")
+def test_an_unreadable_file_is_one_data_error_and_is_kept(
+    tmp_path: Path, link_real: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache_data = tmp_path / "tinygrad_mnist" / "mnist"
+    link_real(cache_data, ["train_images", "test_images", "test_labels"])
+    # Reading /proc/self/mem from offset 0 fails with EIO: an OSError that is not the file's fault.
+    unreadable = cache_data / MNIST_FILES["train_labels"].name
+    unreadable.symlink_to("/proc/self/mem")
+    with pytest.raises(MnistDataError, match="cannot read .*Check its permissions"):
+        load_mnist(download=False, progress=False)
+    assert unreadable.is_symlink()  # in the download cache, yet not deleted: it is not damaged
+
+
+@pytest.mark.parametrize("folder", ["with\0nul", "~no-such-user-here/mnist"])
+def test_an_impossible_folder_is_one_data_error(folder: str) -> None:
+    with pytest.raises(MnistDataError, match="MNIST folder"):
+        load_mnist(folder, download=False)
+
+
+def test_every_load_verifies_the_files_again(
+    tmp_path: Path, link_real: Any, raw_contents: Callable[[str], bytes]
+) -> None:
+    """Nothing is trusted because it loaded before, or because of where it is: a file that went bad
+    after a good load is refused at the next one."""
+    link_real(tmp_path, ["train_images", "test_images", "test_labels"])
+    labels = tmp_path / f"{MNIST_FILES['train_labels'].name}.gz"
+    labels.write_bytes(gzip.compress(raw_contents("train_labels")))
+    load_mnist(tmp_path, download=False, progress=False)
+    labels.write_bytes(gzip.compress(corrupt_contents(raw_contents("train_labels"))))  # same size
+    with pytest.raises(MnistDataError, match="sha256 of its uncompressed contents is"):
+        load_mnist(tmp_path, download=False, progress=False)

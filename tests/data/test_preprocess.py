@@ -115,8 +115,8 @@ def test_split_size() -> None:
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"normalize": "minmax"}, "normalize must be one of"),
-        ({"normalize": None}, "normalize must be one of"),
+        ({"normalize": "minmax"}, "unknown normalize 'minmax' \\(choose from: scale, center, standardize\\)"),
+        ({"normalize": None}, "unknown normalize None"),
         ({"val_size": -1}, "between 0 and 199"),
         ({"val_size": 200}, "between 0 and 199"),
         ({"val_size": 1.0}, r"in \[0.0, 1.0\)"),
@@ -124,8 +124,8 @@ def test_split_size() -> None:
         ({"val_size": 0.999}, "leaves nothing for training"),
         ({"val_size": True}, "int count or a float fraction"),
         ({"val_size": "10"}, "int count or a float fraction"),
-        ({"seed": -1}, "seed must be a non-negative int"),
-        ({"seed": 1.5}, "seed must be a non-negative int"),
+        ({"seed": -1}, "seed must be >= 0, got -1"),
+        ({"seed": 1.5}, "seed must be an integer"),
         ({"dtype": np.int32}, "floating dtype"),
         ({"dtype": "not-a-dtype"}, "floating dtype"),
     ],

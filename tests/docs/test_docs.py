@@ -2,10 +2,16 @@
 
 * Each page's ``python`` blocks run in order in one namespace, with a fresh temporary folder as
   the working directory and ``MPLBACKEND=Agg``, the way a reader would paste them one after the
-  other. A ``text`` block titled "Output" after a python block must match what that block printed
+  other. Tables of spellings (marked ``<!-- spellings: run -->`` or ``refused``) run in the same
+  namespace, in page order: each row's right column is executed; in a ``refused`` table the left
+  column must first fail with a one-line error that names the right column's spelling. A table
+  headed "PyTorch" without a marker fails the test, so no row of one goes unexecuted. A ``text`` block titled "Output" after a python block must match what that block printed
   (doctest rules: ``...`` matches anything, whitespace is normalised). Warnings count as output,
   printed once per place as an interactive session prints them.
-* A block is skipped only when ``<!-- not-executed: reason -->`` stands right before it.
+* The README's blocks are held to the same rules as the pages'.
+* A block is skipped only when ``<!-- not-executed: reason -->`` stands right before it. A block
+  marked ``<!-- requires-program: dot -->`` needs that program: where it is missing, the page (or
+  the command) is skipped with the reason, through the suite's ``requires_program`` marker.
 * Every ``tinygrad-mnist`` command in a shell block is run with ``--dry-run`` (which checks every
   argument), so no page shows an option or value the CLI does not accept; a ``toml`` block whose
   first line is ``# NAME.toml`` is written to that file first, so configs shown are checked too
@@ -34,15 +40,28 @@ from typing import Dict, List
 import numpy as np
 import pytest
 
-from .markdown_blocks import DOCS_DIR, parse_blocks, page_id, pages
+from .markdown_blocks import DOCS_DIR, TableRow, parse_blocks, parse_table_rows, page_id, pages
 
 REPO = DOCS_DIR.parent
 _CHECKER = doctest.OutputChecker()
 _OUTPUT_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
-def _pages_with(language: str) -> List[Path]:
-    return [p for p in pages() if any(b.language == language for b in parse_blocks(p.read_text(encoding="utf-8")))]
+def _requires(programs) -> List[pytest.MarkDecorator]:
+    return [pytest.mark.requires_program(*sorted(set(programs)))] if programs else []
+
+
+def _pages_with(language: str) -> List:
+    """Pages with blocks of ``language`` (for python: or spelling tables), each marked with the
+    programs its executed blocks need."""
+    found = []
+    for page in pages():
+        text = page.read_text(encoding="utf-8")
+        blocks = [b for b in parse_blocks(text) if b.language == language]
+        if blocks or (language == "python" and parse_table_rows(text)[0]):
+            programs = [name for b in blocks if b.skip_reason is None for name in b.programs]
+            found.append(pytest.param(page, marks=_requires(programs), id=page_id(page)))
+    return found
 
 
 def _run_block(code: str, line: int, page: Path, namespace: Dict) -> str:
@@ -70,17 +89,44 @@ def _run_block(code: str, line: int, page: Path, namespace: Dict) -> str:
     return captured.getvalue()
 
 
-@pytest.mark.parametrize("page", _pages_with("python"), ids=page_id)
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+def _run_row(row: TableRow, page: Path, namespace: Dict) -> None:
+    """Run one row of a spellings table (see the module docstring)."""
+    where = f"{page_id(page)}:{row.line}"
+    assert row.right, f"{where}: the right column has no `code` to run"
+    if row.mode == "refused":
+        assert len(row.left) == 1, f"{where}: a refused row needs one `code` span on the left"
+        try:
+            exec(compile("\n" * (row.line - 1) + row.left[0], str(page), "exec"), namespace)
+        except Exception as error:  # the spelling must be refused, with any exception type that fits
+            message = str(error)
+        else:
+            pytest.fail(f"{where}: `{row.left[0]}` ran without an error, but the table says it is refused", pytrace=False)
+        assert message and "\n" not in message, f"{where}: the error is not one line: {message!r}"
+        named = set(_IDENTIFIER.findall(" ".join(row.right))) - set(_IDENTIFIER.findall(row.left[0]))
+        missing = sorted(word for word in named if not re.search(rf"\b{re.escape(word)}\b", message))
+        assert not missing, f"{where}: the error for `{row.left[0]}` does not name {missing}: {message}"
+    for code in row.right:
+        _run_block(code, row.line, page, namespace)
+
+
+@pytest.mark.parametrize("page", _pages_with("python"))
 def test_python_blocks_run_and_print_what_the_page_shows(page: Path, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("TINYGRAD_MNIST_CACHE", str(tmp_path / "cache"))
     namespace: Dict = {"__name__": "__docs__"}
-    blocks = parse_blocks(page.read_text(encoding="utf-8"))
+    text = page.read_text(encoding="utf-8")
+    blocks = parse_blocks(text)
+    rows = list(parse_table_rows(text)[0])
     ran = 0
     for index, block in enumerate(blocks):
         if block.language != "python" or block.skip_reason is not None:
             continue
+        while rows and rows[0].line < block.line:
+            _run_row(rows.pop(0), page, namespace)
+            ran += 1
         printed = _run_block(block.code, block.line, page, namespace)
         ran += 1
         following = blocks[index + 1] if index + 1 < len(blocks) else None
@@ -93,7 +139,31 @@ def test_python_blocks_run_and_print_what_the_page_shows(page: Path, tmp_path, m
                     f"line {block.line} prints now\n{difference}",
                     pytrace=False,
                 )
+    for row in rows:
+        _run_row(row, page, namespace)
+        ran += 1
     assert ran > 0
+
+
+@pytest.mark.parametrize("page", pages(), ids=page_id)
+def test_spelling_tables_are_marked(page: Path) -> None:
+    """A table headed "PyTorch" is a table of spellings: it must be marked so that its rows run."""
+    _, unmarked = parse_table_rows(page.read_text(encoding="utf-8"))
+    assert not unmarked, (
+        f"{page_id(page)}: the tables at lines {unmarked} are not marked <!-- spellings: run --> or "
+        "<!-- spellings: refused -->, so the docs test would not run their rows"
+    )
+
+
+def test_a_refused_row_must_fail_and_name_the_right_spelling() -> None:
+    """Control: the table rules catch a row that runs, and an error that does not name the fix."""
+    page = DOCS_DIR / "control.md"  # only named in messages, never read
+    namespace: Dict = {}
+    with pytest.raises(pytest.fail.Exception, match="ran without an error"):
+        _run_row(TableRow("refused", ["y = 1"], ["y = 2"], 1), page, namespace)
+    with pytest.raises(AssertionError, match="does not name"):
+        _run_row(TableRow("refused", ["int('a')"], ["float_from('a')"], 1), page, namespace)
+    _run_row(TableRow("refused", ["int('a')"], ["int('1')"], 1), page, namespace)
 
 
 @pytest.mark.parametrize("page", pages(), ids=page_id)
@@ -103,6 +173,10 @@ def test_markers_and_output_blocks_are_well_formed(page: Path) -> None:
         if block.skip_reason is not None:
             assert block.language == "python", f"{page_id(page)}:{block.line}: not-executed marks a non-python block"
             assert block.skip_reason, f"{page_id(page)}:{block.line}: not-executed needs a reason after the colon"
+        if block.programs:
+            assert block.language in ("python", "bash", "console", "shell", "sh"), (
+                f"{page_id(page)}:{block.line}: requires-program marks a block that is not run"
+            )
         if block.is_output:
             before = blocks[index - 1] if index else None
             assert before is not None and before.language == "python" and before.skip_reason is None, (
@@ -152,17 +226,21 @@ def test_every_experiment_config_is_listed() -> None:
         assert listed == "my.toml" or (REPO / "examples" / "experiments" / listed).is_file(), f"{listed} does not exist"
 
 
-def _shell_commands() -> List[tuple]:
-    """(page, line, argv) of every ``tinygrad-mnist ...`` line in bash/console/shell blocks."""
+def _shell_commands() -> List:
+    """(page, line, argv) of every ``tinygrad-mnist ...`` command in bash/console/shell blocks (also
+    after ``&&`` and as ``.venv/bin/tinygrad-mnist``), marked with the programs its block needs."""
     found = []
     for page in pages():
         for block in parse_blocks(page.read_text(encoding="utf-8")):
             if block.language not in ("bash", "console", "shell", "sh"):
                 continue
             for offset, raw in enumerate(block.code.replace("\\\n", " ").split("\n")):
-                words = shlex.split(raw.lstrip("$ "), comments=True)
-                if words and words[0] == "tinygrad-mnist":
-                    found.append((page, block.line + offset, words[1:]))
+                for command in raw.lstrip("$ ").split("&&"):
+                    words = shlex.split(command, comments=True)
+                    if words and Path(words[0]).name == "tinygrad-mnist":
+                        line = block.line + offset
+                        found.append(pytest.param(page, line, words[1:], marks=_requires(block.programs),
+                                                  id=f"{page_id(page)}:{line}"))
     return found
 
 
@@ -178,10 +256,23 @@ def _stand_in_run(path: Path) -> None:
     train.fit(config, out_dir=path, data=Splits(x, y, None, None, x[:20], y[:20]), log=lambda line: None)
 
 
+def _stand_in_grid(path: Path) -> None:
+    """A small finished grid at ``path`` (for ``grid --resume``), trained on synthetic data."""
+    from tinygrad_mnist import train
+    from tinygrad_mnist.data import Splits
+    from tinygrad_mnist.experiments import run_grid
+
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 784), dtype=np.float32)
+    y = np.arange(40) % 10
+    config = train.TrainConfig(hidden=[8], epochs=1, batch_size=20, progress=False, disp_freq=0)
+    run_grid(config, {"seed": [0, 1]}, path, data=Splits(x, y, None, None, x[:20], y[:20]), log=lambda line: None)
+
+
 def _paths_read_by(argv: List[str]) -> List[str]:
     """The run folders or checkpoints a command reads (they must exist even for --dry-run)."""
     command, rest = argv[0], argv[1:]
-    if command == "train":
+    if command in ("train", "grid"):
         return [rest[i + 1] for i, word in enumerate(rest[:-1]) if word == "--resume"]
     if command in ("eval", "plot"):
         takes_value = {"--data-dir", "--out", "--title"}
@@ -200,9 +291,7 @@ def _paths_read_by(argv: List[str]) -> List[str]:
 _COMMANDS = _shell_commands()
 
 
-@pytest.mark.parametrize(
-    "page, line, argv", _COMMANDS, ids=[f"{page_id(p)}:{line}" for p, line, _ in _COMMANDS]
-)
+@pytest.mark.parametrize("page, line, argv", _COMMANDS)
 def test_cli_commands_shown_are_accepted(page: Path, line: int, argv: List[str], tmp_path, monkeypatch, capsys) -> None:
     from tinygrad_mnist.cli import main
 
@@ -213,7 +302,10 @@ def test_cli_commands_shown_are_accepted(page: Path, line: int, argv: List[str],
             (tmp_path / name).write_text(text, encoding="utf-8")
     for path in _paths_read_by(argv):
         if not Path(path).exists():
-            _stand_in_run(Path(path.removesuffix("/checkpoint.npz")))
+            if argv[0] == "grid":
+                _stand_in_grid(Path(path))
+            else:
+                _stand_in_run(Path(path.removesuffix("/checkpoint.npz")))
     for i, word in enumerate(argv[:-1]):
         if word == "--data-dir":
             Path(argv[i + 1]).mkdir(parents=True, exist_ok=True)
@@ -268,6 +360,7 @@ def test_site_builds_strict_and_offline(tmp_path) -> None:
                 external.append(f"{html.relative_to(site)}: {match.group(0)}")
     assert not external, "pages load resources from the network:\n" + "\n".join(external)
     # Every guide made it into the site, with its figures.
-    for guide in ("tensors-and-autograd", "reverse-mode", "writing-a-model", "custom-ops", "experiments"):
+    for guide in ("tensors-and-autograd", "coming-from-pytorch", "reverse-mode", "writing-a-model", "custom-ops", "functional-autodiff",
+                  "experiments"):
         assert (site / "guides" / guide / "index.html").is_file()
     assert list((site / "figures").glob("*.svg"))

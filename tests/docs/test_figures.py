@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -52,7 +51,7 @@ def test_every_figure_is_shown_and_every_shown_figure_exists() -> None:
     assert committed <= shown, f"figures no page shows: {sorted(p.name for p in committed - shown)}"
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="rendering needs graphviz's dot program")
+@pytest.mark.requires_program("dot")
 def test_render_records_the_source_hash_that_check_compares(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(make_figures, "FIGURES_DIR", tmp_path)
     assert make_figures.stale_figures() == list(make_figures.FIGURES)

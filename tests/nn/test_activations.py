@@ -35,17 +35,18 @@ class Case(NamedTuple):
     module: nn.Module
     reference: Callable  # an independent NumPy formula
     kinks: Tuple[float, ...] = ()  # points where a derivative (of order <= 2) jumps
+    special: Tuple[float, ...] = ()  # points where it is smooth but a composed form could break
 
 
 ACTIVATION_CASES = [
-    Case("sigmoid", F.sigmoid, nn.Sigmoid(), _np_sigmoid),
-    Case("tanh", F.tanh, nn.Tanh(), np.tanh),
+    Case("sigmoid", F.sigmoid, nn.Sigmoid(), _np_sigmoid, special=(0.0,)),
+    Case("tanh", F.tanh, nn.Tanh(), np.tanh, special=(0.0,)),
     Case("relu", F.relu, nn.ReLU(), lambda x: np.where(x > 0, x, 0.0), (0.0,)),
     Case("leaky_relu", F.leaky_relu, nn.LeakyReLU(), lambda x: np.where(x > 0, x, 0.01 * x), (0.0,)),
     Case("leaky_relu_0.2", lambda x: F.leaky_relu(x, 0.2), nn.LeakyReLU(0.2), lambda x: np.where(x > 0, x, 0.2 * x), (0.0,)),
     Case("elu", F.elu, nn.ELU(), lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))), (0.0,)),
     Case("elu_0.5", lambda x: F.elu(x, 0.5), nn.ELU(0.5), lambda x: np.where(x > 0, x, 0.5 * np.expm1(np.minimum(x, 0))), (0.0,)),
-    Case("gelu", F.gelu, nn.GeLU(), lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2)))),
+    Case("gelu", F.gelu, nn.GeLU(), lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2))), special=(0.0,)),
     Case(
         "gelu_tanh", lambda x: F.gelu(x, "tanh"), nn.GeLU("tanh"),
         lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
@@ -55,8 +56,8 @@ ACTIVATION_CASES = [
         lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(np.minimum(x, 0))), (0.0,),
     ),
     Case("hardswish", F.hardswish, nn.HardSwish(), lambda x: x * np.minimum(np.maximum(x + 3, 0), 6) / 6, (-3.0, 3.0)),
-    Case("silu", F.silu, nn.SiLU(), lambda x: x * _np_sigmoid(x)),
-    Case("softplus", F.softplus, nn.Softplus(), lambda x: np.logaddexp(0.0, x), (0.0,)),
+    Case("silu", F.silu, nn.SiLU(), lambda x: x * _np_sigmoid(x), special=(0.0,)),
+    Case("softplus", F.softplus, nn.Softplus(), lambda x: np.logaddexp(0.0, x), special=(0.0, 1e-300, -1e-300)),
     Case("softmax", F.softmax, nn.Softmax(), _np_softmax),
     Case("softmax_axis0", lambda x: F.softmax(x, 0), nn.Softmax(0), lambda x: _np_softmax(x, 0)),
     Case("log_softmax", F.log_softmax, nn.LogSoftmax(), lambda x: np.log(_np_softmax(x))),
@@ -82,6 +83,41 @@ def test_gradcheck(case, data):
 @FEW
 def test_gradgradcheck(case, data):
     x = data.draw(_inputs(case))
+    assert gradgradcheck(case.function, [x])
+
+
+SPECIAL_CASES = [case for case in ACTIVATION_CASES if case.special]
+
+
+@st.composite
+def _at_special_points(draw, case: Case):
+    """Inputs with some elements exactly at the case's special points (at least one)."""
+    x = np.array(draw(_inputs(case)))
+    mask = draw(st.lists(st.booleans(), min_size=x.size, max_size=x.size))
+    mask[draw(st.integers(0, x.size - 1))] = True
+    for i, chosen in enumerate(mask):
+        if chosen:
+            x.flat[i] = draw(st.sampled_from(case.special))
+    return x
+
+
+@pytest.mark.parametrize("case", SPECIAL_CASES, ids=[case.name for case in SPECIAL_CASES])
+@given(data=st.data())
+@FEW
+def test_first_and_second_derivatives_at_special_points(case, data):
+    x = data.draw(_at_special_points(case))
+    assert gradcheck(case.function, [x])
+    assert gradgradcheck(case.function, [x])
+
+
+@pytest.mark.parametrize("name", ["softmax", "softmax_axis0", "log_softmax", "log_softmax_axis0"])
+@given(data=st.data())
+@FEW
+def test_softmax_family_derivatives_at_huge_logits(name, data):
+    # 1e4 + x: the rules must work on differences (finite differences of float64 still resolve them).
+    case = next(case for case in ACTIVATION_CASES if case.name == name)
+    x = data.draw(_inputs(case)) + 1e4
+    assert gradcheck(case.function, [x])
     assert gradgradcheck(case.function, [x])
 
 
@@ -125,7 +161,7 @@ def test_elu_and_selu_take_exp_of_non_positive_numbers_only():
 def test_derivatives_at_zero_match_the_usual_conventions():
     x = Tensor(np.zeros(1), requires_grad=True)
     F.softplus(x).sum().backward()
-    assert x.grad.item() == pytest.approx(0.5)  # sigmoid(0): maximum() splits its gradient at the tie
+    assert x.grad.item() == pytest.approx(0.5)  # sigmoid(0)
     x.grad = None
     F.elu(x).sum().backward()
     assert x.grad.item() == pytest.approx(1.0)  # alpha * exp(0)

@@ -168,5 +168,5 @@ def test_dropout_masks_are_reproducible_from_the_seed_and_differ_between_calls()
 
 @pytest.mark.parametrize("p", [-0.1, 1.5])
 def test_dropout_rejects_p_outside_the_unit_interval(p):
-    with pytest.raises(ConfigError, match="p must be in"):
+    with pytest.raises(ConfigError, match="p must be >= 0 and <= 1"):
         nn.Dropout(p)

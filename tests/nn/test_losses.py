@@ -138,6 +138,20 @@ def test_gradgradcheck(case, batch):
     assert gradgradcheck(case.function, [x, y])
 
 
+SOFTMAX_FAMILY = [case for case in LOSS_CASES if case.name.startswith(("ce", "kldiv", "focal"))]
+
+
+@pytest.mark.parametrize("case", SOFTMAX_FAMILY, ids=[case.name for case in SOFTMAX_FAMILY])
+@given(batch=batches())
+@FEW
+def test_first_and_second_derivatives_at_huge_logits(case, batch):
+    # A special point of the softmax family: huge, close logits (1e4 + x). The losses depend on
+    # differences only, and their rules must too (tests/reference checks 1e16 against hyper-duals).
+    x, y = batch
+    assert gradcheck(case.function, [x + 1e4, y])
+    assert gradgradcheck(case.function, [x + 1e4, y])
+
+
 @pytest.mark.parametrize("case", LOSS_CASES, ids=IDS)
 @given(batch=batches())
 @settings(deadline=None)

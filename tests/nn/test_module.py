@@ -4,6 +4,7 @@ import pytest
 
 from tinygrad_mnist import Tensor, nn
 from tinygrad_mnist.errors import CheckpointError
+from tinygrad_mnist.nn import Module, Parameter
 
 
 class Block(nn.Module):
@@ -54,6 +55,44 @@ def test_shared_parameters_and_modules_are_listed_once():
     tied = Tied()
     assert [name for name, _ in tied.named_parameters()] == ["w", "a.bias"]  # own parameters come first
     assert len(list(tied.modules())) == 2
+
+
+@pytest.mark.parametrize("inner_first", [True, False])
+def test_a_module_held_twice_is_listed_at_its_first_place_as_in_pytorch(inner_first):
+    shared = nn.Linear(2, 2, seed=0)
+    inner = nn.Sequential(nn.ReLU(), shared)
+    model = nn.Sequential(inner, shared) if inner_first else nn.Sequential(shared, inner)
+    named = list(model.named_modules())
+    if inner_first:
+        assert [name for name, _ in named] == ["", "0", "0.0", "0.1"]
+        assert named[3][1] is shared
+        assert [name for name, _ in model.named_parameters()] == ["0.1.weight", "0.1.bias"]
+    else:
+        assert [name for name, _ in named] == ["", "0", "1", "1.0"]
+        assert named[1][1] is shared
+        assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias"]
+
+
+def test_a_module_that_holds_its_owner_is_listed_once():
+    class Child(nn.Module):
+        def __init__(self, owner):
+            self.owner = owner  # a back reference: a cycle in the module graph
+
+    class Owner(nn.Module):
+        def __init__(self):
+            self.child = Child(self)
+            self.weight = nn.Parameter(np.ones(1, dtype=np.float32))
+
+    owner = Owner()
+    assert [name for name, _ in owner.named_modules()] == ["", "child"]
+    assert [name for name, _ in owner.named_parameters()] == ["weight"]
+
+
+def test_a_deep_stack_of_modules_needs_no_recursion():
+    model = nn.ReLU()
+    for _ in range(5_000):
+        model = nn.Sequential(model)
+    assert len(list(model.modules())) == 5_001
 
 
 def test_assignment_replaces_and_deletion_unregisters():
@@ -179,3 +218,47 @@ def test_parameter_is_a_tensor_that_requires_grad():
     assert type(p * 2) is Tensor  # results of ops are ordinary tensors
     with pytest.raises(TypeError, match="floating-point"):
         nn.Parameter(np.array([1, 2]))
+
+
+# ---- assignments that would silently drop a weight (issue 11) -------------------------------------
+def test_assigning_a_plain_tensor_over_a_parameter_is_refused():
+    from tinygrad_mnist.nn import Linear
+
+    lin = Linear(3, 2, seed=0)
+    before = lin.weight
+    with pytest.raises(TypeError, match=r"cannot assign a Tensor to Linear\.weight, which holds a Parameter.*Parameter\(\.\.\.\)"):
+        lin.weight = lin.weight - 0.1
+    assert lin.weight is before and list(lin.state_dict()) == ["weight", "bias"]
+    lin.weight = Parameter(np.zeros((3, 2), dtype=np.float32))  # a new Parameter is fine
+    assert [name for name, _ in lin.named_parameters()] == ["weight", "bias"]
+    lin.weight.data[...] -= 0.1  # and so is an in-place update
+    lin.extra = Tensor([1.0])  # constants and recorded results are fine too
+    lin.cache = lin.weight * 2
+    lin.weight = None  # as in PyTorch, None removes the weight deliberately
+    assert [name for name, _ in lin.named_parameters()] == ["bias"]
+
+
+def test_a_requires_grad_leaf_tensor_attribute_is_refused_with_advice():
+    class Scaled(Module):
+        def __init__(self):
+            self.w = Tensor([1.0], requires_grad=True)
+
+    with pytest.raises(TypeError, match=r"Scaled\.w = a Tensor with requires_grad=True is not registered.*Parameter"):
+        Scaled()
+
+
+def test_other_values_over_a_parameter_or_a_module_are_refused():
+    from tinygrad_mnist.nn import Linear, Sequential
+
+    lin = Linear(3, 2, seed=0)
+    with pytest.raises(TypeError, match=r"cannot assign a value of type ndarray to Linear\.weight, which holds a Parameter"):
+        lin.weight = np.zeros((3, 2), dtype=np.float32)
+    class Net(Module):
+        def __init__(self):
+            self.body = Sequential(Linear(3, 2, seed=0))
+
+    net = Net()
+    with pytest.raises(TypeError, match=r"cannot assign a value of type list to Net\.body, which holds a Module"):
+        net.body = [Linear(3, 2)]
+    net.body = Linear(3, 2, seed=1)  # another Module is fine
+    assert [name for name, _ in net.named_parameters()] == ["body.weight", "body.bias"]

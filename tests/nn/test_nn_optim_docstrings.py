@@ -22,7 +22,6 @@ MODULES = [
     "tinygrad_mnist.nn.utils",
     "tinygrad_mnist.optim",
     "tinygrad_mnist.optim.adam",
-    "tinygrad_mnist.optim.hyperparameters",
     "tinygrad_mnist.optim.optimizer",
     "tinygrad_mnist.optim.rmsprop",
     "tinygrad_mnist.optim.schedules",

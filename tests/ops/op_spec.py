@@ -30,3 +30,6 @@ class OpSpec:
     cases: Callable[[np.dtype], st.SearchStrategy]
     out_dtype: Optional[np.dtype] = None
     gradcheck_options: Dict[str, Any] = field(default_factory=dict)
+    # Inputs AT the op's special points (a zero base of pow, softplus at 0, huge logits, zero-size
+    # axes, integer operands), which ``cases`` keeps away from or rarely draws; checked to second order.
+    special: Optional[Callable[[np.dtype], st.SearchStrategy]] = None

@@ -13,13 +13,15 @@ bounds). Adding an op to the framework means adding one entry here.
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from op_spec import Case, OpSpec
 from window_specs import NORMALIZATION_SPECS, WINDOW_SPECS
 
+import tinygrad_mnist as tm
 from tinygrad_mnist.ops import elementwise, linalg, movement
 from tinygrad_mnist.testing.strategies import (
     arrays,
@@ -103,6 +105,62 @@ def _clip_case(draw, dtype):
     bounds = tuple(b for b in (low, high) if b is not None)
     a = draw(arrays(_small_shapes(), dtype=dtype, avoid=bounds, min_distance=0.01))
     return Case((a,), {"low": low, "high": high})
+
+
+@st.composite
+def _clip_between_case(draw, dtype):
+    """x and tensor bounds of broadcastable shapes, one bound possibly open (None) and ``low > high``
+    sometimes (NumPy then gives ``high``); all values 0.01 apart, so no tie is crossed by a step."""
+    shape_a, shape_low, shape_high = draw(broadcastable_shapes(3, max_dims=MAX_DIMS, max_side=MAX_SIDE))
+    sizes = [math.prod(shape) for shape in (shape_a, shape_low, shape_high)]
+    pool = draw(arrays(sum(sizes), dtype=dtype, distinct=True, min_distance=0.01))
+    a, low, high = (part.reshape(shape) for part, shape in zip(np.split(pool, np.cumsum(sizes)[:-1]), (shape_a, shape_low, shape_high)))
+    open_side = draw(st.sampled_from(["none", "low", "high"]))
+    if open_side == "low":
+        return Case((a, high), {"open": "low"})
+    if open_side == "high":
+        return Case((a, low), {"open": "high"})
+    return Case((a, low, high), {"open": "none"})
+
+
+def _clip_between(a, *bounds, open):  # noqa: A002
+    if open == "low":
+        return a.clip(None, bounds[0])
+    if open == "high":
+        return a.clip(bounds[0], None)
+    return a.clip(*bounds)
+
+
+def _clip_between_reference(a, *bounds, open):  # noqa: A002
+    if open == "low":
+        return np.minimum(a, bounds[0])
+    if open == "high":
+        return np.maximum(a, bounds[0])
+    return np.clip(a, *bounds)
+
+
+@st.composite
+def _softmax_case(draw, dtype):
+    shape = draw(_small_shapes(min_dims=1))
+    return Case((draw(arrays(shape, dtype=dtype)),), {"axis": draw(st.integers(-len(shape), len(shape) - 1))})
+
+
+def softmax_reference(a, axis):
+    exps = np.exp(a - a.max(axis=axis, keepdims=True))
+    return exps / exps.sum(axis=axis, keepdims=True)
+
+
+@st.composite
+def _linspace_case(draw, dtype):
+    """Tensor start and stop of broadcastable shapes (0-d included), ``num`` from 0 to 4, either endpoint."""
+    shape_start, shape_stop = draw(broadcastable_shapes(2, max_dims=2, max_side=MAX_SIDE))
+    params = {"num": draw(st.integers(0, 4)), "endpoint": draw(st.booleans())}
+    return Case((draw(arrays(shape_start, dtype=dtype)), draw(arrays(shape_stop, dtype=dtype))), params)
+
+
+@st.composite
+def _matrix_case(draw, dtype):
+    return Case((draw(arrays(draw(_small_shapes(min_dims=2)), dtype=dtype)),), {})
 
 
 def reduction(distinct: bool = False, min_count: int = 1) -> Callable[[np.dtype], st.SearchStrategy]:
@@ -299,17 +357,91 @@ def _ndarray_matmul_case(draw, dtype):
     return Case((draw(arrays(shape_b, dtype=dtype)),), {"other": draw(arrays(shape_a, dtype=dtype))})
 
 
+# ---- special points ---------------------------------------------------------------------------------
+@st.composite
+def _with_points(draw, base: st.SearchStrategy, points: Tuple[float, ...]):
+    """Arrays from ``base`` with some elements (at least one, when there are any) set to ``points``."""
+    a = np.array(draw(base))
+    if a.size:
+        mask = draw(hnp.arrays(np.bool_, a.shape))
+        mask.flat[draw(st.integers(0, a.size - 1))] = True
+        a[mask] = draw(hnp.arrays(a.dtype, int(mask.sum()), elements=st.sampled_from(points)))
+    return a
+
+
+def pow_at_zero(dtype):
+    """x ** n for integer n with x exactly 0 in places: every derivative of x**0, x**1, ... at 0."""
+    base = _with_points(arrays(_small_shapes(), dtype=dtype, min_value=-2.0, max_value=2.0), (0.0,))
+    return st.tuples(base, st.sampled_from([0, 1, 2, 3, 4, 0.0, 2.0])).map(lambda p: Case((p[0],), {"exponent": p[1]}))
+
+
+@st.composite
+def _pow_zero_base_tensor_exponent(draw, dtype):
+    """Tensor ** tensor with zeros in the base and integer exponents >= 2 (the exponent differentiated
+    too: 0 ** b is 0, smooth in b, there; b = 0 or 1 would make a**b jump in b at a = 0)."""
+    shape_a, shape_b = draw(broadcastable_shapes(2, max_dims=MAX_DIMS, max_side=MAX_SIDE))
+    a = draw(_with_points(arrays(shape_a, dtype=dtype, **_SAFE_BASE), (0.0,)))
+    b = draw(hnp.arrays(dtype, shape_b, elements=st.sampled_from([2.0, 3.0])))
+    return Case((a, b), {})
+
+
+def at_points(points: Tuple[float, ...], **array_options) -> Callable[[np.dtype], st.SearchStrategy]:
+    """One array with some elements exactly at ``points`` (for ops smooth there, e.g. softplus at 0)."""
+
+    def cases(dtype):
+        return _with_points(arrays(_small_shapes(), dtype=dtype, **array_options), points).map(lambda a: Case((a,), {}))
+
+    return cases
+
+
+def reduction_near(offset: float, distinct: bool = False) -> Callable[[np.dtype], st.SearchStrategy]:
+    """A reduction's cases shifted by ``offset``: huge, close values (logsumexp's softmax must not cancel)."""
+    return lambda dtype: reduction(distinct)(dtype).map(lambda c: Case((c.arrays[0] + dtype.type(offset),), c.params))
+
+
+@st.composite
+def _zero_size_reduction(draw, dtype):
+    """A tensor with a side of length 0, reduced over axes that are all non-empty."""
+    shape = list(draw(_small_shapes(min_dims=2)))
+    empty = draw(st.integers(0, len(shape) - 1))
+    shape[empty] = 0
+    others = [i for i in range(len(shape)) if i != empty]
+    chosen = draw(st.lists(st.sampled_from(others), unique=True, min_size=1))
+    axis = chosen[0] if len(chosen) == 1 and draw(st.booleans()) else tuple(chosen)
+    return Case((np.zeros(shape, dtype=dtype),), {"axis": axis, "keepdims": draw(st.booleans())})
+
+
+@st.composite
+def _integer_operand(draw, dtype, first: Optional[dict] = None, second: Optional[dict] = None):
+    """A float tensor meeting an integer one (either side): the gradient is the float side's, in its dtype."""
+    shape_a, shape_b = draw(broadcastable_shapes(2, max_dims=MAX_DIMS, max_side=MAX_SIDE))
+    float_side = draw(arrays(shape_a, dtype=dtype, **(first or {})))
+    integers = draw(hnp.arrays(np.int64, shape_b, elements=st.integers(1, 3) if second else st.integers(-3, 3)))
+    pair = (float_side, integers) if draw(st.booleans()) else (integers, float_side)
+    return Case(pair, {})
+
+
+def integer_operand(first: Optional[dict] = None, second: Optional[dict] = None):
+    """Binary cases where one operand is an integer array (``second`` set: its values are 1..3)."""
+    return lambda dtype: _integer_operand(dtype, first, second)
+
+
 # ---- references that NumPy lacks -------------------------------------------------------------------
 def erf_reference(a):
     """``math.erf`` elementwise (float64), the independent truth for the framework's own erf."""
     return np.vectorize(math.erf, otypes=[np.float64])(a)
 
 def logsumexp_reference(a, axis, keepdims):
-    """The textbook formula; inputs are bounded, so no shift is needed for stability."""
-    return np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims))
+    """The textbook formula on ``a - max(a)`` (the special cases draw values near 1e4)."""
+    shift = np.max(a, axis=axis, keepdims=True) if a.size else np.zeros_like(np.sum(a, axis=axis, keepdims=True))
+    out = np.log(np.sum(np.exp(a - shift), axis=axis, keepdims=True)) + shift
+    return out if keepdims else np.squeeze(out, axis=axis)
 
 def sigmoid_reference(a):
     return 1.0 / (1.0 + np.exp(-a))
+
+def softplus_reference(a):
+    return np.log1p(np.exp(a))
 
 def flatten_reference(a, start, end):
     if a.ndim == 0:
@@ -331,12 +463,14 @@ _SAFE_EXPONENT = {"min_value": -2.0, "max_value": 2.0}
 
 SPECS = (
     # arithmetic
-    OpSpec("add", lambda a, b: a + b, np.add, binary()),
-    OpSpec("sub", lambda a, b: a - b, np.subtract, binary()),
-    OpSpec("mul", lambda a, b: a * b, np.multiply, binary()),
-    OpSpec("truediv", lambda a, b: a / b, np.divide, binary(second=_AWAY_FROM_ZERO)),
+    OpSpec("add", lambda a, b: a + b, np.add, binary(), special=integer_operand()),
+    OpSpec("sub", lambda a, b: a - b, np.subtract, binary(), special=integer_operand()),
+    OpSpec("mul", lambda a, b: a * b, np.multiply, binary(), special=integer_operand()),
+    OpSpec("truediv", lambda a, b: a / b, np.divide, binary(second=_AWAY_FROM_ZERO),
+           special=integer_operand(first=_AWAY_FROM_ZERO, second={"nonzero": True})),
     OpSpec("neg", lambda a: -a, np.negative, unary()),
-    OpSpec("pow_tensor_tensor", lambda a, b: a ** b, np.power, binary(first=_SAFE_BASE, second=_SAFE_EXPONENT)),
+    OpSpec("pow_tensor_tensor", lambda a, b: a ** b, np.power, binary(first=_SAFE_BASE, second=_SAFE_EXPONENT),
+           special=_pow_zero_base_tensor_exponent),
     OpSpec(
         "pow_tensor_scalar",
         lambda a, exponent: a ** exponent,
@@ -348,6 +482,7 @@ SPECS = (
         lambda a, exponent: a ** exponent,
         lambda a, exponent: np.power(a, float(exponent)),
         unary_with(st.fixed_dictionaries({"exponent": st.sampled_from([2, 3, 1, -1, -2])}), **_AWAY_FROM_ZERO),
+        special=pow_at_zero,
     ),
     OpSpec(
         "pow_scalar_tensor",
@@ -361,7 +496,7 @@ SPECS = (
     OpSpec("rpow", lambda a: 2 ** a, lambda a: np.power(2.0, a), unary()),
     OpSpec("radd", lambda a: 1.5 + a, lambda a: 1.5 + a, unary()),
     OpSpec("rmul", lambda a: 1.5 * a, lambda a: 1.5 * a, unary()),
-    # ... and with an ndarray on the left (Tensor.__array_ufunc__ = None hands these to the Tensor)
+    # ... and with an ndarray on the left (Tensor.__array_ufunc__ turns the ufunc into the Tensor op)
     OpSpec("ndarray_sub_tensor", lambda a, other: other - a, lambda a, other: other - a, _ndarray_operand_case),
     OpSpec("ndarray_matmul_tensor", lambda a, other: other @ a, lambda a, other: other @ a, _ndarray_matmul_case),
     # transcendental and activation primitives
@@ -371,11 +506,15 @@ SPECS = (
     OpSpec("abs", lambda a: a.abs(), np.abs, unary(avoid=(0.0,), min_distance=0.01)),
     OpSpec("abs_builtin", lambda a: abs(a), np.abs, unary(avoid=(0.0,), min_distance=0.01)),
     OpSpec("tanh", lambda a: a.tanh(), np.tanh, unary()),
-    OpSpec("sigmoid", lambda a: a.sigmoid(), sigmoid_reference, unary(min_value=-8.0, max_value=8.0)),
+    OpSpec("sigmoid", lambda a: a.sigmoid(), sigmoid_reference, unary(min_value=-8.0, max_value=8.0),
+           special=at_points((0.0,), min_value=-8.0, max_value=8.0)),
+    OpSpec("softplus", elementwise.softplus, softplus_reference, unary(min_value=-8.0, max_value=8.0),
+           special=at_points((0.0, -1e-300, 1e-300), min_value=-8.0, max_value=8.0)),
     OpSpec("relu", lambda a: a.relu(), lambda a: np.maximum(a, 0.0), unary(avoid=(0.0,), min_distance=0.01)),
     # Both pieces of the float64 erf (|x| < 3 and the tail) and the float32 clamp past 4.
     OpSpec("erf", lambda a: a.erf(), erf_reference, unary(min_value=-4.5, max_value=4.5)),
-    OpSpec("maximum", lambda a, b: a.maximum(b), np.maximum, _untied_pair),
+    OpSpec("maximum", lambda a, b: a.maximum(b), np.maximum, _untied_pair,
+           special=integer_operand(first={"avoid": (-3, -2, -1, 0, 1, 2, 3), "min_distance": 0.01})),
     OpSpec("minimum", lambda a, b: a.minimum(b), np.minimum, _untied_pair),
     OpSpec("maximum_functional", elementwise.maximum, np.maximum, _untied_pair),
     OpSpec(
@@ -397,11 +536,20 @@ SPECS = (
         lambda dtype: _where_case(dtype).map(lambda c: Case(c.arrays[:1], c.params)),
     ),
     OpSpec("clip", lambda a, low, high: a.clip(low, high), _clip_reference, _clip_case),
+    OpSpec("clip_tensor_bounds", _clip_between, _clip_between_reference, _clip_between_case),
+    OpSpec(
+        "where_top_level",
+        lambda a, b, condition: tm.where(condition, a, b),
+        lambda a, b, condition: np.where(condition, a, b),
+        _where_case,
+    ),
     # reductions
-    OpSpec("sum", lambda a, axis, keepdims: a.sum(axis, keepdims), np.sum, reduction()),
-    OpSpec("mean", lambda a, axis, keepdims: a.mean(axis, keepdims), np.mean, reduction()),
-    OpSpec("max", lambda a, axis, keepdims: a.max(axis, keepdims), np.max, reduction(distinct=True)),
-    OpSpec("min", lambda a, axis, keepdims: a.min(axis, keepdims), np.min, reduction(distinct=True)),
+    OpSpec("sum", lambda a, axis, keepdims: a.sum(axis, keepdims), np.sum, reduction(), special=_zero_size_reduction),
+    OpSpec("mean", lambda a, axis, keepdims: a.mean(axis, keepdims), np.mean, reduction(), special=_zero_size_reduction),
+    OpSpec("max", lambda a, axis, keepdims: a.max(axis, keepdims), np.max, reduction(distinct=True),
+           special=_zero_size_reduction),
+    OpSpec("min", lambda a, axis, keepdims: a.min(axis, keepdims), np.min, reduction(distinct=True),
+           special=_zero_size_reduction),
     OpSpec(
         "var",
         lambda a, axis, keepdims: a.var(axis, keepdims),
@@ -414,15 +562,39 @@ SPECS = (
         lambda a, axis, keepdims: np.var(a, axis=axis, keepdims=keepdims, ddof=1),
         reduction(min_count=2),
     ),
-    OpSpec("logsumexp", lambda a, axis, keepdims: a.logsumexp(axis, keepdims), logsumexp_reference, reduction()),
+    OpSpec(
+        "std",
+        lambda a, axis, keepdims: a.std(axis, keepdims),
+        lambda a, axis, keepdims: np.std(a, axis=axis, keepdims=keepdims),
+        reduction(distinct=True, min_count=2),
+    ),
+    OpSpec(
+        "std_ddof1",
+        lambda a, axis, keepdims: a.std(axis, keepdims, ddof=1),
+        lambda a, axis, keepdims: np.std(a, axis=axis, keepdims=keepdims, ddof=1),
+        reduction(distinct=True, min_count=2),
+    ),
+    OpSpec("softmax", lambda a, axis: a.softmax(axis), softmax_reference, _softmax_case),
+    OpSpec(
+        "log_softmax",
+        lambda a, axis: a.log_softmax(axis=axis),
+        lambda a, axis: np.log(softmax_reference(a, axis)),
+        _softmax_case,
+    ),
+    OpSpec("logsumexp", lambda a, axis, keepdims: a.logsumexp(axis, keepdims), logsumexp_reference, reduction(),
+           special=lambda dtype: st.one_of(reduction_near(1e4)(dtype), _zero_size_reduction(dtype))),
     # movement
     OpSpec("reshape", lambda a, shape: a.reshape(shape), lambda a, shape: a.reshape(shape), _reshape_case),
     OpSpec("reshape_varargs", lambda a, shape: a.reshape(*shape), lambda a, shape: a.reshape(shape), _reshape_case),
     OpSpec("flatten", lambda a, start, end: a.flatten(start, end), flatten_reference, _flatten_case),
-    OpSpec("transpose", lambda a, axes: a.transpose(*axes), lambda a, axes: np.transpose(a, axes), _permute_case),
-    OpSpec("permute", lambda a, axes: a.permute(axes), lambda a, axes: np.transpose(a, axes), _permute_case),
+    # transpose takes NumPy's one permutation argument here: two separate ints are PyTorch's swap
+    # spelling, refused where it would mean something else (test_tensor_surface.py).
+    OpSpec("transpose", lambda a, axes: a.transpose(axes), lambda a, axes: np.transpose(a, axes), _permute_case),
+    OpSpec("permute", lambda a, axes: a.permute(*axes), lambda a, axes: np.transpose(a, axes), _permute_case),
+    OpSpec("permute_tuple", lambda a, axes: a.permute(axes), lambda a, axes: np.transpose(a, axes), _permute_case),
     OpSpec("transpose_reverse", lambda a: a.transpose(), np.transpose, unary()),
     OpSpec("T", lambda a: a.T, lambda a: a.T, unary()),
+    OpSpec("mT", lambda a: a.mT, lambda a: np.swapaxes(a, -1, -2), _matrix_case),
     OpSpec(
         "swapaxes",
         lambda a, axis1, axis2: a.swapaxes(axis1, axis2),
@@ -448,6 +620,24 @@ SPECS = (
         lambda *parts, axis: movement.stack(parts, axis=axis),
         lambda *parts, axis: np.stack(parts, axis=axis),
         _stack_case,
+    ),
+    OpSpec(
+        "cat_top_level",
+        lambda *parts, axis: tm.cat(parts, axis=axis),
+        lambda *parts, axis: np.concatenate(parts, axis=axis),
+        _concatenate_case,
+    ),
+    OpSpec(
+        "stack_top_level",
+        lambda *parts, axis: tm.stack(parts, axis=axis),
+        lambda *parts, axis: np.stack(parts, axis=axis),
+        _stack_case,
+    ),
+    OpSpec(
+        "linspace",
+        lambda start, stop, num, endpoint: tm.linspace(start, stop, num=num, endpoint=endpoint),
+        lambda start, stop, num, endpoint: np.linspace(start, stop, num, endpoint=endpoint),
+        _linspace_case,
     ),
     # linear algebra
     OpSpec("matmul", lambda a, b: a @ b, np.matmul, _matmul_case),

@@ -221,23 +221,28 @@ def _layer_norm_case(draw, dtype):
 
 
 # ---- the layers, with the drawn tensors as their parameters ----------------------------------------
+def _with_parameters(layer, weight, bias):
+    """``layer`` computing with the drawn tensors in place of its parameters, so that gradcheck
+    differentiates the layer's forward through them. Written into the instance dict: ordinary
+    assignment refuses a plain Tensor where a Parameter was, which protects users, not this check."""
+    vars(layer).update(weight=weight, bias=bias)
+    return layer
+
+
 def _conv_layer(x, weight, bias, stride, padding, dilation):
     layer = nn.Conv2d(weight.shape[1], weight.shape[0], weight.shape[2:], stride=stride, padding=padding,
                       dilation=dilation, dtype=x.dtype)
-    layer.weight, layer.bias = weight, bias
-    return layer(x)
+    return _with_parameters(layer, weight, bias)(x)
 
 
 def _batch_norm_layer(x, weight, bias):
     layer = (nn.BatchNorm1d if x.ndim < 4 else nn.BatchNorm2d)(weight.shape[0], dtype=x.dtype)
-    layer.weight, layer.bias = weight, bias
-    return layer(x)
+    return _with_parameters(layer, weight, bias)(x)
 
 
 def _layer_norm_layer(x, weight, bias, normalized_shape):
     layer = nn.LayerNorm(normalized_shape, dtype=x.dtype)
-    layer.weight, layer.bias = weight, bias
-    return layer(x)
+    return _with_parameters(layer, weight, bias)(x)
 
 
 def _conv_reference(x, weight, bias=None, *, stride, padding, dilation):

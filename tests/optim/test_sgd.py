@@ -164,14 +164,14 @@ def test_zero_grad_and_parameter_groups():
     [
         ({"lr": 0.0}, "lr must be > 0"),
         ({"lr": -1.0}, "lr must be > 0"),
-        ({"lr": float("nan")}, "lr must be finite"),
+        ({"lr": float("nan")}, "lr must be a finite number"),
         ({"lr": "0.1"}, "lr must be a number"),
         ({"lr": 0.1, "momentum": -0.1}, "momentum must be >= 0"),
         ({"lr": 0.1, "weight_decay": -1e-4}, "weight_decay must be >= 0"),
-        ({"lr": 0.1, "dampening": 1.5}, "dampening must be in"),
+        ({"lr": 0.1, "dampening": 1.5}, "dampening must be >= 0 and <= 1"),
         ({"lr": 0.1, "nesterov": True}, "nesterov needs momentum > 0"),
         ({"lr": 0.1, "momentum": 0.9, "dampening": 0.1, "nesterov": True}, "dampening = 0"),
-        ({"lr": 0.1, "momentum_form": "keras"}, "momentum_form must be one of pytorch, lab"),
+        ({"lr": 0.1, "momentum_form": "keras"}, r"unknown momentum_form 'keras' \(choose from: pytorch, lab\)"),
     ],
 )
 def test_invalid_hyperparameters_raise_clear_value_errors(options, message):
@@ -275,3 +275,15 @@ def test_load_state_dict_rejects_mismatches_and_changes_nothing():
 def test_base_optimizer_needs_a_step():
     with pytest.raises(NotImplementedError, match="step"):
         Optimizer([nn.Parameter(np.ones(1))], {"lr": 0.1}).step()
+
+
+@pytest.mark.parametrize("form", ["pytorch", "lab"])
+def test_a_0d_parameter_keeps_its_momentum(form):
+    # lr 1, momentum 0.5, gradient 1 three times: v = 1, 1.5, 1.75, so p = -(1 + 1.5 + 1.75).
+    p = nn.Parameter(np.array(0.0))
+    optimizer = SGD([p], lr=1.0, momentum=0.5, momentum_form=form)
+    for _ in range(3):
+        p.grad = Tensor(np.array(1.0))
+        optimizer.step()
+    assert p.item() == -4.25
+    assert isinstance(optimizer.state[0]["momentum_buffer"], np.ndarray)

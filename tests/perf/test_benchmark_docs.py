@@ -7,6 +7,7 @@ import pytest
 MODULES = [
     "benchmarks.workload",
     "benchmarks.agreement",
+    "benchmarks.compare",
     "benchmarks.numpy_reference",
     "benchmarks.torch_reference",
     "benchmarks.framework_mlp",

@@ -23,9 +23,27 @@ import numpy as np
 from hyperdual import HyperDual
 from hypothesis import strategies as st
 
+from tinygrad_mnist.nn import functional as F
 from tinygrad_mnist.testing.strategies import arrays, broadcastable_shapes
 
 LIMIT = 4.0
+# Huge logits for logsumexp steps: its rules must work on differences, not cancel.
+HUGE = 1e4
+
+
+def softplus(x):
+    """``softplus`` of a Tensor (an op of nn.functional) or of a HyperDual (its own method)."""
+    return x.softplus() if isinstance(x, HyperDual) else F.softplus(x)
+
+
+@st.composite
+def inputs_with_zeros(draw, shape, **options):
+    """Arrays from ``arrays`` with some elements exactly 0, the special point of pow and softplus."""
+    a = np.array(draw(arrays(shape, **options)))
+    for i in range(a.size):
+        if draw(st.integers(0, 3)) == 0:
+            a.flat[i] = 0.0
+    return a
 
 
 @dataclass(frozen=True)
@@ -67,18 +85,21 @@ def _compatible(shape, full) -> bool:
     return all(s in (1, f) for s, f in zip(shape, tail))
 
 
-def _unary_step(draw, index: int, value: np.ndarray) -> Step:
-    """A smooth elementwise function of node ``index``, kept inside its domain."""
-    bounded = float(np.max(np.abs(value), initial=0.0)) <= 3.0
-    kinds = ["tanh", "sigmoid", "neg", "affine", "log_sigmoid", "log_square", "sqrt_square", "sqrt_sigmoid",
-             "pow_square", "square", "reciprocal", "rpow"]
-    if bounded:
-        kinds += ["exp", "cube"]
+def _unary_step(draw, index: int, value: np.ndarray, kinds: Tuple[str, ...] = ()) -> Step:
+    """A smooth elementwise function of node ``index``, kept inside its domain (one of ``kinds`` if given)."""
+    if not kinds:
+        bounded = float(np.max(np.abs(value), initial=0.0)) <= 3.0
+        kinds = ("tanh", "sigmoid", "neg", "affine", "log_sigmoid", "log_square", "sqrt_square", "sqrt_sigmoid",
+                 "pow_square", "square", "reciprocal", "rpow", "softplus", "pow_int") + (("exp", "cube") if bounded else ())
     kind = draw(st.sampled_from(kinds))
     i = index
     if kind == "affine":
         scale, shift = draw(st.sampled_from([0.5, -1.5, 2.0])), draw(st.sampled_from([0.0, 1.0, -0.25]))
         return Step(f"{scale} * n{i} + {shift}", lambda n: scale * n[i] + shift)
+    if kind == "pow_int":
+        # x ** n at any x, 0 included (inputs have exact zeros): every derivative of a monomial at 0.
+        p = draw(st.sampled_from([0, 1, 2, 3, 4]))
+        return Step(f"n{i} ** {p}", lambda n: n[i] ** p)
     if kind == "pow_square":
         p = draw(st.sampled_from([0.5, -1.5, 2.5, 3]))
         return Step(f"(n{i} * n{i} + 1) ** {p}", lambda n: (n[i] * n[i] + 1.0) ** p)
@@ -94,6 +115,7 @@ def _unary_step(draw, index: int, value: np.ndarray) -> Step:
         "reciprocal": (f"1 / (n{i} * n{i} + 1)", lambda n: 1.0 / (n[i] * n[i] + 1.0)),
         "rpow": (f"2 ** tanh(n{i})", lambda n: 2.0 ** n[i].tanh()),
         "exp": (f"exp(n{i})", lambda n: n[i].exp()),
+        "softplus": (f"softplus(n{i})", lambda n: softplus(n[i])),
         "cube": (f"n{i} * n{i} * n{i}", lambda n: n[i] * n[i] * n[i]),
     }
     text, fn = texts[kind]
@@ -117,7 +139,12 @@ def _binary_step(draw, i: int, j: int) -> Step:
 def _reduction_step(draw, i: int, shape: tuple) -> Step:
     """sum / mean / logsumexp over some axes; keepdims unless only leading axes go (shape stays a suffix)."""
     ndim = len(shape)
-    kind = draw(st.sampled_from(["sum", "mean", "logsumexp"]))
+    kind = draw(st.sampled_from(["sum", "mean", "logsumexp", "logsumexp_huge"]))
+    if kind == "logsumexp_huge":
+        # logsumexp(n + 1e4) - 1e4: the same function, evaluated on huge, close values.
+        reduced = tuple(range(ndim)) if ndim else None
+        return Step(f"logsumexp(n{i} + {HUGE}, axis={reduced}, keepdims=True) - {HUGE}",
+                    lambda n: (n[i] + HUGE).logsumexp(axis=reduced, keepdims=True) - HUGE)
     if ndim == 0:
         return Step(f"{kind}(n{i})", lambda n: getattr(n[i], kind)())
     reduced = draw(st.lists(st.integers(0, ndim - 1), unique=True, min_size=1, max_size=ndim))
@@ -155,8 +182,9 @@ def _movement_step(draw, i: int, shape: tuple, j: int, other_shape: tuple) -> St
         perm = tuple(draw(st.permutations(range(ndim))))
         inverse = tuple(int(a) for a in np.argsort(perm))
         return Step(
-            f"(n{i}.transpose{perm} * tanh(n{i}).transpose{perm}).transpose{inverse}",
-            lambda n: (n[i].transpose(*perm) * n[i].tanh().transpose(*perm)).transpose(*inverse),
+            f"(n{i}.transpose({perm}) * tanh(n{i}).transpose({perm})).transpose({inverse})",
+            # One permutation argument (NumPy's form): two separate ints are refused as PyTorch's swap.
+            lambda n: (n[i].transpose(perm) * n[i].tanh().transpose(perm)).transpose(inverse),
         )
     if kind == "swapaxes":
         return Step(f"n{i}.swapaxes(-1, -2).T.T.swapaxes(-2, -1)", lambda n: n[i].swapaxes(-1, -2).T.T.swapaxes(-2, -1))
@@ -178,7 +206,7 @@ def expressions(draw, min_steps: int = 20, max_steps: int = 28, num_inputs: int 
     square matrix, with ``min_steps..max_steps`` steps (each one or more primitive ops)."""
     shapes = draw(broadcastable_shapes(num_inputs, min_dims=0, max_dims=3, max_side=3))
     full = shapes.result
-    inputs: List[np.ndarray] = [draw(arrays(s, min_value=-2.0, max_value=2.0)) for s in shapes]
+    inputs: List[np.ndarray] = [draw(inputs_with_zeros(s, min_value=-2.0, max_value=2.0)) for s in shapes]
     weight_index = None
     if full:
         weight_index = len(inputs)
@@ -190,11 +218,17 @@ def expressions(draw, min_steps: int = 20, max_steps: int = 28, num_inputs: int 
         # Prefer recent nodes so the expression gets deep, not just wide.
         i = pool[-1 - draw(st.integers(0, min(3, len(pool) - 1)))]
         j = draw(st.sampled_from(pool))
-        kinds = ["unary", "unary", "binary", "binary", "reduction", "movement"]
+        kinds = ["unary", "unary", "binary", "binary", "reduction", "movement", "at_zero"]
         if weight_index is not None and values[i].ndim >= 1:
             kinds.append("matmul")
         kind = draw(st.sampled_from(kinds))
-        if kind == "unary":
+        if kind == "at_zero":
+            # An input (they have exact zeros) through x ** n or softplus: their special point.
+            # Added to a recent node, so the expression stays one deep chain.
+            k = draw(st.sampled_from([k for k in range(len(inputs)) if k != weight_index]))
+            inner = _unary_step(draw, k, values[k].real, kinds=("pow_int", "softplus"))
+            step = Step(f"n{i} + {inner.text}", lambda n, i=i, inner=inner: n[i] + inner.apply(n))
+        elif kind == "unary":
             step = _unary_step(draw, i, values[i].real)
         elif kind == "binary":
             step = _binary_step(draw, i, j)

@@ -135,12 +135,19 @@ class HyperDual:
         return HyperDual.lift(other) * self.reciprocal()
 
     def __pow__(self, exponent):
-        """x**p for a constant real p (x > 0 unless p is an integer)."""
+        """x**p for a constant real p (x > 0 unless p is an integer).
+
+        A derivative whose coefficient is 0 (the (n+1)-th of x**n) is 0, also at x = 0 where the
+        power it multiplies is infinite.
+        """
         if isinstance(exponent, HyperDual):
             return (exponent * self.log()).exp()
         p = float(exponent)
         x = self.real
-        return self._chain(x**p, p * x ** (p - 1), p * (p - 1) * x ** (p - 2))
+        with np.errstate(divide="ignore"):
+            first = p * x ** (p - 1) if p != 0 else np.zeros_like(x)
+            second = p * (p - 1) * x ** (p - 2) if p not in (0.0, 1.0) else np.zeros_like(x)
+        return self._chain(x**p, first, second)
 
     def __rpow__(self, base):
         """c**x = exp(x log c) for a positive constant c."""
@@ -176,6 +183,11 @@ class HyperDual:
         t = np.tanh(self.real)
         d = 1.0 - t * t
         return self._chain(t, d, -2.0 * t * d)
+
+    def softplus(self):
+        """log(1 + e^x): derivatives sigmoid(x) and sigmoid(x) (1 - sigmoid(x))."""
+        s = 1.0 / (1.0 + np.exp(-self.real))
+        return self._chain(np.logaddexp(0.0, self.real), s, s * (1.0 - s))
 
     def sigmoid(self):
         s = 1.0 / (1.0 + np.exp(-self.real))

@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinygrad_mnist import Tensor, grad
-from tinygrad_mnist.autograd import topological_order
+from tinygrad_mnist.autograd import toposort
 from tinygrad_mnist.ops import arraylike, elementwise
 
 RTOL = 1e-6
@@ -40,7 +40,7 @@ def directional_derivatives(expression, u, v):
     """Reverse mode: (f, ∇f·v, uᵀHv, number of ops in the graph, ∑|∇f∘v|, ∑|Hv∘u|)."""
     leaves = [Tensor(a, requires_grad=True) for a in expression.inputs]
     value = expression.evaluate(leaves)
-    ops = len(topological_order([value])) - len(leaves)
+    ops = len(toposort([value], lambda t: t._ctx.parents if t._ctx else ())) - len(leaves)
     gradients = grad(value, leaves, create_graph=True)
     along_v = None
     for g, direction in zip(gradients, v):

@@ -190,10 +190,12 @@ def test_gradcheck_accepts_ndarrays_and_converts_them_to_float64():
     assert seen[0] == (np.float64, True)  # analytic side got a float64 leaf that requires grad
 
 
-def test_gradcheck_large_output_uses_random_cotangent_and_passes():
-    x = leaf(np.linspace(-2, 2, 60).reshape(5, 12))
+def test_gradcheck_large_output_uses_random_cotangents_and_passes():
+    x = leaf(np.linspace(-2, 2, 1200).reshape(100, 12))
     y = leaf(np.linspace(1, -1, 12))
-    assert gradcheck(lambda a, b: (a * b).tanh(), [x, y])  # 60 outputs > FULL_JACOBIAN_MAX_OUTPUTS
+    assert gradcheck(lambda a, b: (a * b).tanh(), [x, y])  # 1200 outputs > FULL_JACOBIAN_MAX_OUTPUTS
+    x32 = Tensor(np.linspace(-2, 2, 1200).reshape(100, 12).astype(np.float32), requires_grad=True)
+    assert gradcheck(lambda a: (a * a).sum(axis=1).tanh() * a.exp().mean(axis=1), [x32])
 
 
 def test_gradcheck_multiple_outputs():
@@ -290,12 +292,12 @@ def test_gradcheck_names_the_right_element():
     assert "at index (1, 2)" in str(info.value) and "1 of 12 element(s) fail" in str(info.value)
 
 
-def test_gradcheck_names_the_right_element_with_a_random_cotangent():
-    x = leaf(np.linspace(-1, 1, 60).reshape(3, 20))
+def test_gradcheck_names_the_right_element_with_random_cotangents():
+    x = leaf(np.linspace(-1, 1, 1200).reshape(30, 40))  # more outputs than FULL_JACOBIAN_MAX_OUTPUTS
     with pytest.raises(GradcheckError) as info:
         gradcheck(lambda t: OneBadElement.apply(t) * 1.0, [x])
     assert info.value.index == (1, 2)
-    assert "random normal cotangent" in str(info.value)
+    assert "random normal cotangent #" in str(info.value) and "the norms of the projection's terms" in str(info.value)
 
 
 def test_gradcheck_names_the_right_input():
@@ -523,3 +525,54 @@ def test_gradcheck_catches_a_backward_that_ignores_its_incoming_gradient():
     with pytest.raises(GradcheckError, match="random normal cotangent") as info:
         gradcheck(lambda t: IgnoresIncomingGradient.apply(t).sum(), [x])
     assert info.value.input_name == "x" and info.value.output_index is None
+
+
+# ---- one wrong Jacobian entry among many (issue 11) ------------------------------------------------
+_WIDE = np.random.default_rng(1).standard_normal((200, 10))
+_WIDE[17, 3] = 1.0
+_PLANTED = (17, 3)
+
+
+class _WideLinearWithOneWrongEntry(Function):
+    """x (10,) -> W x (200,): a 200x10 Jacobian whose backward has entry (17, 3) off by 5%."""
+
+    def forward(self, x):
+        return _WIDE @ x
+
+    def backward(self, grad, x, out):
+        wrong = _WIDE.copy()
+        wrong[_PLANTED] *= 1.05
+        return (wrong.T @ grad,)
+
+
+@pytest.mark.parametrize("mode", ["every_entry", "random_cotangents"])
+def test_one_wrong_entry_of_a_200_by_10_jacobian_is_caught_for_every_seed(mode, monkeypatch):
+    module = importlib.import_module("tinygrad_mnist.testing.gradcheck")
+
+    if mode == "random_cotangents":  # as for an op whose Jacobian is too big to compare entry by entry
+        monkeypatch.setattr(module, "FULL_JACOBIAN_MAX_OUTPUTS", 16)
+    x = np.linspace(-1.0, 1.0, 10)
+    for seed in range(100):
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(_WideLinearWithOneWrongEntry.apply, [x], seed=seed)
+        assert info.value.index == (3,), f"seed {seed}: reported {info.value.index}"
+        if mode == "every_entry":
+            assert info.value.output_element == (17,)
+            assert info.value.analytic == pytest.approx(1.05) and info.value.numeric == pytest.approx(1.0)
+
+
+def test_the_right_200_by_10_jacobian_passes_for_every_seed(monkeypatch):
+    module = importlib.import_module("tinygrad_mnist.testing.gradcheck")
+
+    class WideLinear(Function):
+        def forward(self, x):
+            return _WIDE @ x
+
+        def backward(self, grad, x, out):
+            return (_WIDE.T @ grad,)
+
+    x = np.linspace(-1.0, 1.0, 10)
+    for limit in (module.FULL_JACOBIAN_MAX_OUTPUTS, 16):
+        monkeypatch.setattr(module, "FULL_JACOBIAN_MAX_OUTPUTS", limit)
+        for seed in range(100):
+            assert gradcheck(WideLinear.apply, [x], seed=seed)

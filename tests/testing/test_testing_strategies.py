@@ -134,6 +134,38 @@ def test_arrays_are_finite_bounded_and_of_dtype(dtype, data):
     assert _no_subnormals(a)
 
 
+def _subnormal(dtype, fraction=0.3):
+    return float(np.finfo(dtype).tiny) * fraction
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize(
+    "options",
+    [
+        lambda d: {"distinct": True, "min_value": -1e-3, "max_value": 1e-3, "min_distance": 1e-6},
+        lambda d: {"distinct": True, "min_value": -1e-3, "max_value": 1e-3, "min_distance": 1e-5},
+        lambda d: {"distinct": True},
+        lambda d: {"min_value": _subnormal(d), "max_value": 1e-3},
+        lambda d: {"min_value": -1e-3, "max_value": -_subnormal(d)},
+        lambda d: {"min_value": -_subnormal(d, 0.5), "max_value": _subnormal(d, 0.7)},
+        lambda d: {"avoid": (0.0,), "min_distance": _subnormal(d), "min_value": -1e-3, "max_value": 1e-3},
+        lambda d: {"avoid": (_subnormal(d, 2.0),), "min_distance": _subnormal(d), "distinct": True,
+                   "min_value": -1e-3, "max_value": 1e-3},
+    ],
+    ids=["distinct_small", "distinct_float16_gap", "distinct_default", "subnormal_min", "subnormal_max",
+         "only_subnormals_and_zero", "subnormal_avoid_distance", "subnormal_avoid_point_distinct"],
+)
+@given(data=st.data())
+def test_arrays_never_yield_subnormals(dtype, options, data):
+    # The docstring's promise holds whatever the bounds: subnormal bounds, avoid points and distances
+    # included, and with distinct=True, whose spreading arithmetic used to land between 0 and tiny.
+    kwargs = options(dtype)
+    a = data.draw(arrays(shapes(min_dims=1, max_dims=2, max_side=4), dtype=dtype, **kwargs))
+    assert _no_subnormals(a), a[(a != 0) & (np.abs(a) < np.finfo(dtype).tiny)]
+    assert np.all(a >= np.asarray(kwargs.get("min_value", -3.0), dtype=dtype))
+    assert np.all(a <= np.asarray(kwargs.get("max_value", 3.0), dtype=dtype))
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
 @given(data=st.data())
 def test_arrays_stay_away_from_avoided_values(dtype, data):

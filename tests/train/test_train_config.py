@@ -17,7 +17,7 @@ def test_defaults_follow_the_contract():
 
 def test_round_trip_through_json_is_exact():
     config = TrainConfig(hidden=[256, 64], activation="gelu", loss="focal", focal_alpha=[0.1] * 10, lr=1e-4,
-                         val_size=5000, train_size=2000, lr_schedule="cosine", data_dir="/data/mnist")
+                         val_size=500, train_size=2000, lr_schedule="cosine", data_dir="/data/mnist")
     again = TrainConfig.from_dict(json.loads(json.dumps(config.to_dict())))
     assert again == config
     assert again.to_dict() == config.to_dict()
@@ -38,16 +38,20 @@ def test_missing_keys_take_defaults():
         ({"init": "xavir"}, "did you mean 'xavier'?"),
         ({"normalize": "standardise"}, "did you mean 'standardize'?"),
         ({"on_nonfinite": "skp"}, "did you mean 'skip'?"),
-        ({"lr": -1.0}, "lr must be in (0, inf]"),
+        ({"lr": -1.0}, "lr must be > 0, got -1"),
         ({"lr": float("nan")}, "lr must be a finite number"),
         ({"batch_size": 0}, "batch_size must be >= 1"),
         ({"batch_size": 2.5}, "batch_size must be an integer"),
         ({"epochs": True}, "epochs must be an integer"),
-        ({"hidden": [128, 0]}, "hidden must be a list of positive layer widths"),
-        ({"momentum": 1.0}, "momentum must be in [0, 1)"),
+        ({"hidden": [128, 0]}, "each width in hidden must be >= 1"),
+        ({"hidden": 128}, "hidden must be a list of layer widths"),
+        ({"momentum": 1.0}, "momentum must be >= 0 and < 1"),
         ({"nesterov": True, "momentum": 0.0}, "nesterov=true needs momentum > 0"),
         ({"val_size": 2.5}, "val_size >= 1 is a count"),
         ({"focal_alpha": [0.5, 2.0]}, "focal_alpha must be"),
+        ({"focal_alpha": [0.5] * 10 + [2.0]}, "focal_alpha must be one weight or 10"),
+        ({"train_size": 100, "batch_size": 200}, "batch_size 200 is larger than the 100 training samples"),
+        ({"train_size": 100, "val_size": 100}, "val_size=100 must be between 0 and 99"),
         ({"progress": "yes"}, "progress must be true or false"),
         ({"dtype": "float16"}, "unknown dtype 'float16'"),
     ],

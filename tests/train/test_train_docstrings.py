@@ -5,8 +5,9 @@ import importlib
 import pytest
 
 MODULES = [
-    "builders", "checkpoint", "config", "evaluation", "grid", "interrupt", "metrics",
-    "rngstate", "rundir", "runs", "splits", "state", "summary", "trainer",
+    "builders", "checkpoint", "config", "evaluation", "grid_plan", "interrupt", "memory", "metrics",
+    "npzfile", "rngstate", "run_files", "rundir", "runs", "saved_run", "settings", "splits", "state", "status",
+    "summary", "trainer",
 ]
 
 

@@ -1,12 +1,14 @@
 """Atomic writes and run directories: nothing is half-written and nothing is overwritten."""
+import errno
 import os
 import stat
 
+import numpy as np
 import pytest
 
 from tinygrad_mnist.data import MnistDataError
 from tinygrad_mnist.errors import RunDirectoryError
-from tinygrad_mnist.train import TrainConfig, fit, runs
+from tinygrad_mnist.train import TrainConfig, checkpoint, fit, load_checkpoint, resume, runs
 from tinygrad_mnist.atomic import atomic_open, atomic_write_text
 from tinygrad_mnist.train.rundir import create_run_dir, run_name
 from train_helpers import quiet
@@ -108,3 +110,36 @@ def test_a_failed_data_load_leaves_no_empty_run_folder(tmp_path, monkeypatch):
     with pytest.raises(MnistDataError):
         fit(TrainConfig(epochs=1), out_dir=tmp_path / "run", log=quiet)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_write_on_a_full_disk_names_the_file(tmp_path):
+    with pytest.raises(OSError) as info:
+        with atomic_open(tmp_path / "metrics.csv", "w") as handle:
+            handle.write("epoch,loss\n")
+            raise OSError(errno.ENOSPC, "No space left on device")  # what a write on a full disk raises
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(tmp_path / "metrics.csv")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_mid_run_keeps_the_last_checkpoint_and_says_how_to_go_on(tmp_path, data, small_config, monkeypatch):
+    real_savez, calls = np.savez, []
+
+    def savez_until_the_disk_is_full(handle, **arrays):
+        calls.append(1)
+        if len(calls) == 2:  # the checkpoint after epoch 1
+            handle.write(b"PK partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_savez(handle, **arrays)
+
+    monkeypatch.setattr(checkpoint.np, "savez", savez_until_the_disk_is_full)
+    run = tmp_path / "run"
+    with pytest.raises(RunDirectoryError) as info:
+        fit(small_config, out_dir=run, data=data, log=quiet)
+    assert str(info.value) == (
+        f"cannot write {run / 'checkpoint.npz'}: No space left on device; the previous checkpoint (the starting "
+        f"weights) is unchanged: free some space and continue with tinygrad-mnist train --resume {run}"
+    )
+    assert load_checkpoint(run)["training"]["state"]["epoch"] == 0
+    assert not list(run.glob(".*.tmp*"))
+    monkeypatch.setattr(checkpoint.np, "savez", real_savez)  # space was freed
+    assert resume(run, data=data, log=quiet)["stopped"] == "completed"

@@ -16,7 +16,7 @@ HEADER = "epoch,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds"
 def test_run_folder_contents(tmp_path, data, small_config):
     summary = fit(small_config, out_dir=tmp_path / "run", data=data, log=quiet)
     run = tmp_path / "run"
-    assert sorted(p.name for p in run.iterdir()) == ["checkpoint.npz", "config.json", "curves.png", "metrics.csv", "summary.json"]
+    assert sorted(p.name for p in run.iterdir()) == [".lock", "checkpoint.npz", "config.json", "curves.png", "metrics.csv", "summary.json"]
     assert TrainConfig.from_dict(json.loads((run / "config.json").read_text())) == small_config
     lines = (run / "metrics.csv").read_text().splitlines()
     assert lines[0] == HEADER and len(lines) == 1 + small_config.epochs
@@ -153,7 +153,7 @@ def test_given_data_must_agree_with_the_config(tmp_path, data, small_config):
 
 
 def test_batch_larger_than_the_data_is_refused(tmp_path, data, small_config):
-    with pytest.raises(ConfigError, match="batch_size 1000 is larger than the training set"):
+    with pytest.raises(ConfigError, match="batch_size 1000 is larger than the 600 training samples"):
         fit(small_config.replace(batch_size=1000), out_dir=tmp_path / "run", data=data, log=quiet)
 
 

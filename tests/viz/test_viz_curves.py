@@ -1,4 +1,4 @@
-"""plot_curves / read_metrics_csv: run directories, metric dicts, the picture, and clear errors."""
+"""plot_curves (and the metrics.csv reader it uses): run directories, metric dicts, the picture, and clear errors."""
 from __future__ import annotations
 
 import sys
@@ -7,7 +7,8 @@ import xml.etree.ElementTree as ElementTree
 import numpy as np
 import pytest
 
-from tinygrad_mnist.viz import plot_curves, read_metrics_csv
+from tinygrad_mnist.train import read_metrics_csv
+from tinygrad_mnist.viz import plot_curves
 
 pytest.importorskip("matplotlib")
 
@@ -63,7 +64,9 @@ def test_labels_come_from_folder_names_and_pairs(tmp_path):
     with matplotlib.rc_context({"svg.fonttype": "none"}):  # keep text as text, to read it back
         out = plot_curves(runs, tmp_path / "curves.svg", title="label check")
     texts = svg_texts(out)
-    assert {"alpha", "a/seed0", "b/seed0", "momentum 0.9", "relabelled", "label check", "train", "test"} <= texts
+    labels = {text.split(": test ")[0] for text in texts if ": test " in text}  # each with its final accuracy
+    assert labels == {"alpha", "a/seed0", "b/seed0", "momentum 0.9", "relabelled"}
+    assert {"label check", "loss (train)", "accuracy (test)"} <= texts  # 5 runs: one split per panel
     assert "val" not in texts  # no run has a validation split
 
 
@@ -74,7 +77,7 @@ def test_a_diverged_run_is_marked_and_inf_does_not_break_the_plot(tmp_path):
     broken["train_loss"] = [1.0, np.inf, np.nan]
     with matplotlib.rc_context({"svg.fonttype": "none"}):
         out = plot_curves([("lr=10", broken), ("lr=0.1", metrics([1.0, 0.6, 0.4]))], tmp_path / "c.svg")
-    assert {"lr=10 (diverged)", "lr=0.1"} <= svg_texts(out)
+    assert {text.split(":")[0] for text in svg_texts(out)} >= {"lr=10 (diverged)", "lr=0.1"}
 
 
 def test_a_grid_of_sixteen_runs_and_a_single_run_directory(tmp_path):
@@ -125,14 +128,15 @@ def test_bad_runs_get_clear_errors(tmp_path):
 
 def test_read_metrics_csv_turns_empty_cells_into_nan_and_names_bad_cells(tmp_path):
     path = tmp_path / "metrics.csv"
-    path.write_text("epoch,lr,train_loss,test_loss,note\n1,0.1,0.5,,fine\n2,0.1,nan,0.4,ok\n")
-    columns = read_metrics_csv(path)
-    assert sorted(columns) == ["epoch", "test_loss", "train_loss"]  # only the columns that are plotted
-    np.testing.assert_array_equal(columns["test_loss"], [np.nan, 0.4])
-    assert np.isnan(columns["train_loss"][1])
+    path.write_text("epoch,lr,train_loss,test_loss\n1,0.1,0.5,\n2,0.1,nan,0.4\n")
+    rows = read_metrics_csv(path)
+    assert [row["epoch"] for row in rows] == [1, 2] and sorted(rows[0]) == ["epoch", "lr", "test_loss", "train_loss"]
+    assert np.isnan(rows[0]["test_loss"]) and rows[1]["test_loss"] == 0.4 and np.isnan(rows[1]["train_loss"])
     path.write_text("epoch,train_loss\n1,0.5\n2,lots\n")
     with pytest.raises(ValueError, match="line 3: column train_loss holds 'lots'"):
         read_metrics_csv(path)
+    with pytest.raises(ValueError, match="line 3: column train_loss holds 'lots'"):
+        plot_curves([tmp_path], tmp_path / "c.png")  # the plot reads run directories with the same reader
     path.write_text("")
     with pytest.raises(ValueError, match="is empty"):
         read_metrics_csv(path)

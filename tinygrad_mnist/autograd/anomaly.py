@@ -11,8 +11,9 @@ from typing import Optional
 
 import numpy as np
 
-from ..tensor import Tensor
+from .nonfinite import describe_nonfinite as _describe
 from .grad_mode import _state
+from .node import Node
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -86,12 +87,6 @@ def user_frame() -> Optional[str]:
     return None
 
 
-def _describe(array: np.ndarray) -> str:
-    if np.isnan(array).any():
-        return "NaN"
-    return "inf" if (array == np.inf).any() else "-inf"
-
-
 def _is_finite(array) -> bool:
     array = np.asarray(array)
     return array.dtype.kind != "f" or bool(np.isfinite(array).all())
@@ -119,7 +114,7 @@ def check_forward(fn, inputs, output: np.ndarray) -> None:
 
 def check_backward(fn, index: int, parent, gradient) -> None:
     """Called by the engine in anomaly mode for every gradient a backward rule returns."""
-    values = gradient.data if isinstance(gradient, Tensor) else gradient
+    values = gradient.data if isinstance(gradient, Node) else gradient
     if _is_finite(values):
         return
     raise AnomalyError(

@@ -16,22 +16,26 @@ modes: they are constants of the local derivative.
 
 Gradients may have the broadcast shape of the output: the engine, not the op, sums them back to each
 input's shape.
+
+This module knows nodes (``autograd.node``), not ``Tensor``: ``apply`` builds its result with
+``_wrap`` of its first input, so an op applied to Tensors gives a Tensor without this module
+importing the class.
 """
 from __future__ import annotations
 
-import itertools
 from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from ..tensor import Tensor
-
-_new = object.__new__
-# Every recorded op gets the next number: an op's inputs always exist before it does, so numbers
-# grow from inputs to users and the engine can walk a graph backward by number alone.
-_next_sequence = itertools.count().__next__
-from . import anomaly
+from . import anomaly, saved
+from .dtypes import as_float_array
 from .grad_mode import _state
+from .node import Node, first_node
+
+# Every recorded op gets the next number: an op's inputs always exist before it does, so numbers
+# grow from inputs to users (``grad`` uses that to stop its walk at the inputs it was asked for).
+# The same clock stamps deliberate in-place updates of saved arrays (``autograd/saved.py``).
+_next_sequence = saved.next_stamp
 
 
 def _common_float(inputs):
@@ -44,7 +48,12 @@ def _common_float(inputs):
     if not floats or len(floats) == len(inputs):
         return inputs
     target = np.result_type(*floats)
-    return tuple(t if t.data.dtype.kind == "f" else Tensor._wrap(t.data.astype(target), False) for t in inputs)
+    return tuple(t if t.data.dtype.kind == "f" else t._wrap(t.data.astype(target)) for t in inputs)
+
+
+def _as_floats(inputs):
+    """Integer and bool inputs of an op with a real-valued result become the default float type."""
+    return tuple(t if t.data.dtype.kind == "f" else t._wrap(as_float_array(t.data)) for t in inputs)
 
 
 class ShapeError(ValueError):
@@ -76,13 +85,19 @@ class Function:
     array([12.], dtype=float32)
     """
 
-    # parents: the input Tensors (None once the graph is freed); input_arrays: their arrays, as handed
+    # An op whose result is real even for integer inputs (exp, division, mean, ...) sets this, so that
+    # integer and bool inputs become the default float type (float32) instead of NumPy's float64.
+    real_result: bool = False
+
+    # parents: the input nodes (None once the graph is freed); input_arrays: their arrays, as handed
     # to forward (the first-order backward gets these); needs_input_grad: one bool per input;
     # sequence: when the op was recorded (higher is later), the order the backward pass follows.
     parents: Optional[Tuple[Any, ...]]
     input_arrays: Optional[list]
     needs_input_grad: list
     sequence: int
+    # The arrays this op made read-only until its saved values are freed (``autograd/saved.py``).
+    held: list = ()
 
     def forward(self, *arrays: np.ndarray, **kwargs) -> np.ndarray:
         """Compute the op's result from the inputs' ndarrays (keyword arguments come from ``apply``).
@@ -111,22 +126,32 @@ class Function:
     def apply(cls, *inputs, **kwargs):
         """Run the op forward on Tensors and, when grad mode is on, record it in the graph.
 
-        Non-Tensor inputs (Python numbers, ndarrays) are wrapped as constants.
+        Non-Tensor inputs (Python numbers, ndarrays) are wrapped as constants; at least one input
+        must be a Tensor (its class makes the result).
         """
         # This is the hot path of every op: one plain loop and direct attribute writes, no helpers.
         arrays = []
         needs = []
         for t in inputs:
-            if not isinstance(t, Tensor):
-                return cls.apply(*[x if isinstance(x, Tensor) else Tensor._constant_like(x, inputs) for x in inputs],
+            if not isinstance(t, Node):
+                like = first_node(inputs, cls.__name__.lower())
+                return cls.apply(*[x if isinstance(x, Node) else like._constant_like(x, inputs) for x in inputs],
                                  **kwargs)
             arrays.append(t.data)
             needs.append(t.requires_grad)
+        if not arrays:
+            raise TypeError(f"{cls.__name__}.apply needs at least one Tensor input")
         if len(arrays) > 1:
             dtype = arrays[0].dtype
             for array in arrays:
                 if array.dtype is not dtype:
                     inputs = _common_float(inputs)
+                    arrays = [t.data for t in inputs]
+                    break
+        if cls.real_result:
+            for array in arrays:
+                if array.dtype.kind != "f":
+                    inputs = _as_floats(inputs)
                     arrays = [t.data for t in inputs]
                     break
         fn = cls()
@@ -143,19 +168,34 @@ class Function:
         if _state["anomaly"]:
             anomaly.check_forward(fn, inputs, data)
         if type(data) is not np.ndarray:
-            data = np.asarray(data)
-        out = _new(Tensor)
-        out.data = data
-        out.grad = None
-        out.name = None
+            returned, data = data, np.asarray(data)
+            if data.dtype.kind not in "fiub":
+                raise TypeError(f"forward of {fn.name} returned {type(returned).__name__} (dtype {data.dtype}); it "
+                                "must return a numeric ndarray")
+        out = inputs[0]._wrap(data)
         # Only float results are differentiable: a cast to int or bool leaves the graph.
         if _state["enabled"] and True in needs and data.dtype.kind == "f":
             out.requires_grad = True
             fn.parents = inputs
             fn.input_arrays = arrays
             fn.sequence = _next_sequence()
+            fn.held = saved.hold(inputs)
             out._ctx = fn
-        else:
-            out.requires_grad = False
-            out._ctx = None
         return out
+
+    def free_saved(self) -> None:
+        """Drop what backward needs (the graph below this op is freed) and unguard its arrays."""
+        self.parents = self.input_arrays = None
+        held = self.held  # _let_go's body, inlined: this runs for every op of every backward pass
+        if held:
+            self.held = ()
+            saved.release(held)
+
+    def _let_go(self) -> None:
+        held = self.held
+        if held:
+            self.held = ()
+            saved.release(held)
+
+    # A graph dropped without a backward pass gives its arrays back when its ops are collected.
+    __del__ = _let_go

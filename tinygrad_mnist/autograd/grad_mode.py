@@ -8,7 +8,8 @@ F = TypeVar("F", bound=Callable)
 
 # A module-level flag rather than thread-local state: the framework is single-threaded by design and
 # reading a global is the cheapest check on the hot path of every op.
-_state = {"enabled": True, "anomaly": False}
+# "watcher": an object that sees each step of a backward pass (autograd/watch.py), None when nobody looks.
+_state = {"enabled": True, "anomaly": False, "watcher": None}
 
 
 def is_grad_enabled() -> bool:

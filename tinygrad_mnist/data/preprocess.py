@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..checks import NON_NEGATIVE, check_choice, check_int
+from ..errors import ConfigError
 from .mnist import Mnist
 
-__all__ = ["NORMALIZATIONS", "Splits", "prepare", "split_size"]
+__all__ = ["NORMALIZATIONS", "Splits", "prepare", "scale_pixels", "split_size"]
 
 #: Accepted values of ``prepare(normalize=...)``.
 NORMALIZATIONS = ("scale", "center", "standardize")
@@ -68,21 +70,21 @@ def split_size(val_size: int | float, n: int) -> int:
     """
     # bool is an int subclass, but val_size=True is almost certainly a mistake.
     if isinstance(val_size, bool) or not isinstance(val_size, numbers.Real):
-        raise ValueError(f"val_size must be an int count or a float fraction, got {val_size!r}")
+        raise ConfigError(f"val_size must be an int count or a float fraction, got {val_size!r}")
     if isinstance(val_size, numbers.Integral):
         count = int(val_size)
         if not 0 <= count < n:
-            raise ValueError(
+            raise ConfigError(
                 f"val_size={count} must be between 0 and {n - 1} (there are {n} training examples "
                 "and at least one must stay for training)"
             )
         return count
     fraction = float(val_size)
     if not 0.0 <= fraction < 1.0:
-        raise ValueError(f"val_size={val_size!r} as a fraction must be in [0.0, 1.0)")
+        raise ConfigError(f"val_size={val_size!r} as a fraction must be in [0.0, 1.0)")
     count = int(round(fraction * n))
     if count >= n:
-        raise ValueError(f"val_size={val_size!r} of {n} examples leaves nothing for training")
+        raise ConfigError(f"val_size={val_size!r} of {n} examples leaves nothing for training")
     return count
 
 
@@ -110,6 +112,30 @@ def _to_float(images: np.ndarray, dtype: np.dtype, mean: float, std: float, flat
     return out.reshape(len(out), -1) if flatten else out
 
 
+def _float_dtype(dtype: np.dtype | type) -> np.dtype:
+    try:
+        float_dtype = np.dtype(dtype)
+    except TypeError as e:
+        raise ConfigError(f"dtype must be a NumPy floating dtype, got {dtype!r}") from e
+    if float_dtype.kind != "f":
+        raise ConfigError(f"dtype must be a floating dtype such as np.float32, got {float_dtype}")
+    return float_dtype
+
+
+def scale_pixels(images: np.ndarray, dtype: np.dtype | type = np.float32, flatten: bool = True) -> np.ndarray:
+    """uint8 images as floats in ``[0, 1]`` (pixel / 255, so 255 is exactly 1.0), ``(N, H*W)``
+    when ``flatten`` else ``(N, H, W)``: ``prepare``'s "scale" without the splits.
+
+    Example:
+        >>> scale_pixels(np.array([[[0, 255]]], np.uint8)).tolist()
+        [[0.0, 1.0]]
+    """
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim < 2:
+        raise ConfigError(f"scale_pixels needs uint8 images of shape (N, H, W), got {images.dtype}{images.shape}")
+    return _to_float(images, _float_dtype(dtype), 0.0, 1.0, flatten)
+
+
 def prepare(
     mnist: Mnist,
     normalize: str = "scale",
@@ -132,7 +158,7 @@ def prepare(
         flatten: ``(N, 784)`` images if True, else ``(N, 28, 28)``.
 
     Raises:
-        ValueError: for any invalid argument.
+        ConfigError: (a ValueError) for any invalid argument.
 
     Example:
         >>> m = Mnist(np.full((10, 28, 28), 255, np.uint8), np.arange(10, dtype=np.uint8),
@@ -141,25 +167,18 @@ def prepare(
         >>> s.x_train.shape, s.x_val.shape, float(s.x_train.max()), s.y_train.dtype
         ((8, 784), (2, 784), 1.0, dtype('int64'))
     """
-    if normalize not in NORMALIZATIONS:
-        raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
-    try:
-        float_dtype = np.dtype(dtype)
-    except TypeError as e:
-        raise ValueError(f"dtype must be a NumPy floating dtype, got {dtype!r}") from e
-    if float_dtype.kind != "f":
-        raise ValueError(f"dtype must be a floating dtype such as np.float32, got {float_dtype}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    normalize = check_choice(normalize, "normalize", NORMALIZATIONS)
+    float_dtype = _float_dtype(dtype)
+    seed = check_int(seed, "seed", NON_NEGATIVE)
     for name in ("train_images", "test_images"):
         images = getattr(mnist, name)
         if images.dtype != np.uint8 or images.ndim != 3:
-            raise ValueError(f"mnist.{name} must be uint8 of shape (N, H, W), got {images.dtype}{images.shape}")
+            raise ConfigError(f"mnist.{name} must be uint8 of shape (N, H, W), got {images.dtype}{images.shape}")
     for split in ("train", "test"):
         n_images = len(getattr(mnist, f"{split}_images"))
         n_labels = len(getattr(mnist, f"{split}_labels"))
         if n_images != n_labels:
-            raise ValueError(f"{split}: {n_images} images but {n_labels} labels")
+            raise ConfigError(f"{split}: {n_images} images but {n_labels} labels")
 
     n = len(mnist.train_images)
     n_val = split_size(val_size, n)
@@ -176,7 +195,7 @@ def prepare(
         mean, pixel_std = _pixel_stats(train_images)
         if normalize == "standardize":
             if pixel_std == 0.0:
-                raise ValueError("cannot standardize: all training pixels are equal (std is 0)")
+                raise ConfigError("cannot standardize: all training pixels are equal (std is 0)")
             std = pixel_std
 
     def convert(images: np.ndarray) -> np.ndarray:

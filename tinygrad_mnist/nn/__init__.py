@@ -37,6 +37,8 @@ from .mlp import MLP
 from .module import Buffer, LoadResult, Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AvgPool2d, MaxPool2d
+from .module import LoadResult, Module, Parameter
+from .summary import ModelSummary, summary
 
 __all__ = [
     "ACTIVATIONS",
@@ -68,6 +70,7 @@ __all__ = [
     "MaxPool2d",
     "Module",
     "ModuleList",
+    "ModelSummary",
     "Parameter",
     "ReLU",
     "SeLU",
@@ -82,4 +85,5 @@ __all__ = [
     "functional",
     "init",
     "utils",
+    "summary",
 ]

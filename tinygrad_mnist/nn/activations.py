@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Dict
 
+from ..ops.spelling import numpy_spelling
 from . import functional as F
 from .module import Module
 
@@ -170,6 +171,7 @@ class Softmax(Module):
     array([[0.5, 0.5]], dtype=float32)
     """
 
+    @numpy_spelling
     def __init__(self, axis: int = -1):
         self.axis = int(axis)
 
@@ -188,6 +190,7 @@ class LogSoftmax(Module):
     array([[-0.6931472, -0.6931472]], dtype=float32)
     """
 
+    @numpy_spelling
     def __init__(self, axis: int = -1):
         self.axis = int(axis)
 

@@ -8,7 +8,7 @@ from ..ops.conv import check_conv2d
 from ..ops.windows import geometry
 from .arguments import as_input, float_dtype, known_init
 from .init import Seed, as_generator, initial_bias, initial_weight
-from .layers import _positive_int
+from ..checks import positive_int
 from .module import Module, Parameter
 
 
@@ -42,8 +42,8 @@ class Conv2d(Module):
         seed: Seed = None,
         dtype=np.float32,
     ):
-        self.in_channels = _positive_int("Conv2d", "in_channels", in_channels)
-        self.out_channels = _positive_int("Conv2d", "out_channels", out_channels)
+        self.in_channels = positive_int(in_channels, "in_channels", owner="Conv2d")
+        self.out_channels = positive_int(out_channels, "out_channels", owner="Conv2d")
         self.geometry = geometry("Conv2d", kernel_size, stride, padding, dilation)
         dtype = float_dtype("Conv2d", dtype)
         known_init("Conv2d", init)

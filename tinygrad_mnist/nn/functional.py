@@ -21,6 +21,11 @@ import numpy as np
 from ..ops.conv import conv2d  # noqa: F401  (re-exported as F.conv2d)
 from ..ops.elementwise import where
 from ..ops.pooling import avg_pool2d, max_pool2d  # noqa: F401  (re-exported as F.max_pool2d, ...)
+from ..autograd import teaching
+from ..checks import NON_NEGATIVE, UNIT_INTERVAL, check_float
+from ..ops import elementwise
+from ..ops.elementwise import where
+from ..ops.spelling import numpy_spelling
 from ..tensor import Tensor
 from .normalization import batch_norm, layer_norm  # noqa: F401  (re-exported as F.batch_norm, ...)
 
@@ -112,11 +117,16 @@ def selu(x) -> Tensor:
 def hardswish(x) -> Tensor:
     """``x * clip(x + 3, 0, 6) / 6``: a piecewise-polynomial SiLU (MobileNetV3).
 
+    0 up to -3, ``x (x + 3) / 6`` strictly between -3 and 3, x from 3 on. At -3 and 3 the
+    derivatives (of every order) are the outer pieces' ones, 0 and 1, as in PyTorch.
+
     >>> hardswish(Tensor([-4.0, 0.0, 4.0])).numpy()
-    array([-0.,  0.,  4.], dtype=float32)
+    array([0., 0., 4.], dtype=float32)
     """
     x = _tensor(x)
-    return x * (x + 3.0).clip(0.0, 6.0) * (1.0 / 6.0)
+    values = x.data
+    middle = x * (x + 3.0) * (1.0 / 6.0)
+    return where(values > -3.0, where(values >= 3.0, x, middle), 0.0)
 
 
 def silu(x) -> Tensor:
@@ -130,47 +140,56 @@ def silu(x) -> Tensor:
 
 
 def softplus(x) -> Tensor:
-    """``log(1 + exp(x))`` computed as ``max(x, 0) + log(1 + exp(-|x|))``, finite for any finite x.
-
-    ``maximum`` (not ``relu``) splits its gradient at 0, so the derivative there is the true 0.5.
+    """``log(1 + exp(x))``, finite for any finite x; one op whose derivative is the sigmoid, so its
+    derivatives of every order are right everywhere (0.5, 0.25, 0, ... at 0).
 
     >>> softplus(Tensor([-1000.0, 0.0, 1000.0])).numpy()
     array([0.000000e+00, 6.931472e-01, 1.000000e+03], dtype=float32)
     """
-    x = _tensor(x)
-    return x.maximum(0.0) + ((-x.abs()).exp() + 1.0).log()
+    return elementwise.softplus(_tensor(x))
 
 
-def _shift_by_max(x: Tensor, axis: int) -> Tensor:
-    """``x - max(x)`` with the max as a constant: softmax is shift-invariant, so the gradient is
-    unchanged, and every later step works on numbers near 0 where float32 is precise."""
-    top = np.max(x.data, axis=axis, keepdims=True)
-    return x - np.where(np.isfinite(top), top, 0).astype(x.dtype, copy=False)
-
-
+@numpy_spelling
 def log_softmax(x, axis: int = -1) -> Tensor:
-    """``x - logsumexp(x, axis, keepdims=True)``: log-probabilities, stable for any finite logits.
-
-    Evaluated on ``x - max(x)``, so large logits lose no precision (1e4 - logsumexp would in float32).
+    """``x - logsumexp(x, axis, keepdims=True)``: log-probabilities, stable for any finite logits
+    (the same function as ``Tensor.log_softmax``; see ``tinygrad_mnist.ops.reduce.log_softmax``).
 
     >>> log_softmax(Tensor([[0.0, 0.0]])).numpy()
     array([[-0.6931472, -0.6931472]], dtype=float32)
     """
-    shifted = _shift_by_max(_tensor(x), axis)
-    return shifted - shifted.logsumexp(axis=axis, keepdims=True)
+    return _tensor(x).log_softmax(axis)
 
 
+@numpy_spelling
 def softmax(x, axis: int = -1) -> Tensor:
-    """Probabilities along ``axis``: ``exp(x - max) / sum(exp(x - max))``, without overflow.
+    """Probabilities along ``axis``, without overflow (the same function as ``Tensor.softmax``).
 
     >>> softmax(Tensor([[1000.0, 1000.0]])).numpy()
     array([[0.5, 0.5]], dtype=float32)
     """
-    exps = _shift_by_max(_tensor(x), axis).exp()
-    return exps / exps.sum(axis=axis, keepdims=True)
+    return _tensor(x).softmax(axis)
 
 
 # ---- losses --------------------------------------------------------------------------------------
+def _is_softmax(x: Tensor) -> bool:
+    """Whether ``x`` was computed as a softmax, ``exp(...) / exp(...).sum(...)`` (as ``softmax`` does)."""
+    ctx = x._ctx
+    if ctx is None or ctx.name != "Div" or ctx.parents is None:
+        return False
+    numerator, denominator = ctx.parents
+    return numerator.op == "Exp" and denominator.op == "Sum" and denominator._ctx.parents is not None \
+        and denominator._ctx.parents[0].op == "Exp"
+
+
+def _warn_if_softmax(loss: str, logits: Tensor) -> None:
+    """Teaching mode: a loss that applies log-softmax itself was given probabilities."""
+    if _is_softmax(logits):
+        teaching.warn(
+            f"{loss} applies its own softmax, but its input is already a softmax: pass the logits (the "
+            "layer's output before softmax), or the softmax is applied twice"
+        )
+
+
 def _checked_logits(loss: str, logits) -> Tensor:
     """Check that logits are a float (N, C) tensor with N, C >= 1."""
     logits = _tensor(logits)
@@ -220,11 +239,6 @@ def _logits_and_labels(loss: str, logits, labels) -> Tuple[Tensor, np.ndarray, i
     return logits, _checked_labels(loss, labels, (n, c)), n, c
 
 
-def _check_fraction(loss: str, name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{loss}: {name} must be in [0, 1], got {value!r}")
-
-
 def euclidean_loss(logits, labels) -> Tensor:
     """``0.5 * ||outputs - one_hot(labels)||^2`` summed over classes, averaged over the batch.
 
@@ -262,7 +276,8 @@ def cross_entropy(logits, labels, label_smoothing: float = 0.0) -> Tensor:
     0.693147
     """
     logits, labels, n, c = _logits_and_labels("cross_entropy", logits, labels)
-    _check_fraction("cross_entropy", "label_smoothing", label_smoothing)
+    _warn_if_softmax("cross_entropy", logits)
+    label_smoothing = check_float(label_smoothing, "label_smoothing", UNIT_INTERVAL, owner="cross_entropy")
     if label_smoothing == 0:
         # -_label_log_probs(...).mean(), written the other way round to save the negation op.
         return (logits.logsumexp(axis=1) - logits[np.arange(n), labels]).mean()
@@ -280,8 +295,7 @@ def hinge_loss(logits, labels, margin: float = 5.0) -> Tensor:
     3.0
     """
     logits, labels, n, c = _logits_and_labels("hinge_loss", logits, labels)
-    if not (margin >= 0 and math.isfinite(margin)):
-        raise ValueError(f"hinge_loss: margin must be a finite number >= 0, got {margin!r}")
+    margin = check_float(margin, "margin", NON_NEGATIVE, owner="hinge_loss")
     rows = np.arange(n)
     correct = logits[rows, labels].reshape(n, 1)
     violations = (logits - correct + margin).relu()
@@ -321,15 +335,19 @@ def kl_div(logits, labels=None, target=None) -> Tensor:
         if labels is None:
             raise ValueError("kl_div: give labels (for one-hot targets) or a target distribution of shape (N, C)")
         logits, labels, _, _ = _logits_and_labels("kl_div", logits, labels)
+        _warn_if_softmax("kl_div", logits)
         return -_label_log_probs(logits, labels).mean()  # t log t = 0 for a one-hot t
     logits = _checked_logits("kl_div", logits)
     n, c = logits.shape
+    _warn_if_softmax("kl_div", logits)
     if labels is not None:  # unused with an explicit target, but a wrong batch is still worth catching
         _checked_labels("kl_div", labels, (n, c))
     target = _target_distribution(target, n, c, logits.dtype)
     positive = target > 0
     entropy_part = float(np.sum(target[positive] * np.log(target[positive]), dtype=np.float64))
-    cross_part = (log_softmax(logits) * target).sum()
+    # where, not a product alone: a class with t_c = 0 may have a -inf logit (log-probability -inf),
+    # and 0 * -inf would make the loss NaN.
+    cross_part = (where(positive, log_softmax(logits), 0.0) * target).sum()
     return (entropy_part - cross_part) * (1.0 / n)
 
 
@@ -357,10 +375,13 @@ def focal_loss(logits, labels, gamma: float = 2.0, alpha: Union[None, float, Seq
     0.173287
     """
     logits, labels, n, c = _logits_and_labels("focal_loss", logits, labels)
-    if not (gamma >= 0 and math.isfinite(gamma)):
-        raise ValueError(f"focal_loss: gamma must be a finite number >= 0, got {gamma!r}")
+    _warn_if_softmax("focal_loss", logits)
+    gamma = check_float(gamma, "gamma", NON_NEGATIVE, owner="focal_loss")
     weights = _class_weights(alpha, c, logits.dtype)
-    log_p = _label_log_probs(logits, labels)
+    # From log_softmax, which works on x - max(x): unlike cross-entropy's, focal's gradient goes through
+    # p_y = exp(log p_y), so the rounding of x_y - logsumexp(x) (an ulp of the logits, 2 at 1e16) must
+    # not reach it.
+    log_p = log_softmax(logits)[np.arange(n), labels]
     per_sample = log_p
     if gamma != 0:
         # Clipping 1 - p away from 0 keeps pow's derivative (1 - p)^(gamma - 1) finite when p rounds

@@ -8,29 +8,15 @@ start from the same weights (up to rounding): runs that differ only in dtype sta
 from __future__ import annotations
 
 import math
-from typing import Tuple, Union
+from typing import Tuple
 
 import numpy as np
 
 from ..errors import ConfigError
-
-Seed = Union[None, int, np.random.Generator]
+from ..rng import Seed, as_generator
 
 #: Names of the weight initialisations ``initial_weight`` (and ``Linear(init=...)``) accept.
 INITS = ("normal", "xavier", "he", "pytorch")
-
-
-def as_generator(seed: Seed) -> np.random.Generator:
-    """A Generator from None (fresh entropy), an int seed, or a Generator (used as is, so it advances).
-
-    >>> int(as_generator(0).integers(10)) == int(as_generator(0).integers(10))
-    True
-    """
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
-    raise TypeError(f"seed must be None, an int or a numpy Generator, got {type(seed).__name__}")
 
 
 def _fans(shape: Tuple[int, ...]) -> Tuple[int, int]:

@@ -5,17 +5,13 @@ from typing import Iterator, Tuple
 
 import numpy as np
 
+from ..checks import UNIT_INTERVAL, check_choice, check_float, positive_int
 from ..errors import ConfigError
 from ..ops.linalg import linear
+from ..ops.spelling import numpy_spelling
 from ..tensor import Tensor
 from .init import INITS, Seed, as_generator, initial_bias, initial_weight
 from .module import Module, Parameter
-
-
-def _positive_int(owner: str, name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{owner}: {name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class Linear(Module):
@@ -43,13 +39,12 @@ class Linear(Module):
         seed: Seed = None,
         dtype=np.float32,
     ):
-        self.in_features = _positive_int("Linear", "in_features", in_features)
-        self.out_features = _positive_int("Linear", "out_features", out_features)
+        self.in_features = positive_int(in_features, "in_features", owner="Linear")
+        self.out_features = positive_int(out_features, "out_features", owner="Linear")
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise ConfigError(f"Linear: dtype must be a float type such as float32, got {dtype}")
-        if init not in INITS:
-            raise ConfigError(f"Linear: unknown init {init!r}; choose one of {', '.join(INITS)}")
+        init = check_choice(init, "init", INITS, owner="Linear")
         shape = (self.in_features, self.out_features)
         rng = as_generator(seed)
         self.weight = Parameter(initial_weight(init, shape, init_std, rng, dtype))
@@ -124,6 +119,7 @@ class Flatten(Module):
     (2, 784)
     """
 
+    @numpy_spelling
     def __init__(self, start_axis: int = 1, end_axis: int = -1):
         self.start_axis, self.end_axis = int(start_axis), int(end_axis)
 
@@ -148,9 +144,7 @@ class Dropout(Module):
     """
 
     def __init__(self, p: float = 0.5, seed: Seed = None):
-        if not 0.0 <= p <= 1.0:
-            raise ConfigError(f"Dropout: p must be in [0, 1], got {p!r}")
-        self.p = float(p)
+        self.p = check_float(p, "p", UNIT_INTERVAL, owner="Dropout")
         self.rng = as_generator(seed)
 
     def forward(self, x):

@@ -3,12 +3,11 @@ labels (N,); each returns the batch mean as a scalar Tensor. ``LOSSES`` maps com
 the classes."""
 from __future__ import annotations
 
-import math
 from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..checks import NON_NEGATIVE, UNIT_INTERVAL, check_float
 from . import functional as F
 from .module import Module
 
@@ -36,9 +35,7 @@ class SoftmaxCrossEntropyLoss(Module):
     """
 
     def __init__(self, label_smoothing: float = 0.0):
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise ConfigError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}")
-        self.label_smoothing = float(label_smoothing)
+        self.label_smoothing = check_float(label_smoothing, "label_smoothing", UNIT_INTERVAL, owner=type(self).__name__)
 
     def forward(self, logits, labels):
         return F.cross_entropy(logits, labels, self.label_smoothing)
@@ -56,9 +53,7 @@ class HingeLoss(Module):
     """
 
     def __init__(self, margin: float = 5.0):
-        if not (margin >= 0 and math.isfinite(margin)):
-            raise ConfigError(f"hinge margin must be a finite number >= 0, got {margin!r}")
-        self.margin = float(margin)
+        self.margin = check_float(margin, "margin", NON_NEGATIVE, owner=type(self).__name__)
 
     def forward(self, logits, labels):
         return F.hinge_loss(logits, labels, self.margin)
@@ -101,9 +96,7 @@ class FocalLoss(Module):
     """
 
     def __init__(self, gamma: float = 2.0, alpha: Union[None, float, Sequence[float]] = None):
-        if not (gamma >= 0 and math.isfinite(gamma)):
-            raise ConfigError(f"focal gamma must be a finite number >= 0, got {gamma!r}")
-        self.gamma = float(gamma)
+        self.gamma = check_float(gamma, "gamma", NON_NEGATIVE, owner=type(self).__name__)
         self.alpha: Optional[Union[float, tuple]] = None
         if alpha is not None:
             self.alpha = float(alpha) if np.ndim(alpha) == 0 else tuple(float(a) for a in alpha)

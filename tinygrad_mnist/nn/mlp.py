@@ -5,19 +5,18 @@ from typing import Sequence, Union
 
 import numpy as np
 
+from ..checks import check_choice, positive_int
 from ..errors import ConfigError
 from .activations import ACTIVATIONS
 from .init import Seed, as_generator
-from .layers import Linear, Sequential, _positive_int
+from .layers import Linear, Sequential
 from .module import Module
 
 
 def _activation_factory(activation):
     """A zero-argument callable that makes the activation for one hidden layer."""
     if isinstance(activation, str):
-        if activation not in ACTIVATIONS:
-            raise ConfigError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
-        return ACTIVATIONS[activation]
+        return ACTIVATIONS[check_choice(activation, "activation", ACTIVATIONS)]
     if isinstance(activation, type) and issubclass(activation, Module):
         return activation
     if isinstance(activation, Module):
@@ -60,9 +59,9 @@ class MLP(Module):
     ):
         if isinstance(hidden, (int, np.integer)) or not hasattr(hidden, "__iter__"):
             raise ConfigError(f"MLP: hidden must be a sequence of layer sizes such as [100] or [], got {hidden!r}")
-        sizes = [_positive_int("MLP", "in_features", in_features)]
-        sizes += [_positive_int("MLP", "each hidden size", size) for size in hidden]
-        sizes.append(_positive_int("MLP", "out_features", out_features))
+        sizes = [positive_int(in_features, "in_features", owner="MLP")]
+        sizes += [positive_int(size, "each hidden size", owner="MLP") for size in hidden]
+        sizes.append(positive_int(out_features, "out_features", owner="MLP"))
         make_activation = _activation_factory(activation)
         rng = as_generator(seed)
         layers = []

@@ -3,7 +3,8 @@
 
 A Module registers its Parameters, Buffers and sub-Modules simply by holding them as attributes: the
 instance ``__dict__`` keeps assignment order, so ``named_parameters()`` lists them in the order the
-constructor defined them, with no ``__setattr__`` hook and nothing to forget to call.
+constructor defined them, with nothing to forget to call. ``__setattr__`` only guards against the
+two assignments that would silently lose a weight (see ``Module.__setattr__``).
 """
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from typing import Dict, Iterator, List, NamedTuple, Tuple
 
 import numpy as np
 
+from ..autograd.saved import modify_in_place
+from ..autograd.toposort import toposort
 from ..errors import CheckpointError
 from ..tensor import Tensor
+from .summary import summary
 
 
 class Parameter(Tensor):
@@ -95,6 +99,45 @@ class Module:
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
+    def __setattr__(self, name: str, value) -> None:
+        """Refuse the assignments that would silently drop a weight from ``parameters()`` and
+        ``state_dict()`` (so from the optimizer and from saved models), as PyTorch does:
+
+        * a plain Tensor over a Parameter (``lin.weight = lin.weight - 0.1``): update in place
+          (``lin.weight.data -= 0.1``) or assign a new ``Parameter``;
+        * a leaf Tensor with ``requires_grad=True`` (``self.w = Tensor(..., requires_grad=True)``),
+          which looks trainable but is not registered: make it a ``Parameter``.
+
+        >>> from tinygrad_mnist.nn import Linear
+        >>> lin = Linear(2, 2)
+        >>> try:
+        ...     lin.weight = lin.weight * 2
+        ... except TypeError as error:
+        ...     print(str(error).split(";")[0])
+        cannot assign a Tensor to Linear.weight, which holds a Parameter
+        """
+        current = vars(self).get(name)
+        if value is not None and not isinstance(value, Parameter) and isinstance(current, Parameter):
+            kind = "a Tensor" if isinstance(value, Tensor) else f"a value of type {type(value).__name__}"
+            raise TypeError(
+                f"cannot assign {kind} to {type(self).__name__}.{name}, which holds a Parameter; it would "
+                f"drop out of parameters() and state_dict(). Update it in place ({name}.data[...] = ...) "
+                f"or assign a Parameter ({name} = Parameter(...))"
+            )
+        if value is not None and not isinstance(value, Module) and isinstance(current, Module):
+            raise TypeError(
+                f"cannot assign a value of type {type(value).__name__} to {type(self).__name__}.{name}, which holds a Module; "
+                "its parameters would drop out of parameters() and state_dict(). Assign a Module (or None)"
+            )
+        if isinstance(value, Tensor) and not isinstance(value, Parameter):
+            if value.requires_grad and value.is_leaf:
+                raise TypeError(
+                    f"{type(self).__name__}.{name} = a Tensor with requires_grad=True is not registered as a "
+                    f"parameter (the optimizer and state_dict() would not see it); use Parameter(...) for a "
+                    f"trainable weight, or requires_grad=False for a constant"
+                )
+        object.__setattr__(self, name, value)
+
     # ---- registration ---------------------------------------------------------------------------
     def _own_members(self) -> Iterator[Tuple[str, object]]:
         """(name, value) of this module's own Parameters, Buffers and sub-Modules, in definition order."""
@@ -128,21 +171,26 @@ class Module:
     def named_modules(self, prefix: str = "") -> Iterator[Tuple[str, "Module"]]:
         """This module and all modules below it, depth first in definition order, each once.
 
+        A module held in two places is listed at the first, under that name (as in PyTorch).
+
         >>> from tinygrad_mnist.nn import MLP
         >>> [name for name, _ in MLP(4, [3], 2).named_modules()]
         ['', 'layers', 'layers.0', 'layers.1', 'layers.2']
         """
-        seen = set()
-        stack = [(prefix, self)]
-        while stack:
-            name, module = stack.pop()
-            if id(module) in seen:
-                continue
-            seen.add(id(module))
-            yield name, module
-            children = list(module.named_children())
-            for child_name, child in reversed(children):
-                stack.append((f"{name}.{child_name}" if name else child_name, child))
+        # The package's graph walker gives every module after all modules holding it; in that order
+        # each module's first place (the smallest path of child positions to it) is final before its
+        # children's are derived from it. Sorted by that path, the modules come depth first.
+        paths = {id(self): ()}
+        names = {id(self): prefix}
+        walk = toposort([self], lambda module: list(module.children()))
+        for module in walk:
+            for position, (child_name, child) in enumerate(module.named_children()):
+                path = paths[id(module)] + (position,)
+                if id(child) not in paths or path < paths[id(child)]:
+                    paths[id(child)] = path
+                    names[id(child)] = f"{names[id(module)]}.{child_name}" if names[id(module)] else child_name
+        for module in sorted(walk, key=lambda module: paths[id(module)]):
+            yield names[id(module)], module
 
     def modules(self) -> Iterator["Module"]:
         """This module and all modules below it (see ``named_modules``)."""
@@ -273,14 +321,21 @@ class Module:
             raise CheckpointError(
                 f"the state does not fit {type(self).__name__}: " + "; ".join(problems) + hint
             )
-        for name, array in arrays.items():
-            own[name].data[...] = array
+        # A graph may still hold some of these arrays: the copy is a deliberate update, which a later
+        # backward pass through that graph reports (autograd/saved.py).
+        with modify_in_place(*(own[name] for name in arrays)):
+            for name, array in arrays.items():
+                own[name].data[...] = array
         return LoadResult(missing, unexpected)
 
     # ---- display --------------------------------------------------------------------------------
     def extra_repr(self) -> str:
         """The settings shown inside the parentheses of ``repr`` (override in subclasses)."""
         return ""
+
+    def _repr_html_(self) -> str:
+        """How Jupyter shows a module: its layers and parameter counts (``nn.summary`` without an input)."""
+        return summary(self)._repr_html_()
 
     def __repr__(self) -> str:
         lines = []

@@ -15,7 +15,7 @@ import numpy as np
 from ..autograd.function import ShapeError
 from ..tensor import Tensor
 from .arguments import as_input, float_dtype, positive_number
-from .layers import _positive_int
+from ..checks import positive_int
 from .module import Buffer, Module, Parameter
 
 
@@ -109,7 +109,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
                  dtype=np.float32):
         owner = type(self).__name__
-        self.num_features = _positive_int(owner, "num_features", num_features)
+        self.num_features = positive_int(num_features, "num_features", owner=owner)
         self.eps = positive_number(owner, "eps", eps)
         self.momentum = positive_number(owner, "momentum", momentum, upper=1.0)
         dtype = float_dtype(owner, dtype)
@@ -177,7 +177,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape: Union[int, Sequence[int]], eps: float = 1e-5,
                  elementwise_affine: bool = True, dtype=np.float32):
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
-        self.normalized_shape = tuple(_positive_int("LayerNorm", "each normalized size", size) for size in shape)
+        self.normalized_shape = tuple(positive_int(size, "each normalized size", owner="LayerNorm") for size in shape)
         if not self.normalized_shape:
             raise ShapeError("LayerNorm: normalized_shape must name at least one axis")
         self.eps = positive_number("LayerNorm", "eps", eps)

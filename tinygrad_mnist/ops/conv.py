@@ -6,8 +6,8 @@ from typing import Optional
 import numpy as np
 
 from ..autograd.function import Function, ShapeError
-from ..autograd.grad_mode import _state
-from ..tensor import Tensor
+from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.node import Node
 from .windows import Col2Im, Geometry, Im2Col, Pair, check_batch, from_columns, geometry, to_columns
 
 # Column block of the products below: (rows of both operands) x 4096 float32 stay in cache. The
@@ -79,7 +79,7 @@ class Conv2d(Function):
         self.geometry, self.out_size = geometry, out_size
         cols = to_columns(x, geometry, out_size)
         out = _product(weight.reshape(weight.shape[0], -1), cols, bias)
-        if _state["enabled"] and self.needs_input_grad[1]:
+        if is_grad_enabled() and self.needs_input_grad[1]:
             self.cols = cols  # reused by a first-order backward
         return out.reshape(weight.shape[0], out_size[0], out_size[1], x.shape[0]).transpose(3, 0, 1, 2)
 
@@ -88,7 +88,7 @@ class Conv2d(Function):
         has_bias = len(bias_and_out) == 2  # (bias, out) or just (out,)
         need_bias = has_bias and self.needs_input_grad[2]
         o = weight.shape[0]
-        if isinstance(grad, Tensor):
+        if isinstance(grad, Node):
             g = grad.reshape(grad.shape[0], o, -1)
             grad_x = Col2Im.apply(weight.reshape(o, -1).T @ g, shape=x.shape, geometry=self.geometry) if need_x else None
             grad_weight = None
@@ -107,10 +107,11 @@ class Conv2d(Function):
         return (grad_x, grad_weight, grad_bias) if has_bias else (grad_x, grad_weight)
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Node:
     """2-d convolution (cross-correlation, as in PyTorch) of ``x`` (N, C, H, W) with ``weight``
     (O, C, KH, KW) and an optional ``bias`` (O,); stride, padding and dilation are ints or pairs.
 
+    >>> from tinygrad_mnist import Tensor
     >>> x = Tensor(np.ones((1, 1, 4, 4), dtype=np.float32))
     >>> w = Tensor(np.ones((2, 1, 3, 3), dtype=np.float32))
     >>> conv2d(x, w, padding=1).numpy()[0, 0]
@@ -119,7 +120,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
            [6., 9., 9., 6.],
            [4., 6., 6., 4.]], dtype=float32)
     """
-    weight_shape = np.shape(weight.data if isinstance(weight, Tensor) else weight)
+    weight_shape = np.shape(weight.data if isinstance(weight, Node) else weight)
     if len(weight_shape) != 4:
         raise ShapeError(f"conv2d: the weight must have shape (out_channels, in_channels, KH, KW), got {weight_shape}")
     g = geometry("conv2d", weight_shape[2:], stride, padding, dilation)

@@ -1,6 +1,8 @@
 """Elementwise ops: arithmetic, transcendental functions, activations' primitives, comparisons.
 
 Every binary op broadcasts like NumPy; the engine sums gradients back to each input's shape.
+Results are built from the inputs' own class (a Tensor for Tensors): like every op module, this
+one knows ``autograd`` and not ``tensor.py``, which imports it.
 """
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
-from ..tensor import Tensor
+from ..autograd.node import Node, first_node
 from . import arraylike as A
 from .special import erf as _erf_array
+from .special import sigmoid as _sigmoid_array
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -42,6 +45,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    real_result = True
+
     def forward(self, a, b):
         return a / b
 
@@ -64,8 +69,22 @@ class Pow(Function):
 
     def backward(self, grad, a, b, out):
         need_a, need_b = self.needs_input_grad
-        grad_a = grad * b * a ** (b - 1) if need_a else None
-        grad_b = None
+        grad_a = grad_b = None
+        if need_a:
+            # d(a**b)/da = b * a**(b - 1). Where b = 0 this reads 0 * a**-1: 0 * inf = nan at a = 0,
+            # and the next order, 0 * a**-2, overflows to nan for |a| < 1e-154 too. But a**0 is the
+            # constant 1, whose derivatives of every order are 0 (the step from x**n to its (n+1)-th
+            # derivative passes through such a term). There the exponent b - 1 is taken as 0 instead:
+            # the product is still b * 1 = 0, and it stays finite when differentiated again. A constant
+            # exponent (x ** 3) gets this wherever b = 0. A differentiated one only where a = 0 too:
+            # elsewhere the plain formula keeps d2/(da db) = a**(b-1) (1 + b log a) right at b = 0.
+            exponent = b - 1
+            zero_power = A.value(b) == 0
+            if need_b:
+                zero_power = zero_power & (A.value(a) == 0)
+            if zero_power.any():
+                exponent = A.where(zero_power, 0.0, exponent)
+            grad_a = grad * b * a ** exponent
         if need_b:
             # d(a**b)/db = a**b * log(a), taken as 0 where a <= 0 (the real power is not smooth in b there).
             positive = A.value(a) > 0
@@ -74,6 +93,8 @@ class Pow(Function):
 
 
 class Exp(Function):
+    real_result = True
+
     def forward(self, a):
         return np.exp(a)
 
@@ -82,6 +103,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    real_result = True
+
     def forward(self, a):
         return np.log(a)
 
@@ -90,6 +113,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    real_result = True
+
     def forward(self, a):
         return np.sqrt(a)
 
@@ -102,30 +127,43 @@ class Abs(Function):
         return np.abs(a)
 
     def backward(self, grad, a, out):
-        return (grad * np.sign(A.value(a)),)
+        a = A.value(a)
+        # The sign, 0 at 0 and (as in PyTorch) at NaN, where np.sign would give NaN.
+        return (grad * np.subtract(a > 0, a < 0, dtype=a.dtype),)
 
 
 class Tanh(Function):
+    real_result = True
+
     def forward(self, a):
         return np.tanh(a)
 
     def backward(self, grad, a, out):
-        if type(out) is np.ndarray:  # first order: one temporary instead of three (every tanh MLP step)
-            local = np.asarray(out * out)  # an array even for 0-d (NumPy gives a scalar), to write into
-            np.subtract(1, local, out=local)
-            local *= grad
-            return (local,)
         return (grad * (1 - out * out),)
 
 
 class Sigmoid(Function):
+    real_result = True
+
     def forward(self, a):
-        # exp of a non-positive number only, so neither branch overflows for large |a|.
-        e = np.exp(-np.abs(a))
-        return np.where(a >= 0, 1, e) / (1 + e)
+        return _sigmoid_array(a)
 
     def backward(self, grad, a, out):
         return (grad * out * (1 - out),)
+
+
+class Softplus(Function):
+    """``log(1 + exp(a))``: its derivative is the sigmoid, whose own rule gives every higher order, so
+    the derivatives are right everywhere (a composition through abs or maximum has a kink at 0 that
+    the second derivative falls into)."""
+
+    real_result = True
+
+    def forward(self, a):
+        return np.logaddexp(0, a)  # log(exp(0) + exp(a)) without overflow, in a's dtype
+
+    def backward(self, grad, a, out):
+        return (grad * A.sigmoid(a),)
 
 
 class Relu(Function):
@@ -133,7 +171,9 @@ class Relu(Function):
         return np.maximum(a, 0)
 
     def backward(self, grad, a, out):
-        return (grad * (A.value(a) > 0),)
+        # Blocked where the output is 0, i.e. where a <= 0 (PyTorch's rule): a NaN input lets the
+        # gradient through, as in PyTorch. One comparison, like a > 0 would be.
+        return (grad * (A.value(out) != 0),)
 
 
 def _share_of_first(a: np.ndarray, b: np.ndarray, first_wins: np.ndarray, dtype) -> np.ndarray:
@@ -175,7 +215,21 @@ class Where(Function):
         )
 
 
+def _clip_shares(a: np.ndarray, low: np.ndarray, high: np.ndarray):
+    """Which of ``clip(a, low, high)``'s three inputs each output element is taken from.
+
+    The three masks partition the elements: ``a`` where ``low <= a <= high`` (so ``a`` keeps the
+    gradient at a tie with a bound), else ``low`` where ``a < low <= high``, else ``high`` (above it,
+    or everywhere when ``low > high``: NumPy's clip then gives ``high``).
+    """
+    to_a = (low <= a) & (a <= high)
+    to_low = (a < low) & (low <= high)
+    return to_a, to_low, ~(to_a | to_low)
+
+
 class Clip(Function):
+    """Clip between numbers (None for an open side): a gradient for ``a`` only."""
+
     def forward(self, a, low, high):
         self.low, self.high = low, high
         return np.clip(a, low, high)
@@ -190,7 +244,20 @@ class Clip(Function):
         return (grad * inside,)
 
 
+class ClipBetween(Function):
+    """Clip between tensor bounds (broadcast with ``a``): gradients for ``a`` and both bounds."""
+
+    def forward(self, a, low, high):
+        return np.minimum(np.maximum(a, low), high)
+
+    def backward(self, grad, a, low, high, out):
+        shares = _clip_shares(A.value(a), A.value(low), A.value(high))
+        return tuple(grad * share if needed else None for share, needed in zip(shares, self.needs_input_grad))
+
+
 class Erf(Function):
+    real_result = True
+
     def forward(self, a):
         return _erf_array(a)
 
@@ -207,27 +274,30 @@ class Cast(Function):
 
 
 # ---- functional forms ---------------------------------------------------------------------------
-def add(a, b) -> Tensor:
+def add(a, b) -> Node:
     """Elementwise ``a + b`` with broadcasting.
 
+    >>> from tinygrad_mnist import Tensor
     >>> add(Tensor([1.0, 2.0]), 1).numpy()
     array([2., 3.], dtype=float32)
     """
     return Add.apply(a, b)
 
 
-def sub(a, b) -> Tensor:
+def sub(a, b) -> Node:
     """Elementwise ``a - b``.
 
+    >>> from tinygrad_mnist import Tensor
     >>> sub(Tensor([3.0, 4.0]), 1).numpy()
     array([2., 3.], dtype=float32)
     """
     return Sub.apply(a, b)
 
 
-def mul(a, b) -> Tensor:
+def mul(a, b) -> Node:
     """Elementwise ``a * b``.
 
+    >>> from tinygrad_mnist import Tensor
     >>> mul(Tensor([[1.0], [2.0]]), Tensor([10.0, 20.0])).numpy()
     array([[10., 20.],
            [20., 40.]], dtype=float32)
@@ -235,108 +305,130 @@ def mul(a, b) -> Tensor:
     return Mul.apply(a, b)
 
 
-def div(a, b) -> Tensor:
+def div(a, b) -> Node:
     """Elementwise ``a / b``.
 
+    >>> from tinygrad_mnist import Tensor
     >>> div(1, Tensor([2.0, 4.0])).numpy()
     array([0.5 , 0.25], dtype=float32)
     """
     return Div.apply(a, b)
 
 
-def neg(a) -> Tensor:
+def neg(a) -> Node:
     """Elementwise ``-a``.
 
+    >>> from tinygrad_mnist import Tensor
     >>> neg(Tensor([1.0, -2.0])).numpy()
     array([-1.,  2.], dtype=float32)
     """
     return Neg.apply(a)
 
 
-def pow(a, b) -> Tensor:  # noqa: A001  (the operator's own name)
+def pow(a, b) -> Node:  # noqa: A001  (the operator's own name)
     """Elementwise ``a ** b``; either side may be a tensor or a number.
 
+    >>> from tinygrad_mnist import Tensor
     >>> pow(Tensor([2.0, 3.0]), 2).numpy()
     array([4., 9.], dtype=float32)
     """
     return Pow.apply(a, b)
 
 
-def exp(a) -> Tensor:
+def exp(a) -> Node:
     """Elementwise exponential.
 
+    >>> from tinygrad_mnist import Tensor
     >>> exp(Tensor([0.0])).numpy()
     array([1.], dtype=float32)
     """
     return Exp.apply(a)
 
 
-def log(a) -> Tensor:
+def log(a) -> Node:
     """Elementwise natural logarithm.
 
+    >>> from tinygrad_mnist import Tensor
     >>> log(Tensor([1.0])).numpy()
     array([0.], dtype=float32)
     """
     return Log.apply(a)
 
 
-def sqrt(a) -> Tensor:
+def sqrt(a) -> Node:
     """Elementwise square root.
 
+    >>> from tinygrad_mnist import Tensor
     >>> sqrt(Tensor([4.0, 9.0])).numpy()
     array([2., 3.], dtype=float32)
     """
     return Sqrt.apply(a)
 
 
-def abs(a) -> Tensor:  # noqa: A001
+def abs(a) -> Node:  # noqa: A001
     """Elementwise absolute value (gradient 0 at 0).
 
+    >>> from tinygrad_mnist import Tensor
     >>> abs(Tensor([-1.5, 2.0])).numpy()
     array([1.5, 2. ], dtype=float32)
     """
     return Abs.apply(a)
 
 
-def tanh(a) -> Tensor:
+def tanh(a) -> Node:
     """Elementwise hyperbolic tangent.
 
+    >>> from tinygrad_mnist import Tensor
     >>> tanh(Tensor([0.0])).numpy()
     array([0.], dtype=float32)
     """
     return Tanh.apply(a)
 
 
-def sigmoid(a) -> Tensor:
+def sigmoid(a) -> Node:
     """Elementwise logistic function, computed without overflow for large ``|a|``.
 
+    >>> from tinygrad_mnist import Tensor
     >>> sigmoid(Tensor([-1000.0, 0.0, 1000.0])).numpy()
     array([0. , 0.5, 1. ], dtype=float32)
     """
     return Sigmoid.apply(a)
 
 
-def relu(a) -> Tensor:
+def softplus(a) -> Node:
+    """Elementwise ``log(1 + exp(a))``, finite for any finite ``a``, smooth to every order.
+
+    >>> from tinygrad_mnist import Tensor
+    >>> softplus(Tensor([-1000.0, 0.0, 1000.0])).numpy()
+    array([0.000000e+00, 6.931472e-01, 1.000000e+03], dtype=float32)
+    """
+    return Softplus.apply(a)
+
+
+def relu(a) -> Node:
     """Elementwise ``max(a, 0)`` (gradient 0 at 0).
 
+    >>> from tinygrad_mnist import Tensor
     >>> relu(Tensor([-1.0, 2.0])).numpy()
     array([0., 2.], dtype=float32)
     """
     return Relu.apply(a)
 
 
-def erf(a) -> Tensor:
+def erf(a) -> Node:
     """Elementwise error function (float64-accurate; see ``ops/special.py``).
 
+    >>> from tinygrad_mnist import Tensor
     >>> round(erf(Tensor(1.0, dtype=np.float64)).item(), 10)
     0.8427007929
     """
     return Erf.apply(a)
 
 
-def maximum(a, b) -> Tensor:
+def maximum(a, b) -> Node:
     """Elementwise maximum; on ties the gradient is split evenly.
 
+    >>> from tinygrad_mnist import Tensor
     >>> x = Tensor([1.0, 2.0], requires_grad=True)
     >>> maximum(x, 2.0).sum().backward()
     >>> x.grad.numpy()
@@ -345,103 +437,126 @@ def maximum(a, b) -> Tensor:
     return Maximum.apply(a, b)
 
 
-def minimum(a, b) -> Tensor:
+def minimum(a, b) -> Node:
     """Elementwise minimum; on ties the gradient is split evenly.
 
+    >>> from tinygrad_mnist import Tensor
     >>> minimum(Tensor([1.0, 3.0]), 2.0).numpy()
     array([1., 2.], dtype=float32)
     """
     return Minimum.apply(a, b)
 
 
-def where(condition, a, b) -> Tensor:
+def where(condition, a, b) -> Node:
     """Pick ``a`` where ``condition`` holds, else ``b`` (the condition gets no gradient).
 
+    >>> from tinygrad_mnist import Tensor
     >>> where(Tensor([True, False]), Tensor([1.0, 2.0]), 0.0).numpy()
     array([1., 0.], dtype=float32)
     """
-    condition = A.value(condition)
+    condition = np.asarray(A.value(condition))
     if condition.dtype != np.bool_:
         condition = condition.astype(bool)
     return Where.apply(a, b, condition=condition)
 
 
-def clip(a, min=None, max=None) -> Tensor:  # noqa: A002
-    """Limit values to ``[min, max]``; the gradient is 0 where a value was clipped.
+def clip(a, min=None, max=None) -> Node:  # noqa: A002
+    """Limit values to ``[min, max]``; a bound may be a number, None (that side is open), an array
+    or a Tensor (broadcast with ``a``).
 
+    Gradients: ``a`` gets the gradient where ``min <= a <= max`` (ties with a bound included), a
+    tensor bound where the output was taken from it (``min`` where ``a < min``, ``max`` where
+    ``a > max``); where ``min > max`` the output is ``max``, as in NumPy, and so is the gradient.
+
+    >>> from tinygrad_mnist import Tensor
     >>> clip(Tensor([-2.0, 0.5, 2.0]), -1, 1).numpy()
     array([-1. ,  0.5,  1. ], dtype=float32)
+    >>> low = Tensor([0.0, 1.0, 0.0], requires_grad=True)
+    >>> clip(Tensor([-2.0, 0.5, 2.0]), low, 1.0).sum().backward()
+    >>> low.grad.numpy()
+    array([1., 1., 0.], dtype=float32)
     """
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
-    return Clip.apply(a, low=min, high=max)
+    if not isinstance(min, (Node, np.ndarray)) and not isinstance(max, (Node, np.ndarray)):
+        return Clip.apply(a, low=min, high=max)
+    # An open side is an infinite bound (a Python float: it takes the dtype of the tensors it meets).
+    return ClipBetween.apply(a, -math.inf if min is None else min, math.inf if max is None else max)
 
 
-def cast(a, dtype) -> Tensor:
+def cast(a, dtype) -> Node:
     """Convert to another dtype; differentiable between float dtypes.
 
+    >>> from tinygrad_mnist import Tensor
     >>> cast(Tensor([1.5]), np.float64).dtype
     dtype('float64')
     """
     return Cast.apply(a, dtype=np.dtype(dtype))
 
 
-def _compare(ufunc, a, b) -> Tensor:
+def _compare(ufunc, a, b) -> Node:
+    like = first_node((a, b), ufunc.__name__)
     try:
-        return Tensor._wrap(ufunc(A.value(a), A.value(b)), False)
+        return like._wrap(ufunc(A.value(a), A.value(b)))
     except ValueError as error:
         shapes = f"{np.shape(A.value(a))} and {np.shape(A.value(b))}"
         raise ValueError(f"{ufunc.__name__}: shapes {shapes} do not broadcast ({error})") from None
 
 
-def less(a, b) -> Tensor:
+def less(a, b) -> Node:
     """Elementwise ``a < b`` as a bool tensor (not differentiable).
 
+    >>> from tinygrad_mnist import Tensor
     >>> less(Tensor([1.0, 3.0]), 2.0).numpy()
     array([ True, False])
     """
     return _compare(np.less, a, b)
 
 
-def less_equal(a, b) -> Tensor:
+def less_equal(a, b) -> Node:
     """Elementwise ``a <= b`` as a bool tensor.
 
+    >>> from tinygrad_mnist import Tensor
     >>> less_equal(Tensor([2.0, 3.0]), 2.0).numpy()
     array([ True, False])
     """
     return _compare(np.less_equal, a, b)
 
 
-def greater(a, b) -> Tensor:
+def greater(a, b) -> Node:
     """Elementwise ``a > b`` as a bool tensor.
 
+    >>> from tinygrad_mnist import Tensor
     >>> greater(Tensor([1.0, 3.0]), 2.0).numpy()
     array([False,  True])
     """
     return _compare(np.greater, a, b)
 
 
-def greater_equal(a, b) -> Tensor:
+def greater_equal(a, b) -> Node:
     """Elementwise ``a >= b`` as a bool tensor.
 
+    >>> from tinygrad_mnist import Tensor
     >>> greater_equal(Tensor([2.0, 1.0]), 2.0).numpy()
     array([ True, False])
     """
     return _compare(np.greater_equal, a, b)
 
 
-def equal(a, b) -> Tensor:
+def equal(a, b) -> Node:
     """Elementwise ``a == b`` as a bool tensor.
 
+    >>> from tinygrad_mnist import Tensor
     >>> equal(Tensor([2.0, 1.0]), 2.0).numpy()
     array([ True, False])
     """
     return _compare(np.equal, a, b)
 
 
-def not_equal(a, b) -> Tensor:
+def not_equal(a, b) -> Node:
     """Elementwise ``a != b`` as a bool tensor.
 
+    >>> from tinygrad_mnist import Tensor
     >>> not_equal(Tensor([2.0, 1.0]), 2.0).numpy()
     array([False,  True])
     """

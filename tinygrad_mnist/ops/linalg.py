@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function, ShapeError
-from ..tensor import Tensor
+from ..autograd.node import Node
 
 
 class MatMul(Function):
@@ -42,9 +42,10 @@ class MatMul(Function):
         return grad_a, grad_b
 
 
-def matmul(a, b) -> Tensor:
+def matmul(a, b) -> Node:
     """Matrix product ``a @ b`` with NumPy's rules for 1-D and batched operands.
 
+    >>> from tinygrad_mnist import Tensor
     >>> matmul(Tensor(np.ones((2, 3))), Tensor(np.ones((3, 4)))).shape
     (2, 4)
     """
@@ -82,9 +83,10 @@ class Linear(Function):
         return grad_x, grad_weight, (grad.sum(axis=0) if need_bias else None)
 
 
-def linear(x, weight, bias=None) -> Tensor:
+def linear(x, weight, bias=None) -> Node:
     """``x @ weight + bias`` (the bias optional) for x (..., in), weight (in, out) and bias (out,).
 
+    >>> from tinygrad_mnist import Tensor
     >>> x, w, b = Tensor(np.ones((2, 3))), Tensor(np.ones((3, 4))), Tensor(np.arange(4.0))
     >>> linear(x, w, b).numpy()
     array([[3., 4., 5., 6.],

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ..autograd.grad_mode import _state
+from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.node import Node
 from ..errors import ConfigError
-from ..tensor import Tensor
 from .windows import Col2Im, Geometry, Pair, batch_last, check_batch, geometry
 
 def pool_geometry(owner: str, kernel_size, stride, padding) -> Geometry:
@@ -69,7 +69,7 @@ class MaxPool2d(Function):
         out = views[0].copy(order="K")
         for view in views[1:]:
             np.maximum(out, view, out=out)
-        if _state["enabled"] and self.needs_input_grad[0]:
+        if is_grad_enabled() and self.needs_input_grad[0]:
             # For each kernel offset, where it holds its window's first maximum (a one-hot over offsets).
             taken = np.equal(views[0], out)
             self.first = [taken.copy(order="K")]
@@ -81,7 +81,7 @@ class MaxPool2d(Function):
         return out
 
     def backward(self, grad, x, out):
-        if isinstance(grad, Tensor):
+        if isinstance(grad, Node):
             n, c, oh, ow = grad.shape
             spread = np.stack(self.first, axis=2) * grad.reshape(n, c, 1, oh, ow)
             return (Col2Im.apply(spread.reshape(n, -1, oh * ow), shape=x.shape, geometry=self.geometry),)
@@ -103,17 +103,18 @@ class AvgPool2d(Function):
 
     def backward(self, grad, x, out):
         count = self.geometry.kernel[0] * self.geometry.kernel[1]
-        if isinstance(grad, Tensor):
+        if isinstance(grad, Node):
             n, c, oh, ow = grad.shape
             spread = (grad * (1.0 / count)).reshape(n, c, 1, oh * ow).broadcast_to((n, c, count, oh * ow))
             return (Col2Im.apply(spread.reshape(n, c * count, oh * ow), shape=x.shape, geometry=self.geometry),)
         return (_spread_back(grad, [1.0 / count] * count, x.shape, self.geometry, self.out_size),)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
+def max_pool2d(x, kernel_size, stride=None, padding=0) -> Node:
     """The maximum of each window (stride defaults to the kernel size); a tied window gives its whole
     gradient to its first maximum in row-major order, as PyTorch does.
 
+    >>> from tinygrad_mnist import Tensor
     >>> x = Tensor(np.arange(16.0).reshape(1, 1, 4, 4))
     >>> max_pool2d(x, 2).numpy()[0, 0]
     array([[ 5.,  7.],
@@ -122,9 +123,10 @@ def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
     return MaxPool2d.apply(x, geometry=pool_geometry("max_pool2d", kernel_size, stride, padding))
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
+def avg_pool2d(x, kernel_size, stride=None, padding=0) -> Node:
     """The mean of each window (stride defaults to the kernel size; zero padding counts in the mean).
 
+    >>> from tinygrad_mnist import Tensor
     >>> x = Tensor(np.arange(16.0).reshape(1, 1, 4, 4))
     >>> avg_pool2d(x, 2).numpy()[0, 0]
     array([[ 2.5,  4.5],

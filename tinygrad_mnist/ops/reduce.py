@@ -7,10 +7,11 @@ from typing import Optional, Tuple
 import numpy as np
 
 from ..autograd.function import Function, ShapeError
-from ..autograd.grad_mode import _state
-from ..tensor import Tensor
+from ..autograd.node import Node
 from . import arraylike as A
-from .axes import normalize_axes
+from . import elementwise
+from .axes import axis_index, normalize_axes
+from .spelling import numpy_spelling
 
 
 def _kept_shape(shape, axes) -> tuple:
@@ -27,33 +28,17 @@ def _reduced_shape(shape, axes) -> tuple:
     return tuple(size for i, size in enumerate(shape) if i not in axes)
 
 
-# Rows at most this long, this many of them or more: reduced through a transposed copy (see _reduce).
-_SHORT_ROW = 16
-_MANY_ROWS = 32
+def _check_nonempty_reduction(op: str, a: np.ndarray, axes) -> None:
+    """max, min and logsumexp of no elements have no value: refuse a reduced axis of length 0.
 
-
-def _reduce(ufunc, a: np.ndarray, axes: Tuple[int, ...], keepdims: bool) -> np.ndarray:
-    """``ufunc.reduce(a, axis=axes, keepdims=keepdims)``, faster for many short rows.
-
-    NumPy reduces the last axis of a C-ordered (N, C) array with one inner loop per row, so for a
-    batch of logits (C = 10) the per-row overhead dominates. Reducing axis 0 of a transposed copy
-    runs C elementwise steps over N-long rows instead. Measured on this project's machine, float32
-    max over (100, 10): 6.7 -> 1.7 us, over (1000, 10): 55 -> 5.8 us (docs/performance.md has the
-    commands). Short batches and long rows keep the direct reduction, which is faster there.
-
-    >>> _reduce(np.maximum, np.arange(64.0).reshape(32, 2), (1,), True)[:2]
-    array([[1.],
-           [3.]])
+    A zero-size tensor is fine when the reduced axes are not empty: (0, 3) over axis 1 gives (0,).
     """
-    if _many_short_rows(a, axes):
-        reduced = ufunc.reduce(np.ascontiguousarray(a.T), axis=0)
-        return reduced[:, None] if keepdims else reduced
-    return ufunc.reduce(a, axis=axes, keepdims=keepdims)
-
-
-def _many_short_rows(a: np.ndarray, axes: Tuple[int, ...]) -> bool:
-    """Whether a reduction of ``a`` over ``axes`` is one over many short rows (see ``_reduce``)."""
-    return axes == (1,) and a.ndim == 2 and a.shape[1] <= _SHORT_ROW and a.shape[0] >= _MANY_ROWS
+    # Not any(...): this module defines its own any, all, sum, max and min.
+    if a.size == 0 and 0 in [a.shape[i] for i in axes]:
+        raise ShapeError(
+            f"{op.lower()}: cannot reduce over an axis of length 0 (tensor of shape {a.shape}, axis {axes}); "
+            "the result has no value"
+        )
 
 
 class _Reduction(Function):
@@ -87,17 +72,19 @@ def _spread(grad, shape, scale: float = 1.0):
 
 class Sum(_Reduction):
     def forward(self, a, axis, keepdims):
-        return _reduce(np.add, a, self._setup(a, axis, keepdims), keepdims)
+        return np.add.reduce(a, axis=self._setup(a, axis, keepdims), keepdims=keepdims)
 
     def backward(self, grad, a, out):
         return (_spread(self._kept(grad), a.shape),)
 
 
 class Mean(_Reduction):
+    real_result = True
+
     def forward(self, a, axis, keepdims):
         axes = self._setup(a, axis, keepdims)
         self.count = a.size if len(axes) == a.ndim else math.prod([a.shape[i] for i in axes])
-        total = _reduce(np.add, a, axes, keepdims)
+        total = np.add.reduce(a, axis=axes, keepdims=keepdims)
         # Dividing a Python float keeps float32 float32 (NumPy >= 2 treats it as a weak scalar).
         return total / self.count if self.count else total * np.nan
 
@@ -113,9 +100,9 @@ class _Extreme(_Reduction):
     """
 
     def forward(self, a, axis, keepdims):
-        if a.size == 0:
-            raise ShapeError(f"{self.name.lower()}: cannot reduce an empty tensor of shape {a.shape}")
-        return _reduce(self.reducer, a, self._setup(a, axis, keepdims), keepdims)
+        axes = self._setup(a, axis, keepdims)
+        _check_nonempty_reduction(self.name, a, axes)
+        return self.reducer.reduce(a, axis=axes, keepdims=keepdims)
 
     def backward(self, grad, a, out):
         hits = A.value(a) == self._kept(A.value(out))
@@ -132,86 +119,80 @@ class Min(_Extreme):
 
 
 class LogSumExp(_Reduction):
+    real_result = True
+
     def forward(self, a, axis, keepdims):
         axes = self._setup(a, axis, keepdims)
-        if a.size == 0:
-            raise ShapeError(f"logsumexp: cannot reduce an empty tensor of shape {a.shape}")
-        # A batch of short rows, e.g. (N, 10) logits, is worked on transposed: both reductions then
-        # run along axis 0 and every elementwise step over N-long rows (see _reduce).
-        transposed = _many_short_rows(a, axes)
-        work, over = (a.T.copy(), (0,)) if transposed else (a, axes)
-        shift = np.maximum.reduce(work, axis=over, keepdims=True)
+        _check_nonempty_reduction(self.name, a, axes)
         # Shifting by the max keeps exp() from overflowing; an infinite max would give inf - inf.
-        # One reduction tells whether any max is infinite (or the sum overflows: the safe path then too).
-        if not math.isfinite(float(np.add.reduce(shift, axis=None))):
+        shift = np.maximum.reduce(a, axis=axes, keepdims=True)
+        if not np.isfinite(shift).all():
             shift = np.where(np.isfinite(shift), shift, 0)
-        if transposed:
-            work -= shift  # the copy is ours: shift it in place
-            exps = work
-        else:
-            exps = np.asarray(a - shift)  # an array even for 0-d (NumPy gives a scalar), to write into
-        np.exp(exps, out=exps)
-        total = np.add.reduce(exps, axis=over, keepdims=True)
-        if self.needs_input_grad[0] and _state["enabled"]:
-            # The softmax, kept for a first-order backward: it saves recomputing exp (this op is in
-            # every cross-entropy step). Made inside exps, which nothing else holds.
-            exps /= total
-            self.softmax = exps.T if transposed else exps
-        out = np.log(total)
-        out += shift
-        if transposed:
-            out = out.T  # (1, N) -> (N, 1), the kept shape
+        self.shift = shift  # a constant of the derivative, as the max of the masks in Max
+        out = np.log(np.add.reduce(np.exp(a - shift), axis=axes, keepdims=True)) + shift
         return out if keepdims else out.reshape(_reduced_shape(a.shape, axes))
 
     def backward(self, grad, a, out):
-        if isinstance(a, Tensor):  # create_graph: the same derivative written with differentiable ops
-            return (self._kept(grad) * A.exp(a - self._kept(out)),)
-        return (self._kept(grad) * self.softmax,)
+        # The softmax, from the same shifted exponentials as forward: exp(a - out) would cancel for
+        # large, close logits (an error of 1e-5 at 1e4 in float32), in this rule's second derivative too.
+        shifted = A.exp(a - self.shift)
+        return (self._kept(grad) * (shifted / shifted.sum(axis=self.axes, keepdims=True)),)
 
 
-def sum(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+@numpy_spelling
+def sum(a, axis=None, keepdims: bool = False) -> Node:  # noqa: A001
     """Sum over ``axis`` (None: all axes).
 
+    >>> from tinygrad_mnist import Tensor
     >>> sum(Tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0).numpy()
     array([4., 6.], dtype=float32)
     """
     return Sum.apply(a, axis=axis, keepdims=keepdims)
 
 
-def mean(a, axis=None, keepdims: bool = False) -> Tensor:
+@numpy_spelling
+def mean(a, axis=None, keepdims: bool = False) -> Node:
     """Arithmetic mean over ``axis``.
 
+    >>> from tinygrad_mnist import Tensor
     >>> mean(Tensor([1.0, 2.0, 6.0])).item()
     3.0
     """
     return Mean.apply(a, axis=axis, keepdims=keepdims)
 
 
-def max(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+@numpy_spelling
+def max(a, axis=None, keepdims: bool = False) -> Node:  # noqa: A001
     """Maximum over ``axis``; tied maxima share the gradient evenly.
 
+    >>> from tinygrad_mnist import Tensor
     >>> max(Tensor([1.0, 5.0, 2.0])).item()
     5.0
     """
     return Max.apply(a, axis=axis, keepdims=keepdims)
 
 
-def min(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+@numpy_spelling
+def min(a, axis=None, keepdims: bool = False) -> Node:  # noqa: A001
     """Minimum over ``axis``; tied minima share the gradient evenly.
 
+    >>> from tinygrad_mnist import Tensor
     >>> min(Tensor([[1.0, 5.0], [0.5, 2.0]]), axis=1).numpy()
     array([1. , 0.5], dtype=float32)
     """
     return Min.apply(a, axis=axis, keepdims=keepdims)
 
 
-def var(a, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+@numpy_spelling
+def var(a, axis=None, keepdims: bool = False, ddof: int = 0) -> Node:
     """Variance over ``axis`` (``ddof`` as in NumPy), written with differentiable ops.
 
+    >>> from tinygrad_mnist import Tensor
     >>> var(Tensor([1.0, 2.0, 3.0, 4.0])).item()
     1.25
     """
-    a = a if isinstance(a, Tensor) else Tensor(a)
+    if not isinstance(a, Node):
+        raise TypeError(f"var expects a Tensor, got {type(a).__name__}")
     axes = normalize_axes("var", axis, a.ndim)
     count = int(np.prod([a.shape[i] for i in axes]))
     if count - ddof <= 0:
@@ -220,28 +201,126 @@ def var(a, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     return sum(deviation * deviation, axis=axes, keepdims=keepdims) * (1.0 / (count - ddof))
 
 
-def logsumexp(a, axis=None, keepdims: bool = False) -> Tensor:
+
+@numpy_spelling
+def std(a, axis=None, keepdims: bool = False, ddof: int = 0) -> Node:
+    """Standard deviation over ``axis``: ``sqrt(var(a, axis, keepdims, ddof))``.
+
+    ``ddof=0`` by default, as in NumPy (PyTorch's ``std()`` is ``ddof=1``). Where every reduced value
+    is the same the deviation is 0 and its gradient is undefined (NaN), as for any square root at 0.
+
+    >>> from tinygrad_mnist import Tensor
+    >>> std(Tensor([1.0, 3.0])).item(), std(Tensor([1.0, 3.0]), ddof=1).item()
+    (1.0, 1.4142135381698608)
+    """
+    return elementwise.sqrt(var(a, axis, keepdims, ddof))
+
+@numpy_spelling
+def logsumexp(a, axis=None, keepdims: bool = False) -> Node:
     """``log(sum(exp(a)))`` over ``axis``, computed stably for large values.
 
+    >>> from tinygrad_mnist import Tensor
     >>> round(logsumexp(Tensor([1000.0, 1000.0], dtype=np.float64)).item(), 4)
     1000.6931
     """
     return LogSumExp.apply(a, axis=axis, keepdims=keepdims)
 
 
-def argmax(a, axis: Optional[int] = None) -> Tensor:
+@numpy_spelling
+def argmax(a, axis: Optional[int] = None) -> Node:
     """Indices of the maxima (an int64 tensor, not differentiable).
 
+    >>> from tinygrad_mnist import Tensor
     >>> argmax(Tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1).numpy()
     array([1, 0])
     """
-    return Tensor._wrap(np.argmax(A.value(a), axis=axis), False)
+    return _indices(np.argmax, a, axis)
 
 
-def argmin(a, axis: Optional[int] = None) -> Tensor:
+@numpy_spelling
+def argmin(a, axis: Optional[int] = None) -> Node:
     """Indices of the minima (an int64 tensor, not differentiable).
 
+    >>> from tinygrad_mnist import Tensor
     >>> argmin(Tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1).numpy()
     array([0, 1])
     """
-    return Tensor._wrap(np.argmin(A.value(a), axis=axis), False)
+    return _indices(np.argmin, a, axis)
+
+
+def _indices(function, a, axis) -> Node:
+    if not isinstance(a, Node):
+        raise TypeError(f"{function.__name__} expects a Tensor, got {type(a).__name__}")
+    if axis is not None:
+        axis = axis_index(function.__name__, axis, a.ndim)
+    _check_nonempty_reduction(function.__name__, a.data, tuple(range(a.ndim)) if axis is None else (axis,))
+    return a._wrap(function(a.data, axis=axis))
+
+
+def _shift_by_max(x: Node, axis: int) -> Node:
+    """``x - max(x)`` with the max as a constant: softmax is shift-invariant, so the gradient is
+    unchanged, and every later step works on numbers near 0 where float32 is precise."""
+    axis = axis_index("softmax", axis, x.data.ndim)
+    if x.data.size == 0:  # nothing to shift (and an empty axis has no max)
+        return x
+    top = np.max(x.data, axis=axis, keepdims=True)
+    return x - np.where(np.isfinite(top), top, 0).astype(x.data.dtype, copy=False)
+
+
+@numpy_spelling
+def log_softmax(x, axis: int = -1) -> Node:
+    """``x - logsumexp(x, axis, keepdims=True)``: log-probabilities, stable for any finite logits.
+
+    Evaluated on ``x - max(x)``, so large logits lose no precision (1e4 - logsumexp would in float32).
+
+    >>> from tinygrad_mnist import Tensor
+    >>> log_softmax(Tensor([[0.0, 0.0]])).numpy()
+    array([[-0.6931472, -0.6931472]], dtype=float32)
+    """
+    shifted = _shift_by_max(x, axis)
+    if shifted.data.size == 0:  # no element, so no log-probability to normalise
+        return shifted
+    return shifted - logsumexp(shifted, axis=axis, keepdims=True)
+
+
+@numpy_spelling
+def softmax(x, axis: int = -1) -> Node:
+    """Probabilities along ``axis``: ``exp(x - max) / sum(exp(x - max))``, without overflow.
+
+    >>> from tinygrad_mnist import Tensor
+    >>> softmax(Tensor([[1000.0, 1000.0]])).numpy()
+    array([[0.5, 0.5]], dtype=float32)
+    """
+    exps = elementwise.exp(_shift_by_max(x, axis))
+    return exps / sum(exps, axis=axis, keepdims=True)
+
+
+@numpy_spelling
+def any(a, axis=None, keepdims: bool = False) -> Node:  # noqa: A001
+    """Whether any element along ``axis`` is true (non-zero): a bool tensor, outside the graph.
+
+    >>> from tinygrad_mnist import Tensor
+    >>> x = Tensor([[1.0, -2.0], [-3.0, -4.0]])
+    >>> (x > 0).any().item(), (x > 0).any(axis=1).numpy()
+    (True, array([ True, False]))
+    """
+    return _truth(np.logical_or, "any", a, axis, keepdims)
+
+
+@numpy_spelling
+def all(a, axis=None, keepdims: bool = False) -> Node:  # noqa: A001
+    """Whether every element along ``axis`` is true (non-zero): a bool tensor, outside the graph.
+
+    >>> from tinygrad_mnist import Tensor
+    >>> x = Tensor([[1.0, 2.0], [-3.0, 4.0]])
+    >>> (x > 0).all().item(), (x > 0).all(axis=0).numpy()
+    (False, array([False,  True]))
+    """
+    return _truth(np.logical_and, "all", a, axis, keepdims)
+
+
+def _truth(ufunc, name: str, a, axis, keepdims: bool) -> Node:
+    if not isinstance(a, Node):
+        raise TypeError(f"{name} expects a Tensor, got {type(a).__name__}")
+    axes = normalize_axes(name, axis, a.data.ndim)
+    return a._wrap(ufunc.reduce(a.data.astype(bool, copy=False), axis=axes, keepdims=keepdims))

@@ -19,9 +19,9 @@ from typing import NamedTuple, Tuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..autograd.node import Node
 from ..autograd.function import Function, ShapeError
 from ..errors import ConfigError
-from ..tensor import Tensor
 
 Pair = Tuple[int, int]
 
@@ -208,11 +208,11 @@ def col2im_array(cols: np.ndarray, shape: Tuple[int, ...], g: Geometry) -> np.nd
 
 
 def _im2col(x, g: Geometry):
-    return Im2Col.apply(x, geometry=g) if isinstance(x, Tensor) else im2col_array(x, g)
+    return Im2Col.apply(x, geometry=g) if isinstance(x, Node) else im2col_array(x, g)
 
 
 def _col2im(cols, shape, g: Geometry):
-    return Col2Im.apply(cols, shape=tuple(shape), geometry=g) if isinstance(cols, Tensor) else col2im_array(cols, shape, g)
+    return Col2Im.apply(cols, shape=tuple(shape), geometry=g) if isinstance(cols, Node) else col2im_array(cols, shape, g)
 
 
 # ---- the ops --------------------------------------------------------------------------------------
@@ -241,18 +241,20 @@ class Col2Im(Function):
 
 
 # ---- functional forms -----------------------------------------------------------------------------
-def im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> Tensor:
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> Node:
     """The windows of a (N, C, H, W) batch as columns of shape (N, C*KH*KW, OH*OW), differentiably.
 
+    >>> from tinygrad_mnist import Tensor
     >>> im2col(Tensor(np.zeros((2, 3, 5, 5))), 3).shape
     (2, 27, 9)
     """
     return Im2Col.apply(x, geometry=geometry("im2col", kernel_size, stride, padding, dilation))
 
 
-def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1) -> Tensor:
+def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1) -> Node:
     """The adjoint of ``im2col``: add columns (N, C*KH*KW, L) back onto a batch of shape ``output_size``.
 
+    >>> from tinygrad_mnist import Tensor
     >>> col2im(Tensor(np.ones((1, 4, 4))), (1, 1, 3, 3), 2).numpy()[0, 0, 1]
     array([2., 4., 2.])
     """

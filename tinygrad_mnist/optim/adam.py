@@ -6,9 +6,13 @@ from typing import Any, Dict
 
 import numpy as np
 
+from ..checks import NON_NEGATIVE, POSITIVE, Bounds, check_float
 from ..errors import ConfigError
-from .hyperparameters import check_interval
 from .optimizer import Optimizer
+
+
+# A moment's decay rate: 1 would never forget the first gradient.
+BETA = Bounds(0, 1, high_open=True)
 
 
 class Adam(Optimizer):
@@ -43,16 +47,14 @@ class Adam(Optimizer):
     def _check_group(self, group: Dict[str, Any], loading: bool) -> None:
         owner = type(self).__name__
         # A schedule may have annealed lr to 0 before a checkpoint, so loading accepts it.
-        check_interval(owner, group, "lr", 0.0, math.inf, low_open=not loading)
+        group["lr"] = check_float(group["lr"], "lr", NON_NEGATIVE if loading else POSITIVE, owner)
         betas = group["betas"]
         if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
-            raise ConfigError(f"{owner}: betas must be a pair (beta1, beta2), each in [0, 1), got {betas!r}")
-        pair = {"beta1": betas[0], "beta2": betas[1]}
-        for key in pair:
-            check_interval(owner, pair, key, 0.0, 1.0, high_open=True)
-        group["betas"] = (pair["beta1"], pair["beta2"])  # a JSON list from a checkpoint becomes a tuple again
-        check_interval(owner, group, "eps", 0.0, math.inf, low_open=True)
-        check_interval(owner, group, "weight_decay", 0.0, math.inf)
+            raise ConfigError(f"{owner}: betas must be a pair (beta1, beta2), each >= 0 and < 1, got {betas!r}")
+        # a JSON list from a checkpoint becomes a tuple again
+        group["betas"] = tuple(check_float(beta, name, BETA, owner) for beta, name in zip(betas, ("beta1", "beta2")))
+        group["eps"] = check_float(group["eps"], "eps", POSITIVE, owner)
+        group["weight_decay"] = check_float(group["weight_decay"], "weight_decay", NON_NEGATIVE, owner)
 
     def step(self) -> None:
         """Apply one update to every parameter that has a gradient."""
@@ -87,6 +89,7 @@ class Adam(Optimizer):
                 update = m / denominator
                 update *= lr / (1.0 - beta1 ** t)
                 weights -= update
+        self._note_step()
 
 
 class AdamW(Adam):

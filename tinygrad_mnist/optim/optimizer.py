@@ -5,6 +5,7 @@ from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
+from ..autograd import teaching
 from ..errors import CheckpointError, ConfigError
 from ..tensor import Tensor
 
@@ -15,9 +16,9 @@ class Optimizer:
     ``params`` is an iterable of Tensors (one group) or of dicts, each with "params" and optional
     per-group hyperparameters; ``defaults`` fills the rest. Per-parameter state (momentum buffers, ...)
     is keyed by the parameter's position across all groups, which is also how ``state_dict`` names it.
-    Subclasses implement ``step`` and may check hyperparameters in ``_check_group``; state entries
-    named in ``scalar_state`` (a step count) are integers, every other entry an array of its
-    parameter's shape and dtype.
+    Subclasses implement ``step`` (ending it with ``self._note_step()``) and may check
+    hyperparameters in ``_check_group``; state entries named in ``scalar_state`` (a step count) are
+    integers, every other entry an array of its parameter's shape and dtype.
 
     >>> from tinygrad_mnist.nn import Parameter
     >>> opt = Optimizer([Parameter([1.0])], {"lr": 0.1})
@@ -101,6 +102,10 @@ class Optimizer:
                 f"is {g.dtype}{list(g.shape)}; a gradient must match its parameter"
             )
         return weights, g
+    def _note_step(self) -> None:
+        """Tell teaching mode which gradients this step used, so that a ``backward()`` adding onto
+        them (a loop without ``zero_grad()``) is pointed out."""
+        teaching.mark_used_by_step(p for group in self.param_groups for p in group["params"])
 
     def state_dict(self) -> Dict[str, Any]:
         """JSON-able hyperparameters plus copies of the state arrays.

@@ -1,12 +1,11 @@
 """RMSprop: gradients divided by a running root mean square of their recent values."""
 from __future__ import annotations
 
-import math
 from typing import Any, Dict
 
 import numpy as np
 
-from .hyperparameters import check_interval
+from ..checks import NON_NEGATIVE, POSITIVE, UNIT_INTERVAL, Bounds, check_float
 from .optimizer import Optimizer
 
 
@@ -38,11 +37,11 @@ class RMSprop(Optimizer):
 
     def _check_group(self, group: Dict[str, Any], loading: bool) -> None:
         # A schedule may have annealed lr to 0 before a checkpoint, so loading accepts it.
-        check_interval("RMSprop", group, "lr", 0.0, math.inf, low_open=not loading)
-        check_interval("RMSprop", group, "alpha", 0.0, 1.0)
-        check_interval("RMSprop", group, "eps", 0.0, math.inf, low_open=True)
-        check_interval("RMSprop", group, "weight_decay", 0.0, math.inf)
-        check_interval("RMSprop", group, "momentum", 0.0, 1.0, high_open=True)
+        for key, bounds in (
+            ("lr", NON_NEGATIVE if loading else POSITIVE), ("alpha", UNIT_INTERVAL), ("eps", POSITIVE),
+            ("weight_decay", NON_NEGATIVE), ("momentum", Bounds(0, 1, high_open=True)),
+        ):
+            group[key] = check_float(group[key], key, bounds, owner="RMSprop")
 
     def step(self) -> None:
         """Apply one update to every parameter that has a gradient."""
@@ -76,3 +75,4 @@ class RMSprop(Optimizer):
                     update = g / denominator
                     update *= lr
                     weights -= update
+        self._note_step()

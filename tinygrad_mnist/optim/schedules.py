@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, Dict, List
 
+from ..checks import NON_NEGATIVE, POSITIVE, check_float, positive_int
 from ..errors import CheckpointError, ConfigError
 from .optimizer import Optimizer
 
@@ -71,18 +72,6 @@ class ConstantLR:
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self.get_last_lr()})"
 
 
-def _positive_int(owner: str, name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{owner}: {name} must be a positive integer, got {value!r}")
-    return value
-
-
-def _positive_factor(owner: str, value) -> float:
-    if not (isinstance(value, (int, float)) and 0 < value and math.isfinite(value)):
-        raise ConfigError(f"{owner}: gamma must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
 class StepLR(ConstantLR):
     """Multiply the rate by ``gamma`` every ``step_size`` epochs: ``lr_e = lr_0 * gamma ** (e // step_size)``.
 
@@ -97,8 +86,8 @@ class StepLR(ConstantLR):
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
-        self.step_size = _positive_int("StepLR", "step_size", step_size)
-        self.gamma = _positive_factor("StepLR", gamma)
+        self.step_size = positive_int(step_size, "step_size", owner="StepLR")
+        self.gamma = check_float(gamma, "gamma", POSITIVE, owner="StepLR")
         super().__init__(optimizer)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
@@ -116,7 +105,7 @@ class ExponentialLR(ConstantLR):
     """
 
     def __init__(self, optimizer: Optimizer, gamma: float):
-        self.gamma = _positive_factor("ExponentialLR", gamma)
+        self.gamma = check_float(gamma, "gamma", POSITIVE, owner="ExponentialLR")
         super().__init__(optimizer)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
@@ -138,10 +127,8 @@ class CosineLR(ConstantLR):
     """
 
     def __init__(self, optimizer: Optimizer, total_epochs: int, min_lr: float = 0.0):
-        self.total_epochs = _positive_int("CosineLR", "total_epochs", total_epochs)
-        if not (isinstance(min_lr, (int, float)) and 0 <= min_lr and math.isfinite(min_lr)):
-            raise ConfigError(f"CosineLR: min_lr must be a finite number >= 0, got {min_lr!r}")
-        self.min_lr = float(min_lr)
+        self.total_epochs = positive_int(total_epochs, "total_epochs", owner="CosineLR")
+        self.min_lr = check_float(min_lr, "min_lr", NON_NEGATIVE, owner="CosineLR")
         super().__init__(optimizer)
         if any(self.min_lr > base_lr for base_lr in self.base_lrs):
             raise ConfigError(f"CosineLR: min_lr={self.min_lr} is above the starting rate {min(self.base_lrs)}")

@@ -1,11 +1,12 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and coupled L2 weight decay."""
 from __future__ import annotations
 
-import math
 from typing import Any, Dict
 
 import numpy as np
 
+from ..autograd import saved
+from ..checks import NON_NEGATIVE, POSITIVE, UNIT_INTERVAL, Bounds, check_bool, check_choice, check_float
 from ..errors import ConfigError
 from .optimizer import Optimizer
 
@@ -72,41 +73,38 @@ class SGD(Optimizer):
         self._scratch: Dict[int, np.ndarray] = {}  # per parameter position: step()'s temporaries
 
     def _check_group(self, group: Dict[str, Any], loading: bool) -> None:
-        def number(key: str) -> float:
-            value = group[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                raise ConfigError(f"SGD: {key} must be a number, got {value!r}")
-            value = float(value)  # Python floats keep float32 arrays float32 in NumPy arithmetic
-            if not math.isfinite(value):
-                raise ConfigError(f"SGD: {key} must be finite, got {value!r}")
-            group[key] = value
-            return value
+        def number(key: str, bounds: Bounds) -> float:
+            group[key] = check_float(group[key], key, bounds, owner="SGD")
+            return group[key]
 
-        lr = number("lr")
         # A schedule may have annealed lr to 0 before a checkpoint, so loading accepts it.
-        if lr < 0 or (lr == 0 and not loading):
-            raise ConfigError(f"SGD: lr must be > 0, got {lr!r}")
-        if number("momentum") < 0:
-            raise ConfigError(f"SGD: momentum must be >= 0, got {group['momentum']!r}")
-        if number("weight_decay") < 0:
-            raise ConfigError(f"SGD: weight_decay must be >= 0, got {group['weight_decay']!r}")
-        if not 0 <= number("dampening") <= 1:
-            raise ConfigError(f"SGD: dampening must be in [0, 1], got {group['dampening']!r}")
-        if not isinstance(group["nesterov"], (bool, np.bool_)):
-            raise ConfigError(f"SGD: nesterov must be True or False, got {group['nesterov']!r}")
-        group["nesterov"] = bool(group["nesterov"])
+        number("lr", NON_NEGATIVE if loading else POSITIVE)
+        number("momentum", NON_NEGATIVE)
+        number("weight_decay", NON_NEGATIVE)
+        number("dampening", UNIT_INTERVAL)
+        group["nesterov"] = check_bool(group["nesterov"], "nesterov", owner="SGD")
         if group["nesterov"] and (group["momentum"] == 0 or group["dampening"] != 0):
             raise ConfigError(
                 "SGD: nesterov needs momentum > 0 and dampening = 0, got "
                 f"momentum={group['momentum']}, dampening={group['dampening']}"
             )
-        if group["momentum_form"] not in MOMENTUM_FORMS:
-            raise ConfigError(
-                f"SGD: momentum_form must be one of {', '.join(MOMENTUM_FORMS)}, got {group['momentum_form']!r}"
-            )
+        group["momentum_form"] = check_choice(group["momentum_form"], "momentum_form", MOMENTUM_FORMS, owner="SGD")
 
     def step(self) -> None:
-        """Apply one update to every parameter that has a gradient."""
+        """Apply one update to every parameter that has a gradient.
+
+        A parameter that a live graph still holds (``backward(retain_graph=True)``, or a forward pass
+        not yet differentiated) is updated all the same; a later backward pass through that graph
+        raises ``ModifiedError`` instead of using the new values (``autograd/saved.py``).
+        """
+        opened = saved.begin_updates([p.data for g in self.param_groups for p in g["params"]]) if saved.any_held() else ()
+        try:
+            self._update()
+        finally:
+            if opened:
+                saved.end_updates(opened)
+
+    def _update(self) -> None:
         index = -1
         for group in self.param_groups:
             lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
@@ -125,7 +123,9 @@ class SGD(Optimizer):
                         f"{g.dtype}{list(g.shape)}; a gradient must match its parameter"
                     )
                 # One parameter-sized scratch array per parameter holds every temporary of the update,
-                # so a step allocates nothing (p.grad itself is the user's and is never written).
+                # so a step allocates nothing (p.grad itself is the user's and is never written). The
+                # branches below exist for that: written as one formula per form, with temporaries, an
+                # epoch of the benchmark MLPs took 4-5% longer (issue 10's measurement, docs/performance.md).
                 scratch = self._scratch.get(index)
                 if scratch is None or scratch.shape != weights.shape or scratch.dtype != weights.dtype:
                     scratch = self._scratch[index] = np.empty_like(weights)
@@ -140,7 +140,9 @@ class SGD(Optimizer):
                 state = self.state.setdefault(index, {})
                 velocity = state.get("momentum_buffer")
                 if velocity is None:
-                    state["momentum_buffer"] = velocity = g * lr if lab else g.copy()
+                    # np.array: a new array even for a 0-d parameter (where g * lr is a NumPy scalar,
+                    # and the in-place updates below would rebind a local instead of the buffer).
+                    state["momentum_buffer"] = velocity = np.array(g * lr) if lab else g.copy()
                 else:
                     velocity *= momentum
                     if new_fraction == 1.0:
@@ -160,3 +162,4 @@ class SGD(Optimizer):
                 else:
                     np.multiply(velocity, lr, out=scratch)  # g (perhaps in scratch) is used up by now
                     weights -= scratch
+        self._note_step()

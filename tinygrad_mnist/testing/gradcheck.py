@@ -17,6 +17,15 @@ float16    1e-3    5e-2    5e-2
 =========  ======  ======  ======
 
 An element passes when ``|analytic - numeric| <= atol + rtol * |numeric|``.
+
+Every entry of the Jacobian is compared when the outputs have at most
+:data:`FULL_JACOBIAN_MAX_OUTPUTS` elements (one backward pass per output
+element; the numeric side has every entry anyway).  Larger outputs are
+compared through :data:`RANDOM_COTANGENTS` random cotangents ``u``, each with
+its own tolerance ``atol * ||u|| + rtol * ||u * J[:, c]||`` (Euclidean norms of
+the projection's terms): a single wrong entry then moves the projection by about
+as much as the entry's own error, instead of hiding inside ``rtol`` times a sum
+of hundreds of terms.
 float64 matches torch's defaults.  For float32 the reference is float64, so
 ``eps`` can be small: ``1e-4`` keeps the central difference well inside the
 default ``min_distance=1e-3`` that :func:`~tinygrad_mnist.testing.arrays`
@@ -34,7 +43,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "DEFAULT_TOLERANCES", "FULL_JACOBIAN_MAX_OUTPUTS"]
+__all__ = [
+    "GradcheckError",
+    "gradcheck",
+    "gradgradcheck",
+    "DEFAULT_TOLERANCES",
+    "FULL_JACOBIAN_MAX_OUTPUTS",
+    "RANDOM_COTANGENTS",
+]
 
 #: ``dtype -> (eps, atol, rtol)`` used when the caller does not pass them.
 DEFAULT_TOLERANCES: dict[np.dtype, tuple[float, float, float]] = {
@@ -43,10 +59,18 @@ DEFAULT_TOLERANCES: dict[np.dtype, tuple[float, float, float]] = {
     np.dtype(np.float16): (1e-3, 5e-2, 5e-2),
 }
 
-#: Outputs with at most this many elements (in total) get their full Jacobian
-#: checked (one backward pass per output element); all outputs are also
-#: checked through the vector-Jacobian product with one random cotangent.
-FULL_JACOBIAN_MAX_OUTPUTS = 16
+#: Outputs with at most this many elements (in total) get every entry of their
+#: Jacobian checked (one backward pass per output element); one random
+#: cotangent is checked besides (a one-hot cotangent cannot tell whether a
+#: backward scales with its incoming gradient).
+FULL_JACOBIAN_MAX_OUTPUTS = 1024
+
+#: Larger outputs are checked through this many independent random normal
+#: cotangents, each against its own tolerance.  A single entry off by 5% of
+#: the others' size in a 2000-output Jacobian moves each projection past its
+#: tolerance with probability about 0.8, so all of them miss it with
+#: probability about 0.2**32.
+RANDOM_COTANGENTS = 32
 
 
 class GradcheckError(AssertionError):
@@ -211,12 +235,15 @@ def gradcheck(
     The analytic side is the vector-Jacobian product computed by
     :func:`tinygrad_mnist.grad`, on fresh copies of the inputs at their own
     dtype.  When the outputs have at most :data:`FULL_JACOBIAN_MAX_OUTPUTS`
-    elements, every row of the Jacobian is checked (one-hot cotangents);
-    in every case the product with one random normal cotangent is checked
-    too (it also catches a backward that ignores the scale of its incoming
-    gradient, which one-hot cotangents cannot).  The numeric side evaluates ``fn`` on float64 copies of the inputs (``fn`` should keep
-    float64 as float64).  Inputs the outputs do not depend on must get a zero
-    gradient.
+    elements, every entry of the Jacobian is checked (one-hot cotangents),
+    and the product with one random normal cotangent too (it catches a
+    backward that ignores the scale of its incoming gradient, which one-hot
+    cotangents cannot).  Larger outputs are checked through
+    :data:`RANDOM_COTANGENTS` random normal cotangents, each against the
+    Euclidean norm of its terms (see the module docstring), so one wrong
+    entry does not hide in a sum.  The numeric side evaluates ``fn`` on
+    float64 copies of the inputs (``fn`` should keep float64 as float64).
+    Inputs the outputs do not depend on must get a zero gradient.
 
     Returns:
         ``True``, so it can be used as ``assert gradcheck(...)``.
@@ -266,12 +293,12 @@ def _gradcheck(
     # ---- cotangents: rows of U, one row = one vector-Jacobian product -------
     # A random row is always included: one-hot rows alone cannot tell whether
     # a backward scales with its incoming gradient (it only ever sees 0 and 1).
-    random_row = rng.standard_normal((1, total))
+    n_onehot = total if total <= FULL_JACOBIAN_MAX_OUTPUTS else 0
+    random_rows = rng.standard_normal((1 if n_onehot else RANDOM_COTANGENTS, total))
     for j, k in enumerate(diff):  # round to the output dtype, use the same values on both sides
         seg = slice(offsets[j], offsets[j + 1])
-        random_row[:, seg] = random_row[:, seg].astype(a_outs[k].dtype).astype(np.float64)
-    n_onehot = total if total <= FULL_JACOBIAN_MAX_OUTPUTS else 0
-    U = np.vstack([np.eye(n_onehot, total), random_row])
+        random_rows[:, seg] = random_rows[:, seg].astype(a_outs[k].dtype).astype(np.float64)
+    U = np.vstack([np.eye(n_onehot, total), random_rows])
     n_rows = U.shape[0]
 
     # ---- directions per checked input (one-hot elements or projections) ----
@@ -348,12 +375,17 @@ def _gradcheck(
             flat.append(np.asarray(o.data, dtype=np.float64).ravel())
         return np.concatenate(flat) if flat else np.zeros(0)
 
+    # Per row of U: the Euclidean norm of the cotangent, and its squares for the terms' norms.
+    row_norms = np.linalg.norm(U, axis=1)
+    U_squared = U * U
     numeric: dict[int, np.ndarray] = {}
+    tolerances: dict[int, np.ndarray] = {}
     for i in checked:
         x0 = base[i]
         V = directions[i]
         n_cols = x0.size if V is None else V.shape[0]
         N = np.zeros((n_rows, n_cols))
+        T = np.zeros((n_rows, n_cols))
         for c in range(n_cols):
             if V is None:
                 step = np.zeros(x0.size)
@@ -363,13 +395,20 @@ def _gradcheck(
             step = step.reshape(x0.shape)
             with np.errstate(all="ignore"):
                 d = (evaluate(i, x0 + step) - evaluate(i, x0 - step)) / (2 * eps)
-            N[:, c] = U @ d if np.all(np.isfinite(d)) else _nan_safe_matvec(U, d)
+            finite = np.all(np.isfinite(d))
+            N[:, c] = U @ d if finite else _nan_safe_matvec(U, d)
+            # The tolerance of each compared number, from the terms it sums: atol + rtol * |numeric|
+            # for a one-hot row (a single Jacobian entry), the norms of the terms for a random one.
+            with np.errstate(all="ignore"):
+                squares = U_squared @ (d * d) if finite else _nan_safe_matvec(U_squared, d * d)
+                T[:, c] = atol * row_norms + rtol * np.sqrt(squares)
         numeric[i] = N
+        tolerances[i] = T
 
     # ---- compare -----------------------------------------------------------
     for i in checked:
         _compare(
-            i, inputs[i], analytic[i], numeric[i], U, diff, offsets, a_outs, n_onehot, projections,
+            i, inputs[i], analytic[i], numeric[i], tolerances[i], diff, offsets, a_outs, n_onehot, projections,
             eps, atol, rtol, seed, what, low_precision_outputs, output_labels,
         )
     return True
@@ -386,15 +425,14 @@ def _nan_safe_matvec(U: np.ndarray, d: np.ndarray) -> np.ndarray:
 
 
 def _compare(
-    i, x, A, N, U, diff, offsets, a_outs, n_onehot, projections, eps, atol, rtol, seed, what, notes, output_labels
+    i, x, A, N, T, diff, offsets, a_outs, n_onehot, projections, eps, atol, rtol, seed, what, notes, output_labels
 ) -> None:
     if A.size == 0:
         return
     bad_finite = ~(np.isfinite(A) & np.isfinite(N))
     with np.errstate(all="ignore"):
         err = np.abs(A - N)
-        tol = atol + rtol * np.abs(N)
-        ratio = np.where(bad_finite, np.inf, err / tol)
+        ratio = np.where(bad_finite, np.inf, err / T)
     failing = ratio > 1
     if not failing.any():
         return
@@ -433,7 +471,8 @@ def _compare(
         den = in_label + (f"[{', '.join(map(str, index))}]" if projections is None and index else "")
         wrt = f"d({num}) / d({den})" + ("" if projections is None else f" along direction #{index}")
     else:
-        wrt = f"the vector-Jacobian product with a random normal cotangent (seed={seed})"
+        number = int(s - n_onehot)
+        wrt = f"the vector-Jacobian product with random normal cotangent #{number} (seed={seed})"
     lines = []
     if bad_finite[s, c]:
         which = []
@@ -448,7 +487,13 @@ def _compare(
     lines.append(f"  analytic:  {_fmt(a)}")
     lines.append(f"  numeric:   {_fmt(n)}   (float64 central difference, eps={eps:g})")
     lines.append(f"  abs error: {abs_err:.3g}   rel error: {rel_err:.3g}")
-    lines.append(f"  tolerance: |analytic - numeric| <= atol + rtol*|numeric| with atol={atol:g}, rtol={rtol:g}")
+    if full:
+        lines.append(f"  tolerance: |analytic - numeric| <= atol + rtol*|numeric| with atol={atol:g}, rtol={rtol:g}")
+    else:
+        lines.append(
+            f"  tolerance: {float(T[s, c]):.3g} = atol*||u|| + rtol*||u * column|| (the norms of the projection's "
+            f"terms) with atol={atol:g}, rtol={rtol:g}"
+        )
     lines.append(f"  {scope}")
     if notes:
         lines.append(

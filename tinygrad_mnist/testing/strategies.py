@@ -307,6 +307,25 @@ def _allowed_intervals(
     return [(a, b) for a, b in intervals if a <= b]
 
 
+def _without_subnormals(intervals: list[tuple[float, float]], dtype: np.dtype) -> list[tuple[float, float]]:
+    """``intervals`` minus the subnormal numbers of ``dtype`` (0 itself stays): an interval reaching
+    into ``(-tiny, tiny)`` is cut at ``-tiny``, ``0`` and ``tiny``, all representable, so bounds and
+    ``avoid`` distances that are themselves subnormal cannot bring subnormals back."""
+    tiny = float(np.finfo(dtype).tiny)
+    pieces = []
+    for a, b in intervals:
+        if b < -tiny or a > tiny or (a >= -tiny and b <= tiny and a == b and a in (-tiny, 0.0, tiny)):
+            pieces.append((a, b))
+            continue
+        if a <= -tiny:
+            pieces.append((a, -tiny))
+        if a <= 0.0 <= b:
+            pieces.append((0.0, 0.0))
+        if b >= tiny:
+            pieces.append((tiny, b))
+    return pieces
+
+
 def arrays(
     shape: Any,
     dtype: Any = np.float64,
@@ -371,7 +390,7 @@ def arrays(
     if hi > float(finfo.max) or lo < float(finfo.min):
         raise InvalidArgument(f"[{lo}, {hi}] is out of range for {dtype}")
     lo, hi = _round_into(lo, dtype, +1), _round_into(hi, dtype, -1)
-    intervals = _allowed_intervals(lo, hi, avoid, float(min_distance), dtype)
+    intervals = _without_subnormals(_allowed_intervals(lo, hi, avoid, float(min_distance), dtype), dtype)
     if not intervals:
         raise InvalidArgument(
             f"no value in [{min_value}, {max_value}] is {min_distance} away from all of avoid={avoid!r}"

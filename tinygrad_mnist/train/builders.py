@@ -1,12 +1,10 @@
 """Turning a TrainConfig into the model, loss, optimizer and learning-rate schedule it describes."""
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from .. import nn, optim
-from ..errors import ConfigError
+from ..checks import check_choice
 from .config import TrainConfig
 
 MNIST_FEATURES = 28 * 28
@@ -38,16 +36,13 @@ def build_loss(config: TrainConfig) -> nn.Module:
     >>> build_loss(TrainConfig(loss="hinge", margin=2.0)).margin
     2.0
     """
-    if config.loss not in nn.LOSSES:
-        raise ConfigError(f"unknown loss {config.loss!r}; choose one of {', '.join(nn.LOSSES)}")
-    loss_class = nn.LOSSES[config.loss]
-    if config.loss == "ce":
-        return loss_class(label_smoothing=config.label_smoothing)
-    if config.loss == "hinge":
-        return loss_class(margin=config.margin)
-    if config.loss == "focal":
-        return loss_class(gamma=config.focal_gamma, alpha=config.focal_alpha)
-    return loss_class()
+    options = {
+        "ce": {"label_smoothing": config.label_smoothing},
+        "hinge": {"margin": config.margin},
+        "focal": {"gamma": config.focal_gamma, "alpha": config.focal_alpha},
+    }
+    name = check_choice(config.loss, "loss", nn.LOSSES)
+    return nn.LOSSES[name](**options.get(name, {}))
 
 
 def build_optimizer(config: TrainConfig, model: nn.Module) -> optim.SGD:
@@ -67,23 +62,19 @@ def build_optimizer(config: TrainConfig, model: nn.Module) -> optim.SGD:
     )
 
 
-def build_schedule(config: TrainConfig, optimizer) -> Optional[object]:
-    """The per-epoch learning-rate schedule, or None for ``lr_schedule="none"``.
-
-    "step" multiplies the lr by ``lr_gamma`` every ``lr_step_size`` epochs, "exp" every epoch,
-    "cosine" anneals it to 0 over ``epochs``.
+def build_schedule(config: TrainConfig, optimizer) -> optim.ConstantLR:
+    """The per-epoch learning-rate schedule named by ``config.lr_schedule``, as ``optim.SCHEDULES``
+    names them: "none" keeps the rate (``ConstantLR``), "step" multiplies it by ``lr_gamma``
+    every ``lr_step_size`` epochs, "exp" every epoch, "cosine" anneals it to 0 over ``epochs``.
 
     >>> opt = build_optimizer(TrainConfig(), build_model(TrainConfig(hidden=[])))
-    >>> type(build_schedule(TrainConfig(lr_schedule="step"), opt)).__name__
-    'StepLR'
+    >>> [type(build_schedule(TrainConfig(lr_schedule=name), opt)).__name__ for name in ("none", "step")]
+    ['ConstantLR', 'StepLR']
     """
-    name = config.lr_schedule
-    if name == "none":
-        return None
-    if name == "step":
-        return optim.StepLR(optimizer, step_size=config.lr_step_size, gamma=config.lr_gamma)
-    if name == "exp":
-        return optim.ExponentialLR(optimizer, gamma=config.lr_gamma)
-    if name == "cosine":
-        return optim.CosineLR(optimizer, total_epochs=config.epochs)
-    raise ConfigError(f"unknown lr_schedule {name!r}; choose one of {', '.join(optim.SCHEDULES)}")
+    options = {
+        "step": {"step_size": config.lr_step_size, "gamma": config.lr_gamma},
+        "exp": {"gamma": config.lr_gamma},
+        "cosine": {"total_epochs": config.epochs},
+    }
+    name = check_choice(config.lr_schedule, "lr_schedule", optim.SCHEDULES)
+    return optim.SCHEDULES[name](optimizer, **options.get(name, {}))

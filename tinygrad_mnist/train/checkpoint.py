@@ -9,53 +9,94 @@ Layout of ``checkpoint.npz``:
 * ``__meta__``: UTF-8 JSON as a uint8 array: format tag and version, the shape and dtype of every
   array, and whatever the trainer adds (config, training progress, metrics, RNG states).
 
-Loading uses ``allow_pickle=False`` and accepts only numeric arrays, so a crafted file cannot run
-code; anything unexpected (not a zip, truncated, object arrays, unknown members, shapes or dtypes
-that differ from the metadata or from the model) raises CheckpointError saying what is wrong.
+Reading trusts nothing and checks before it allocates: the zip directory and every member's
+``.npy`` header are read first (see :mod:`~tinygrad_mnist.train.npzfile`), the metadata (at most
+``MAX_META_BYTES``, nested at most ``MAX_NESTING`` deep) must list exactly those arrays with
+exactly those shapes and dtypes, only numeric dtypes are accepted (nothing that can hold a Python
+object, and nothing is ever unpickled), and the arrays together must fit in the memory available.
+The arrays themselves are read only when used: :func:`open_checkpoint` reads the metadata alone,
+so a caller can compare the declared shapes with its model (:func:`load_into_model` does) before a
+single weight is read. Anything unexpected raises CheckpointError saying what is wrong.
+
+Writing refuses parameters or state that are not finite: a checkpoint is always one a run can
+continue from.
 """
 from __future__ import annotations
 
 import json
 import os
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
 
-from ..errors import CheckpointError
 from ..atomic import atomic_open
+from ..errors import CheckpointError, NonFiniteError
+from ..autograd.nonfinite import describe_nonfinite
+from .memory import available_memory, format_bytes
+from .npzfile import Member, NotNpzError, NpzError, index_npz, read_members
+from .summary import parse_json_text
 
 CHECKPOINT_NAME = "checkpoint.npz"
 FORMAT = "tinygrad_mnist.checkpoint"
 VERSION = 1
 META_KEY = "__meta__"
+MODEL_PREFIX = "model/"
+#: The largest metadata accepted: a run's metadata is a few KB plus ~200 bytes per epoch.
+MAX_META_BYTES = 64 << 20
+#: The other state saved with a model (optimizer buffers, schedules) may be at most this many
+#: times the model's own size: an optimizer keeps a few arrays per parameter, never more.
+STATE_TO_MODEL_RATIO = 8
+_STATE_ALLOWANCE = 1 << 20  # plus this much, for small models and scalar state
 _ALLOWED_KINDS = "fiub"  # float, int, unsigned, bool: nothing that can hold a Python object
 _MAX_MISMATCHES_SHOWN = 4
 
 PathLike = Union[str, os.PathLike]
 
 
-@dataclass
 class Checkpoint:
-    """A checkpoint read from disk: its metadata dict and its arrays by key.
+    """A checkpoint on disk: its metadata, the declared shape and dtype of each array, and the
+    arrays, read on first use (and then kept).
 
     >>> import tempfile, pathlib
     >>> class Tiny:
     ...     def state_dict(self): return {"w": np.ones(2, np.float32)}
-    >>> checkpoint = read_checkpoint(save_checkpoint(pathlib.Path(tempfile.mkdtemp()) / "c.npz", Tiny()))
-    >>> sorted(checkpoint.arrays), checkpoint.optimizer_state() is None
-    (['model/w'], True)
+    >>> checkpoint = open_checkpoint(save_checkpoint(pathlib.Path(tempfile.mkdtemp()) / "c.npz", Tiny()))
+    >>> checkpoint.declared()["model/w"].shape, checkpoint.optimizer_state() is None
+    ((2,), True)
+    >>> sorted(checkpoint.arrays)
+    ['model/w']
     """
 
-    path: Path
-    meta: Dict[str, Any]
-    arrays: Dict[str, np.ndarray]
+    def __init__(self, path: Path, meta: Dict[str, Any], members: Dict[str, Member]) -> None:
+        self.path = path
+        self.meta = meta
+        self._members = members
+        self._loaded: Dict[str, np.ndarray] = {}
+
+    def declared(self, prefix: str = "") -> Dict[str, Member]:
+        """The arrays whose key starts with ``prefix``, as declared (nothing is read)."""
+        return {k: m for k, m in self._members.items() if k.startswith(prefix)}
+
+    def load(self, keys) -> Dict[str, np.ndarray]:
+        """The arrays of ``keys``, read from the file the first time they are asked for."""
+        wanted = [self._members[k] for k in keys if k not in self._loaded]
+        if wanted:
+            try:
+                self._loaded.update(read_members(self.path, wanted))
+            except NpzError as error:
+                raise CheckpointError(f"{self.path}: {error}") from None
+        return {k: self._loaded[k] for k in keys}
+
+    @property
+    def arrays(self) -> Dict[str, np.ndarray]:
+        """Every array by key (all are read)."""
+        return self.load(list(self._members))
 
     def model_state(self) -> Dict[str, np.ndarray]:
-        """The model's state dict (parameter name -> array)."""
-        return {k[len("model/"):]: v for k, v in self.arrays.items() if k.startswith("model/")}
+        """The model's state dict (parameter name -> array); only the model's arrays are read."""
+        arrays = self.load(list(self.declared(MODEL_PREFIX)))
+        return {k[len(MODEL_PREFIX):]: v for k, v in arrays.items()}
 
     def state(self, name: str) -> Optional[Any]:
         """A state dict saved with ``states={name: ...}``, buffers put back; None if absent."""
@@ -63,7 +104,7 @@ class Checkpoint:
         if not isinstance(states, dict):
             raise CheckpointError(f"{self.path}: the metadata's 'states' entry is malformed")
         tree = states.get(name)
-        return None if tree is None else _decode_tree(tree, self.arrays, self.path)
+        return None if tree is None else _decode_tree(tree, self)
 
     def optimizer_state(self) -> Optional[Dict[str, Any]]:
         """The optimizer's state dict with its buffers put back, or None if none was saved."""
@@ -80,6 +121,20 @@ def checkpoint_path(path: PathLike) -> Path:
     return path / CHECKPOINT_NAME if path.is_dir() else path
 
 
+def _check_finite(path: Path, arrays: Dict[str, np.ndarray]) -> None:
+    """Raise NonFiniteError (with ``array`` and ``kind`` attributes) at the first array holding
+    NaN or Inf."""
+    for key, array in arrays.items():
+        if array.dtype.kind in "fc" and not np.isfinite(array).all():
+            kind = describe_nonfinite(array)
+            error = NonFiniteError(
+                f"refusing to write {path}: {key} holds {kind} values, and a checkpoint must be one a run "
+                "can continue from; the previous checkpoint (if any) is unchanged"
+            )
+            error.array, error.kind = key, kind
+            raise error
+
+
 def save_checkpoint(
     path: PathLike,
     model,
@@ -90,7 +145,8 @@ def save_checkpoint(
     """Write the model (and optimizer) state plus ``meta`` to ``path`` atomically; return the path.
 
     ``states`` adds other named state dicts (a schedule's, ...); read them back with
-    ``read_checkpoint(path).state(name)``.
+    ``read_checkpoint(path).state(name)``. Parameters or state holding NaN or Inf raise
+    NonFiniteError and nothing is written.
 
     >>> import tempfile, pathlib
     >>> class Tiny:
@@ -102,7 +158,7 @@ def save_checkpoint(
     path = Path(path)
     arrays: Dict[str, np.ndarray] = {}
     for name, value in model.state_dict().items():
-        arrays[f"model/{name}"] = np.asarray(value)
+        arrays[f"{MODEL_PREFIX}{name}"] = np.asarray(value)
     full_meta = dict(meta or {})
     full_meta["format"] = FORMAT
     full_meta["version"] = VERSION
@@ -115,6 +171,7 @@ def save_checkpoint(
     full_meta["states"] = {
         name: _encode_tree(value, name, arrays) for name, value in all_states.items() if value is not None
     }
+    _check_finite(path, arrays)
     full_meta["arrays"] = {k: {"shape": list(v.shape), "dtype": v.dtype.str} for k, v in arrays.items()}
     encoded = json.dumps(full_meta, sort_keys=True).encode("utf-8")
     arrays[META_KEY] = np.frombuffer(encoded, dtype=np.uint8)
@@ -139,25 +196,27 @@ def _encode_tree(value: Any, key: str, arrays: Dict[str, np.ndarray]) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} at {key!r} in a checkpoint (only arrays and JSON values)")
 
 
-def _decode_tree(value: Any, arrays: Dict[str, np.ndarray], path: Path) -> Any:
+def _decode_tree(value: Any, checkpoint: Checkpoint) -> Any:
+    # The metadata's nesting was bounded when it was read, so this recursion is shallow.
     if isinstance(value, dict):
         if set(value) == {"__array__"}:
             key = value["__array__"]
-            if not isinstance(key, str) or key not in arrays:
-                raise CheckpointError(f"{path}: the metadata refers to an array {key!r} that the file does not contain")
-            return arrays[key]
-        return {k: _decode_tree(v, arrays, path) for k, v in value.items()}
+            if not isinstance(key, str) or key not in checkpoint.declared():
+                raise CheckpointError(f"{checkpoint.path}: the metadata refers to an array {key!r} that the file does not contain")
+            return checkpoint.load([key])[key]
+        return {k: _decode_tree(v, checkpoint) for k, v in value.items()}
     if isinstance(value, list):
-        return [_decode_tree(v, arrays, path) for v in value]
+        return [_decode_tree(v, checkpoint) for v in value]
     return value
 
 
-def read_checkpoint(path: PathLike) -> Checkpoint:
-    """Read and check a checkpoint file (or a run folder's checkpoint) without trusting it.
+def open_checkpoint(path: PathLike) -> Checkpoint:
+    """Read and check a checkpoint's metadata and its arrays' declared shapes and dtypes, without
+    reading any array (see the module docstring for what is checked).
 
     >>> import tempfile, pathlib
     >>> bad = pathlib.Path(tempfile.mkdtemp()) / "bad.npz"; _ = bad.write_bytes(b"not a zip")
-    >>> read_checkpoint(bad)
+    >>> open_checkpoint(bad)
     Traceback (most recent call last):
     ...
     tinygrad_mnist.errors.CheckpointError: ... is not a checkpoint: it is not an .npz (zip) file ...
@@ -167,41 +226,55 @@ def read_checkpoint(path: PathLike) -> Checkpoint:
         raise CheckpointError(f"no checkpoint at {path}")
     if not path.is_file():
         raise CheckpointError(f"{path} is not a file")
-    if not zipfile.is_zipfile(path):
-        raise CheckpointError(
-            f"{path} is not a checkpoint: it is not an .npz (zip) file (truncated, or another format)"
-        )
-    arrays: Dict[str, np.ndarray] = {}
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            for key in npz.files:
-                value = npz[key]
-                if not isinstance(value, np.ndarray):
-                    raise CheckpointError(f"{path}: member {key!r} is not a NumPy array; refusing to load it")
-                arrays[key] = value
-    except CheckpointError:
-        raise
-    except ValueError as error:
-        # NumPy's refusal to unpickle an object array lands here: say so plainly.
-        raise CheckpointError(
-            f"{path}: cannot load it safely ({error}); checkpoints contain only numeric arrays, never pickles"
-        ) from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        raise CheckpointError(f"{path} is damaged or truncated ({type(error).__name__}: {error})") from None
-    meta = _parse_meta(path, arrays.pop(META_KEY, None))
-    _check_arrays(path, meta, arrays)
-    return Checkpoint(path=path, meta=meta, arrays=arrays)
+        members = index_npz(path)
+    except NotNpzError as error:
+        raise CheckpointError(f"{path} is not a checkpoint: {error}") from None
+    except NpzError as error:
+        raise CheckpointError(f"{path}: {error}") from None
+    except OSError as error:
+        raise CheckpointError(f"cannot read {path}: {error.strerror or error}") from None
+    meta_member = members.pop(META_KEY, None)
+    checkpoint = Checkpoint(path, {}, dict(members))
+    checkpoint.meta = _read_meta(path, meta_member)
+    _check_members(path, checkpoint.meta, members)
+    return checkpoint
 
 
-def _parse_meta(path: Path, raw: Optional[np.ndarray]) -> Dict[str, Any]:
-    if raw is None:
+def read_checkpoint(path: PathLike) -> Checkpoint:
+    """:func:`open_checkpoint`, then read (and CRC-check) every array.
+
+    >>> import tempfile, pathlib
+    >>> class Tiny:
+    ...     def state_dict(self): return {"w": np.arange(3, dtype=np.float32)}
+    >>> read_checkpoint(save_checkpoint(pathlib.Path(tempfile.mkdtemp()) / "c.npz", Tiny())).arrays["model/w"]
+    array([0., 1., 2.], dtype=float32)
+    """
+    checkpoint = open_checkpoint(path)
+    checkpoint.arrays  # noqa: B018 - reading them is the point
+    return checkpoint
+
+
+def _read_meta(path: Path, member: Optional[Member]) -> Dict[str, Any]:
+    if member is None:
         raise CheckpointError(f"{path} is not a tinygrad_mnist checkpoint: it has no {META_KEY} entry")
-    if raw.dtype != np.uint8 or raw.ndim != 1:
-        raise CheckpointError(f"{path}: {META_KEY} must be a 1-d uint8 array of JSON text, got {raw.dtype}{raw.shape}")
+    if member.dtype != np.uint8 or len(member.shape) != 1:
+        raise CheckpointError(f"{path}: {META_KEY} must be a 1-d uint8 array of JSON text, got {member.dtype}{member.shape}")
+    if member.nbytes > MAX_META_BYTES:
+        raise CheckpointError(
+            f"{path}: its metadata is {format_bytes(member.nbytes)}, more than the {format_bytes(MAX_META_BYTES)} "
+            "a checkpoint's metadata can take; the file was altered or is not a checkpoint"
+        )
     try:
-        meta = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raw = read_members(path, [member])[META_KEY]
+    except NpzError as error:
+        raise CheckpointError(f"{path}: {error}") from None
+    try:
+        meta = parse_json_text(raw.tobytes().decode("utf-8"))
+    except UnicodeDecodeError as error:
         raise CheckpointError(f"{path}: the metadata is not valid JSON ({error})") from None
+    except ValueError as error:
+        raise CheckpointError(f"{path}: the metadata is unusable: {error}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a tinygrad_mnist checkpoint (missing format tag {FORMAT!r})")
     if meta.get("version") != VERSION:
@@ -213,32 +286,53 @@ def _parse_meta(path: Path, raw: Optional[np.ndarray]) -> Dict[str, Any]:
     return meta
 
 
-def _check_arrays(path: Path, meta: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> None:
+def _listed_spec(path: Path, key: str, spec: Any):
+    try:
+        shape, dtype = spec["shape"], np.dtype(spec["dtype"])
+        if not isinstance(shape, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+            raise ValueError(shape)
+    except (KeyError, TypeError, ValueError):
+        raise CheckpointError(f"{path}: the metadata entry for {key!r} is malformed") from None
+    return tuple(shape), dtype
+
+
+def _check_members(path: Path, meta: Dict[str, Any], members: Dict[str, Member]) -> None:
     listed = meta["arrays"]
-    missing = sorted(set(listed) - set(arrays))
-    extra = sorted(set(arrays) - set(listed))
+    missing = sorted(set(listed) - set(members))
+    extra = sorted(set(members) - set(listed))
     if missing or extra:
         raise CheckpointError(
             f"{path}: the arrays do not match its metadata (missing: {missing[:_MAX_MISMATCHES_SHOWN]}, "
             f"unexpected: {extra[:_MAX_MISMATCHES_SHOWN]}); the file was altered or damaged"
         )
-    for key, array in arrays.items():
-        if array.dtype.kind not in _ALLOWED_KINDS or array.dtype.hasobject:
-            raise CheckpointError(f"{path}: array {key!r} has dtype {array.dtype}; only numeric arrays are allowed")
-        spec = listed[key]
-        try:
-            shape, dtype = tuple(spec["shape"]), np.dtype(spec["dtype"])
-        except (KeyError, TypeError, ValueError):
-            raise CheckpointError(f"{path}: the metadata entry for {key!r} is malformed") from None
-        if array.shape != shape or array.dtype != dtype:
+    for key, member in members.items():
+        if member.dtype.kind not in _ALLOWED_KINDS or member.dtype.hasobject:
+            raise CheckpointError(f"{path}: array {key!r} has dtype {member.dtype}; only numeric arrays are allowed")
+        shape, dtype = _listed_spec(path, key, listed[key])
+        if member.shape != shape or member.dtype != dtype:
             raise CheckpointError(
-                f"{path}: array {key!r} is {array.dtype}{array.shape} but its metadata says {dtype}{shape}; "
+                f"{path}: array {key!r} is {member.dtype}{member.shape} but its metadata says {dtype}{shape}; "
                 "the file was altered or damaged"
             )
+    model_bytes = sum(m.nbytes for k, m in members.items() if k.startswith(MODEL_PREFIX))
+    state_bytes = sum(m.nbytes for k, m in members.items() if not k.startswith(MODEL_PREFIX))
+    if state_bytes > STATE_TO_MODEL_RATIO * model_bytes + _STATE_ALLOWANCE:
+        raise CheckpointError(
+            f"{path}: its non-model arrays declare {format_bytes(state_bytes)}, more than {STATE_TO_MODEL_RATIO} times "
+            f"the model's {format_bytes(model_bytes)}; the file was altered or is not a checkpoint"
+        )
+    available = available_memory()
+    if available is not None and model_bytes + state_bytes > available:
+        raise CheckpointError(
+            f"{path}: its arrays declare {format_bytes(model_bytes + state_bytes)}, more than the "
+            f"{format_bytes(available)} of memory available; it cannot be loaded here"
+        )
 
 
-def check_model_state(path: Path, state: Dict[str, np.ndarray], model) -> None:
-    """Raise CheckpointError unless ``state`` has exactly the model's names, shapes and dtypes.
+def check_model_state(path: Path, state: Dict[str, Any], model) -> None:
+    """Raise CheckpointError unless ``state`` has exactly the model's names, shapes and dtypes
+    (its values may be arrays or anything else with ``shape`` and ``dtype``, such as the declared
+    members of :meth:`Checkpoint.declared`).
 
     >>> class Tiny:
     ...     def state_dict(self): return {"w": np.ones(2, np.float32)}
@@ -286,7 +380,9 @@ def load_checkpoint(path: PathLike, model=None, optimizer=None) -> Dict[str, Any
     >>> _ = load_checkpoint(p, target); target.w.tolist()
     [3.0, 3.0]
     """
-    checkpoint = read_checkpoint(path)
+    if model is None and optimizer is None:
+        return read_checkpoint(path).meta
+    checkpoint = open_checkpoint(path)
     if model is not None:
         load_into_model(checkpoint, model)
     if optimizer is not None:
@@ -304,8 +400,10 @@ def load_into_model(checkpoint: Checkpoint, model) -> None:
     >>> bool((target.weight.numpy() == nn.Linear(2, 2, seed=0).weight.numpy()).all())
     True
     """
+    # The declared shapes are compared with the model before any weight is read.
+    declared = {k[len(MODEL_PREFIX):]: m for k, m in checkpoint.declared(MODEL_PREFIX).items()}
+    check_model_state(checkpoint.path, declared, model)
     state = checkpoint.model_state()
-    check_model_state(checkpoint.path, state, model)
     try:
         model.load_state_dict(state)
     except (ValueError, KeyError, TypeError) as error:

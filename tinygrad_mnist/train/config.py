@@ -1,57 +1,59 @@
-"""``TrainConfig``: every option of a training run, JSON round-trippable and validated.
+"""``TrainConfig``: every setting of a training run, declared once, JSON round-trippable and validated.
 
-Validation gives one line per problem, naming the option, the bad value and what to use instead
-(with a did-you-mean suggestion for misspelled names), so the CLI can print it as is.
+Each field is declared with :func:`~tinygrad_mnist.train.settings.setting`: its kind of value
+(with bounds or choices), default, help text and part. ``SETTINGS`` lists these declarations, and
+everything else reads them: validation here, the command line's options and ``--help``, the keys
+of TOML files and grid axes. Validation gives one line per problem, naming the setting, the rule
+and the bad value (with a did-you-mean suggestion for misspelled names).
 """
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
-import numbers
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Union
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple, Union
 
+from ..checks import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, UNIT_INTERVAL, Bounds, did_you_mean
+from ..data import DATASETS, NORMALIZATIONS, dataset_info, split_size
 from ..errors import ConfigError
+from ..nn import ACTIVATIONS, INITS, LOSSES
+from ..optim import MOMENTUM_FORMS, SCHEDULES
+from .settings import (
+    Choice,
+    Flag,
+    Folder,
+    FractionOrCount,
+    Integer,
+    OrNone,
+    Real,
+    Setting,
+    Weights,
+    Widths,
+    declared_settings,
+    setting,
+)
 
-MOMENTUM_FORMS = ("pytorch", "lab")
 DTYPES = ("float32", "float64")
 ON_NONFINITE = ("stop", "skip")
-
-
-def did_you_mean(name: str, choices: Sequence[str]) -> str:
-    """Return " did you mean 'x'?" for the closest of ``choices``, or "" when nothing is close.
-
-    >>> did_you_mean("rleu", ["relu", "gelu", "sigmoid"])
-    " did you mean 'relu'?"
-    >>> did_you_mean("zzz", ["relu"])
-    ''
-    """
-    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
-    return f" did you mean {close[0]!r}?" if close else ""
-
-
-def unknown_name_message(what: str, name: Any, choices: Sequence[str]) -> str:
-    """One-line message for a name that is not among ``choices``.
-
-    >>> unknown_name_message("activation", "rleu", ["relu", "tanh"])
-    "unknown activation 'rleu'; did you mean 'relu'? (choose from: relu, tanh)"
-    """
-    hint = did_you_mean(name, choices)
-    hint = f";{hint}" if hint else ""
-    return f"unknown {what} {name!r}{hint} (choose from: {', '.join(choices)})"
+N_CLASSES = 10
+# The most examples any known data set has (they all have MNIST's 60,000 and 10,000).
+N_TRAIN = max(info.n_train for info in DATASETS.values())
+N_TEST = max(info.n_test for info in DATASETS.values())
+# A guard against typos such as --hidden 1280000 that would exhaust memory rather than train.
+MAX_LAYER_WIDTH = 65536
+_BELOW_ONE = Bounds(0, 1, high_open=True)
 
 
 @dataclass
 class TrainConfig:
-    """All options of one training run; defaults follow the lab setup (784-128-10 ReLU, CE, SGD).
+    """All settings of one training run; defaults follow the lab setup (784-128-10 ReLU, CE, SGD).
 
     ``val_size`` is a fraction of the training set when below 1, else a count of examples.
     ``train_size`` / ``test_size`` keep only the first N examples (for quick runs and CI); the
     training subset is taken before the validation split. Early stopping (``early_stop`` =
     patience in epochs, 0 = off) monitors the validation loss when there is a validation split,
     else the test loss; an epoch improves when its loss is below the best so far minus
-    ``early_stop_min_delta``, and the run stops after ``early_stop`` epochs without improvement. ``checkpoint_every`` = 0 writes checkpoints only at the start and the end.
+    ``early_stop_min_delta``, and the run stops after ``early_stop`` epochs without improvement.
+    ``checkpoint_every`` = 0 writes checkpoints only at the start and the end.
 
     >>> config = TrainConfig(hidden=[64], epochs=2)
     >>> TrainConfig.from_dict(config.to_dict()) == config
@@ -62,43 +64,95 @@ class TrainConfig:
     tinygrad_mnist.errors.ConfigError: unknown config key 'epoch'; did you mean 'epochs'? ...
     """
 
-    hidden: List[int] = field(default_factory=lambda: [128])
-    activation: str = "relu"
-    loss: str = "ce"
-    margin: float = 5.0
-    focal_gamma: float = 2.0
-    focal_alpha: Union[float, List[float], None] = None
-    label_smoothing: float = 0.0
-    lr: float = 0.1
-    momentum: float = 0.9
-    momentum_form: str = "pytorch"
-    weight_decay: float = 0.0
-    nesterov: bool = False
-    batch_size: int = 100
-    epochs: int = 10
-    init: str = "normal"
-    init_std: float = 0.01
-    lr_schedule: str = "none"
-    lr_step_size: int = 10
-    lr_gamma: float = 0.1
-    early_stop: int = 0
-    early_stop_min_delta: float = 0.0
-    seed: int = 0
-    dtype: str = "float32"
-    disp_freq: int = 100
-    normalize: str = "scale"
-    val_size: float = 0.0
-    train_size: Optional[int] = None
-    test_size: Optional[int] = None
-    data_dir: Optional[str] = None
-    on_nonfinite: str = "stop"
-    detect_anomaly: bool = False
-    progress: bool = True
-    checkpoint_every: int = 1
+    hidden: List[int] = setting(
+        [128], Widths(Bounds(1, MAX_LAYER_WIDTH)), "hidden layer widths from input to output",
+        "model", metavar="WIDTH")
+    activation: str = setting("relu", Choice(ACTIVATIONS), "activation after each hidden layer", "model")
+    loss: str = setting(
+        "ce", Choice(LOSSES), "training loss: euclidean (half the squared error between the raw "
+        "outputs and the one-hot target, no softmax), ce (softmax cross-entropy), hinge (multi-class "
+        "margin), kldiv (KL divergence to the one-hot target), focal (cross-entropy that "
+        "down-weights easy examples)", "loss")
+    margin: float = setting(5.0, Real(NON_NEGATIVE), "margin of --loss hinge", "loss")
+    focal_gamma: float = setting(
+        2.0, Real(NON_NEGATIVE), "focusing exponent of --loss focal (0 = plain cross-entropy)", "loss")
+    focal_alpha: Union[float, List[float], None] = setting(
+        None, OrNone(Weights(UNIT_INTERVAL, N_CLASSES), "none"), "class weights of --loss focal "
+        "(none = every class weighs 1)", "loss", metavar="ALPHA")
+    label_smoothing: float = setting(
+        0.0, Real(UNIT_INTERVAL), "label smoothing of --loss ce: the target is (1 - eps) one-hot + "
+        "eps / 10", "loss")
+    lr: float = setting(0.1, Real(POSITIVE), "learning rate of SGD", "optimizer")
+    momentum: float = setting(0.9, Real(_BELOW_ONE), "SGD momentum (0 = plain SGD)", "optimizer")
+    momentum_form: str = setting(
+        "pytorch", Choice(MOMENTUM_FORMS), "momentum update: pytorch (buffer of gradients, scaled "
+        "by lr at the step) or lab (buffer of lr-scaled steps, as in the lab reports); they differ "
+        "only while the learning rate changes", "optimizer")
+    weight_decay: float = setting(0.0, Real(NON_NEGATIVE), "L2 weight decay added to the gradient", "optimizer")
+    nesterov: bool = setting(False, Flag(), "use Nesterov momentum", "optimizer")
+    batch_size: int = setting(
+        100, Integer(AT_LEAST_ONE), "mini-batch size (at most the number of training examples)", "training")
+    epochs: int = setting(10, Integer(AT_LEAST_ONE), "passes over the training data", "training")
+    init: str = setting(
+        "normal", Choice(INITS), "weight initialisation: normal (N(0, init_std^2)), xavier (Glorot "
+        "uniform), he (Kaiming normal)", "model")
+    init_std: float = setting(0.01, Real(POSITIVE), "standard deviation of --init normal", "model")
+    lr_schedule: str = setting(
+        "none", Choice(SCHEDULES), "learning rate schedule, stepped once per epoch: none, step "
+        "(times --lr-gamma every --lr-step-size epochs), exp (times --lr-gamma every epoch), "
+        "cosine (cosine decay to 0 over --epochs)", "schedule")
+    lr_step_size: int = setting(
+        10, Integer(AT_LEAST_ONE), "epochs between decays of --lr-schedule step", "schedule")
+    lr_gamma: float = setting(0.1, Real(POSITIVE), "decay factor of --lr-schedule step and exp", "schedule")
+    early_stop: int = setting(
+        0, Integer(NON_NEGATIVE), "patience: stop after this many epochs without improvement of the "
+        "validation loss (test loss without --val-size); 0 = never stop early", "training")
+    early_stop_min_delta: float = setting(
+        0.0, Real(NON_NEGATIVE), "smallest loss decrease that counts as an improvement for "
+        "--early-stop", "training")
+    seed: int = setting(
+        0, Integer(NON_NEGATIVE), "random seed of initialisation, shuffling and the validation split",
+        "training")
+    dtype: str = setting(
+        "float32", Choice(DTYPES), "floating-point type of data, parameters and gradients", "model")
+    disp_freq: int = setting(
+        100, Integer(NON_NEGATIVE), "print a progress line every this many iterations (0 = only the "
+        "end-of-epoch lines)", "output", display_only=True)
+    dataset: str = setting(
+        "mnist", Choice(tuple(DATASETS)), "the data set (28x28 grayscale images in 10 classes, verified by "
+        "their published checksums): " + ", ".join(f"{info.name} ({info.description})" for info in
+                                                             DATASETS.values()), "data")
+    normalize: str = setting(
+        "scale", Choice(NORMALIZATIONS), "pixel preprocessing: scale (to [0, 1]), center (then "
+        "subtract the training mean), standardize (then divide by the training std)", "data")
+    val_size: Union[float, int] = setting(
+        0.0, FractionOrCount(), "validation split held out of the training set (0 = none)", "data")
+    train_size: Optional[int] = setting(
+        None, OrNone(Integer(Bounds(1, N_TRAIN)), "all"), "use a subset of the first N training "
+        "examples, for quick runs", "data", metavar="N")
+    test_size: Optional[int] = setting(
+        None, OrNone(Integer(Bounds(1, N_TEST)), "all"), "use a subset of the first N test examples",
+        "data", metavar="N")
+    data_dir: Optional[str] = setting(
+        None, OrNone(Folder()), "folder with the four files of --dataset (one folder per data set)", "data",
+        metavar="DIR", default_text="the data set's variable (" + ", ".join(
+            f"${info.env_data}" for info in DATASETS.values()) + "), else the download cache "
+        "(missing files are downloaded and verified)", local=True)
+    on_nonfinite: str = setting(
+        "stop", Choice(ON_NONFINITE), "when a loss or gradient becomes NaN or Inf: stop (fail with a "
+        "message) or skip (drop that batch and go on)", "training")
+    detect_anomaly: bool = setting(
+        False, Flag(), "check every op for NaN/Inf and name the op that made it (slow; for "
+        "debugging)", "training")
+    progress: bool = setting(
+        True, Flag(), "show progress bars (--no-progress for logs and CI)", "output", display_only=True)
+    checkpoint_every: int = setting(
+        1, Integer(NON_NEGATIVE), "save checkpoint.npz every N epochs and after the last one (0 = only "
+        "at the start and the end)", "training")
 
     @classmethod
     def field_names(cls) -> List[str]:
-        """Names of all options, in definition order.
+        """Names of all settings, in declaration order.
 
         >>> TrainConfig.field_names()[:3]
         ['hidden', 'activation', 'loss']
@@ -106,7 +160,7 @@ class TrainConfig:
         return [f.name for f in dataclasses.fields(cls)]
 
     def to_dict(self) -> Dict[str, Any]:
-        """A JSON-able dict of all options (lists copied).
+        """A JSON-able dict of all settings (lists copied).
 
         >>> TrainConfig().to_dict()["hidden"]
         [128]
@@ -127,19 +181,14 @@ class TrainConfig:
         'gelu'
         """
         if not isinstance(data, dict):
-            raise ConfigError(f"a config must be a JSON object (dict) of options, got {type(data).__name__}")
-        names = cls.field_names()
-        for key in data:
-            if key not in names:
-                hint = did_you_mean(key, names)
-                hint = f";{hint}" if hint else ""
-                raise ConfigError(f"unknown config key {key!r}{hint} (valid keys: {', '.join(names)})")
+            raise ConfigError(f"a config must be a JSON object (dict) of settings, got {type(data).__name__}")
+        check_names(data, "config key", known=cls.field_names())
         config = cls(**data)
         config.validate()
         return config
 
     def replace(self, **changes: Any) -> "TrainConfig":
-        """Return a validated copy with some options changed (unknown names raise ConfigError).
+        """Return a validated copy with some settings changed (unknown names raise ConfigError).
 
         >>> TrainConfig().replace(lr=0.01).lr
         0.01
@@ -149,159 +198,67 @@ class TrainConfig:
         return TrainConfig.from_dict(merged)
 
     def validate(self) -> "TrainConfig":
-        """Check every option; raise ConfigError with a one-line message on the first bad one.
+        """Check every setting by its declaration, then the rules that tie settings together;
+        raise ConfigError with a one-line message on the first problem.
 
         Normalises harmless spellings in place (a tuple ``hidden`` becomes a list, an int-valued
-        float count becomes an int) and returns the config.
+        float count an int, a name its lower-case form) and returns the config.
 
         >>> TrainConfig(activation="rleu").validate()
         Traceback (most recent call last):
         ...
         tinygrad_mnist.errors.ConfigError: unknown activation 'rleu'; did you mean 'relu'? ...
         """
-        _validate(self)
+        # The class's own declarations, so that a subclass adding a field is validated too.
+        for declared in declared_settings(type(self)):
+            setattr(self, declared.name, declared.check(getattr(self, declared.name)))
+        _check_together(self)
         return self
 
 
-# ---- validation helpers ---------------------------------------------------------------------------
+#: The declaration of every setting, in field order: the one source the command line, TOML files,
+#: grids and validation derive from.
+SETTINGS: Tuple[Setting, ...] = declared_settings(TrainConfig)
+#: The same declarations by setting name.
+SETTINGS_BY_NAME: Dict[str, Setting] = {s.name: s for s in SETTINGS}
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+def check_names(names, what: str = "setting", where: str = "", known: Optional[List[str]] = None) -> None:
+    """Raise ConfigError for the first of ``names`` that is not a setting (one of ``known``, by
+    default every TrainConfig setting), with a did-you-mean.
+
+    >>> check_names(["lr", "epoch"], where=" in the grid axes")
+    Traceback (most recent call last):
+    ...
+    tinygrad_mnist.errors.ConfigError: unknown setting 'epoch' in the grid axes; did you mean 'epochs'? (valid keys: ...
+    """
+    known = list(SETTINGS_BY_NAME) if known is None else known
+    for name in names:
+        if name not in known:
+            raise ConfigError(f"unknown {what} {name!r}{where}{did_you_mean(name, known)} "
+                              f"(valid keys: {', '.join(known)})")
 
 
-def _require_int(config: TrainConfig, name: str, minimum: int, optional: bool = False) -> None:
-    value = getattr(config, name)
-    if optional and value is None:
-        return
-    if _is_number(value) and float(value).is_integer():
-        value = int(value)
-        setattr(config, name, value)
-    else:
-        kind = "an integer or null" if optional else "an integer"
-        raise ConfigError(f"{name} must be {kind}, got {value!r}")
-    if value < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+def check_batch_fits(batch_size: int, n_train: int) -> None:
+    """The one rule that a batch fits the training examples (before and after loading the data).
+
+    >>> check_batch_fits(200, 100)
+    Traceback (most recent call last):
+    ...
+    tinygrad_mnist.errors.ConfigError: batch_size 200 is larger than the 100 training samples; ...
+    """
+    if batch_size > n_train:
+        raise ConfigError(f"batch_size {batch_size} is larger than the {n_train} training samples; "
+                          "use a smaller batch_size or a larger train_size")
 
 
-def _require_float(
-    config: TrainConfig,
-    name: str,
-    low: float = -math.inf,
-    high: float = math.inf,
-    low_open: bool = False,
-    high_open: bool = False,
-    hint: str = "",
-) -> None:
-    value = getattr(config, name)
-    if not _is_number(value) or not math.isfinite(float(value)):
-        raise ConfigError(f"{name} must be a finite number, got {value!r}")
-    value = float(value)
-    setattr(config, name, value)
-    too_low = value <= low if low_open else value < low
-    too_high = value >= high if high_open else value > high
-    if too_low or too_high:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        hint = f" {hint}" if hint else ""
-        raise ConfigError(f"{name} must be in {left}{low:g}, {high:g}{right}, got {value:g}{hint}")
-
-
-def _require_bool(config: TrainConfig, name: str) -> None:
-    value = getattr(config, name)
-    if not isinstance(value, bool):
-        raise ConfigError(f"{name} must be true or false, got {value!r}")
-
-
-def _require_choice(config: TrainConfig, name: str, choices: Sequence[str], what: str = "") -> None:
-    value = getattr(config, name)
-    if not isinstance(value, str) or value not in choices:
-        raise ConfigError(unknown_name_message(what or name, value, list(choices)))
-
-
-def _registries():
-    # Imported here so that reading a config does not pull in the whole framework.
-    from .. import nn, optim
-    from ..data import NORMALIZATIONS
-
-    return nn.ACTIVATIONS, nn.LOSSES, nn.INITS, optim.SCHEDULES, NORMALIZATIONS
-
-
-def _validate(config: TrainConfig) -> None:
-    activations, losses, inits, schedules, normalizations = _registries()
-
-    hidden = config.hidden
-    if isinstance(hidden, tuple):
-        hidden = list(hidden)
-    if not isinstance(hidden, list) or not all(
-        _is_number(h) and float(h).is_integer() and h >= 1 for h in hidden
-    ):
-        raise ConfigError(f"hidden must be a list of positive layer widths such as [256, 128] (or [] for none), got {config.hidden!r}")
-    config.hidden = [int(h) for h in hidden]
-
-    _require_choice(config, "activation", list(activations), "activation")
-    _require_choice(config, "loss", list(losses), "loss")
-    _require_float(config, "margin", 0.0)
-    _require_float(config, "focal_gamma", 0.0)
-    _validate_focal_alpha(config)
-    _require_float(config, "label_smoothing", 0.0, 1.0, high_open=True)
-
-    _require_float(config, "lr", 0.0, low_open=True, hint="(the learning rate must be positive, e.g. 0.1)")
-    _require_float(config, "momentum", 0.0, 1.0, high_open=True)
-    _require_choice(config, "momentum_form", MOMENTUM_FORMS)
-    _require_float(config, "weight_decay", 0.0)
-    _require_bool(config, "nesterov")
+def _check_together(config: TrainConfig) -> None:
+    """Rules between settings; the sizes are those the data set will give, checked before any loading."""
     if config.nesterov and config.momentum == 0.0:
         raise ConfigError("nesterov=true needs momentum > 0 (e.g. momentum 0.9), or set nesterov to false")
-    _require_int(config, "batch_size", 1)
-    _require_int(config, "epochs", 1)
-
-    _require_choice(config, "init", list(inits), "init")
-    _require_float(config, "init_std", 0.0, low_open=True)
-    _require_choice(config, "lr_schedule", list(schedules), "lr_schedule")
-    _require_int(config, "lr_step_size", 1)
-    _require_float(config, "lr_gamma", 0.0, low_open=True)
-    _require_int(config, "early_stop", 0)
-    _require_float(config, "early_stop_min_delta", 0.0)
-
-    _require_int(config, "seed", 0)
-    _require_choice(config, "dtype", DTYPES)
-    _require_int(config, "disp_freq", 0)
-    _require_choice(config, "normalize", list(normalizations), "normalize")
-    _validate_val_size(config)
-    _require_int(config, "train_size", 1, optional=True)
-    _require_int(config, "test_size", 1, optional=True)
-    if config.data_dir is not None and not isinstance(config.data_dir, str):
-        config.data_dir = str(config.data_dir) if hasattr(config.data_dir, "__fspath__") else config.data_dir
-        if not isinstance(config.data_dir, str):
-            raise ConfigError(f"data_dir must be a folder path or null, got {config.data_dir!r}")
-    _require_choice(config, "on_nonfinite", ON_NONFINITE)
-    _require_bool(config, "detect_anomaly")
-    _require_bool(config, "progress")
-    _require_int(config, "checkpoint_every", 0)
-
-
-def _validate_focal_alpha(config: TrainConfig) -> None:
-    alpha = config.focal_alpha
-    if alpha is None:
-        return
-    if isinstance(alpha, tuple):
-        alpha = list(alpha)
-    values = alpha if isinstance(alpha, list) else [alpha]
-    if not values or not all(_is_number(a) and 0.0 <= float(a) <= 1.0 for a in values):
-        raise ConfigError(
-            f"focal_alpha must be null, a number in [0, 1] or a list of per-class weights in [0, 1], got {config.focal_alpha!r}"
-        )
-    config.focal_alpha = [float(a) for a in alpha] if isinstance(alpha, list) else float(alpha)
-
-
-def _validate_val_size(config: TrainConfig) -> None:
-    value = config.val_size
-    if not _is_number(value) or not math.isfinite(float(value)) or value < 0:
-        raise ConfigError(f"val_size must be a fraction in [0, 1) or a count >= 1 of examples, got {value!r}")
-    if value >= 1:
-        if not float(value).is_integer():
-            raise ConfigError(f"val_size >= 1 is a count of examples and must be whole, got {value!r}")
-        config.val_size = int(value)
-    else:
-        config.val_size = float(value)
+    n_train = config.train_size or dataset_info(config.dataset).n_train
+    try:
+        n_val = split_size(config.val_size, n_train)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    check_batch_fits(config.batch_size, n_train - n_val)

@@ -8,14 +8,14 @@ from typing import Any, Dict, Optional, Union
 import numpy as np
 
 from ..autograd import no_grad
-from ..data import Splits
+from ..data import Splits, dataset_info
 from ..errors import CheckpointError
 from ..tensor import Tensor
-from .builders import build_loss, build_model
-from .checkpoint import load_into_model, read_checkpoint
-from .config import TrainConfig
+from .builders import build_loss
+from .memory import evaluation_memory
 from .metrics import confusion_matrix
-from .splits import load_splits
+from .saved_run import build_saved_model, load_local_data, open_saved_run
+from .splits import fingerprint
 
 # Rows per forward pass when evaluating: large enough that NumPy does the work, small enough that
 # the activations of a wide layer stay a few tens of MB.
@@ -74,25 +74,39 @@ def evaluate(
 ) -> Dict[str, Any]:
     """Load a checkpoint (or a run folder's) and evaluate it on the test split of its config.
 
-    The data are prepared exactly as for training (normalisation, ``test_size``); ``data_dir``
-    overrides where MNIST is read from and ``data`` replaces it. Returns ``accuracy``, ``loss``,
-    ``confusion`` (10x10 nested list, rows = true label, columns = prediction) and ``n``.
+    The data are prepared exactly as for training (normalisation, ``test_size``) and must match
+    the checksums the run saved. They are read from ``data_dir`` if given, else from the data
+    set's variable (``$TINYGRAD_MNIST_DATA`` for MNIST), else the download cache: never from a
+    folder named in the checkpoint (see :mod:`~tinygrad_mnist.train.saved_run`); ``data``
+    replaces loading. The model's memory is estimated and its weights' declared shapes checked
+    before anything large is allocated or read. Returns ``accuracy``, ``loss``, ``confusion``
+    (10x10 nested list, rows = true label, columns = prediction), ``n``, the ``dataset`` name and
+    its ``classes`` (names indexed by label).
 
     >>> evaluate("runs/relu-ce-128-s0")  # doctest: +SKIP
-    {'accuracy': 0.9781, 'loss': 0.0712, 'confusion': [[970, 0, ...], ...], 'n': 10000}
+    {'accuracy': 0.9781, 'loss': 0.0712, 'confusion': [[970, 0, ...], ...], 'n': 10000, 'dataset': 'mnist', 'classes': ['0', ...]}
     """
-    checkpoint = read_checkpoint(checkpoint_or_run_dir)
-    try:
-        config = TrainConfig.from_dict(checkpoint.meta["config"])
-        shape = checkpoint.meta["model"]
-        in_features, num_classes = int(shape["in_features"]), int(shape["num_classes"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"{checkpoint.path}: its metadata lacks a usable config/model entry ({error})") from None
-    if data_dir is not None:
-        config = config.replace(data_dir=str(data_dir))
-    splits = load_splits(config, data)
-    model = build_model(config, in_features=in_features, num_classes=num_classes)
-    load_into_model(checkpoint, model)
+    saved = open_saved_run(checkpoint_or_run_dir)
+    config = saved.config
+    model = build_saved_model(saved, evaluation_memory, "evaluating")
+    given = {} if data_dir is None else {"data_dir": str(data_dir)}
+    splits = load_local_data(config, given, data)
+    _check_test_data(saved.checkpoint, splits)
     result = evaluate_arrays(model, build_loss(config), splits.x_test, splits.y_test)
-    confusion = confusion_matrix(result.predictions, splits.y_test, num_classes)
-    return {"accuracy": result.accuracy, "loss": result.loss, "confusion": confusion.tolist(), "n": result.n}
+    confusion = confusion_matrix(result.predictions, splits.y_test, saved.model_meta["num_classes"])
+    return {"accuracy": result.accuracy, "loss": result.loss, "confusion": confusion.tolist(), "n": result.n,
+            "dataset": config.dataset, "classes": list(dataset_info(config.dataset).classes)}
+
+
+def _check_test_data(checkpoint, splits: Splits) -> None:
+    """The test split must be the one the run was evaluated on (when the checkpoint says which)."""
+    training = checkpoint.meta.get("training")
+    saved = training.get("data") if isinstance(training, dict) else None
+    if not isinstance(saved, dict) or "x_test" not in saved:
+        return  # a checkpoint saved outside the trainer: nothing to compare with
+    now = fingerprint(splits)
+    if (now["x_test"], now["y_test"]) != (saved.get("x_test"), saved.get("y_test")):
+        raise CheckpointError(
+            f"the test data differ from those of the run that saved {checkpoint.path} (checksums do not match); "
+            "evaluate with the same data files (--data-dir or TINYGRAD_MNIST_DATA) or the same `data`"
+        )

@@ -2,12 +2,25 @@
 from __future__ import annotations
 
 import math
-import os
-from typing import Dict, List, Sequence, Union
+from typing import Dict, List, Union
 
 import numpy as np
 
-from ..atomic import atomic_write_text
+# The metrics.csv format has its own module (viz reads it too); train re-exports its functions.
+from ..metrics_csv import format_value, read_metrics_csv, write_metrics_csv
+
+__all__ = [
+    "BASE_COLUMNS",
+    "VAL_COLUMNS",
+    "RunningMean",
+    "accuracy",
+    "confusion_matrix",
+    "correct_count",
+    "format_value",
+    "metric_columns",
+    "read_metrics_csv",
+    "write_metrics_csv",
+]
 
 BASE_COLUMNS = ("epoch", "lr", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds")
 VAL_COLUMNS = ("val_loss", "val_accuracy")
@@ -94,45 +107,3 @@ def metric_columns(with_validation: bool) -> List[str]:
     ['val_loss', 'val_accuracy']
     """
     return list(BASE_COLUMNS) + (list(VAL_COLUMNS) if with_validation else [])
-
-
-def format_value(value) -> str:
-    """Shortest text that reads back as exactly the same number (so equal runs give equal files).
-
-    >>> format_value(0.1), format_value(3), format_value(float("nan"))
-    ('0.1', '3', 'nan')
-    """
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return str(int(value))
-    return repr(float(value))
-
-
-def write_metrics_csv(path: Union[str, os.PathLike], rows: Sequence[Dict[str, float]], columns: Sequence[str]) -> None:
-    """Write all rows to ``path`` atomically (the whole file each time, so it is never half-written).
-
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "metrics.csv"
-    >>> write_metrics_csv(p, [{"epoch": 1, "lr": 0.1}], ["epoch", "lr"]); p.read_text()
-    'epoch,lr\\n1,0.1\\n'
-    """
-    lines = [",".join(columns)]
-    lines.extend(",".join(format_value(row[c]) for c in columns) for row in rows)
-    atomic_write_text(path, "\n".join(lines) + "\n")
-
-
-def read_metrics_csv(path: Union[str, os.PathLike]) -> List[Dict[str, float]]:
-    """Read a metrics.csv back into a list of dicts (epoch as int, the rest as float).
-
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "metrics.csv"
-    >>> write_metrics_csv(p, [{"epoch": 1, "lr": 0.1}], ["epoch", "lr"]); read_metrics_csv(p)
-    [{'epoch': 1, 'lr': 0.1}]
-    """
-    with open(path, encoding="utf-8") as handle:
-        header = handle.readline().strip().split(",")
-        rows = []
-        for line in handle:
-            if line.strip():
-                values = line.strip().split(",")
-                rows.append({k: int(v) if k == "epoch" else float(v) for k, v in zip(header, values)})
-    return rows

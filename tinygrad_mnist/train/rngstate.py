@@ -25,29 +25,13 @@ def module_generators(model) -> List[Tuple[str, str, np.random.Generator]]:
     [('', 'rng')]
     """
     found = []
-    for module_name, module in _named_modules(model):
+    for module_name, module in model.named_modules():
         attributes = getattr(module, "__dict__", {})
         for attribute in sorted(attributes):
             value = attributes[attribute]
             if isinstance(value, np.random.Generator):
                 found.append((module_name, attribute, value))
     return found
-
-
-def _named_modules(model) -> List[Tuple[str, Any]]:
-    """The model and its submodules with dotted names, parents before children, in order."""
-    if hasattr(model, "named_modules"):
-        return list(model.named_modules())
-    ordered = []
-    stack = [("", model)]
-    while stack:
-        name, module = stack.pop()
-        ordered.append((name, module))
-        children = list(module.named_children()) if hasattr(module, "named_children") else []
-        # Reversed onto the stack so the first child is visited first.
-        for child_name, child in reversed(children):
-            stack.append((f"{name}.{child_name}" if name else child_name, child))
-    return ordered
 
 
 def capture_rng_states(model) -> List[Dict[str, Any]]:

@@ -1,9 +1,10 @@
 """The data a run trains on: loaded and prepared from its config (or given), checked, fingerprinted.
 
-Subsets (``train_size`` / ``test_size``) keep the first N examples. When MNIST is loaded here the
-training subset is taken before the validation split, so ``val_size`` is carved out of those N;
-data passed in as ``Splits`` is sliced as it is (and must agree with the config's ``normalize`` and
-whether it asks for a validation split).
+Subsets (``train_size`` / ``test_size``) keep the first N examples. When the config's data set
+(``dataset``: MNIST, Fashion-MNIST or KMNIST) is loaded here the training subset is taken before
+the validation split, so ``val_size`` is carved out of those N; data passed in as ``Splits`` is
+sliced as it is (and must agree with the config's ``normalize`` and whether it asks for a
+validation split).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..data import Mnist, Splits, load_mnist, prepare
 from ..errors import ConfigError
-from .config import TrainConfig
+from .config import TrainConfig, check_batch_fits
 
 _ARRAYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
 
@@ -40,7 +41,7 @@ def load_splits(config: TrainConfig, data: Optional[Splits] = None) -> Splits:
 
 
 def _load_mnist_splits(config: TrainConfig) -> Splits:
-    mnist = load_mnist(config.data_dir, download=True, progress=config.progress)
+    mnist = load_mnist(config.data_dir, download=True, progress=config.progress, dataset=config.dataset)
     if config.train_size is not None or config.test_size is not None:
         mnist = Mnist(
             train_images=mnist.train_images[: config.train_size],
@@ -121,11 +122,7 @@ def check_splits(data: Splits, config: TrainConfig, num_classes: int = 10) -> No
                 f"y_{part} has labels {which} {bad}, but the model has {num_classes} classes (0..{num_classes - 1}); "
                 "fix the labels or the data"
             )
-    if config.batch_size > len(data.x_train):
-        raise ConfigError(
-            f"batch_size {config.batch_size} is larger than the training set ({len(data.x_train)} examples); "
-            f"use a batch_size of at most {len(data.x_train)}"
-        )
+    check_batch_fits(config.batch_size, len(data.x_train))
 
 
 def fingerprint(data: Splits) -> Dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import shlex
 import sys
 from pathlib import Path
 from time import perf_counter
@@ -18,8 +17,9 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-from ..data import BatchIterator, Splits
-from ..errors import ConfigError, NonFiniteError
+from ..autograd.nonfinite import describe_nonfinite
+from ..data import DataLoader, Splits, TensorDataset
+from ..errors import ConfigError, NonFiniteError, RunDirectoryError
 from ..tensor import Tensor
 from .checkpoint import CHECKPOINT_NAME, save_checkpoint
 from .config import TrainConfig
@@ -27,27 +27,14 @@ from .evaluation import evaluate_arrays
 from .interrupt import InterruptGuard
 from .metrics import metric_columns, write_metrics_csv
 from .rngstate import capture_rng_states
+from .run_files import METRICS_NAME, build_summary, draw_curves, early_stop_message, resume_command, write_final_files
 from .state import TrainingState
-from .summary import write_summary
+from .status import RunStatus
 
-STATUS_RUNNING = "running"
-STOP_COMPLETED = "completed"
-STOP_EARLY = "early_stop"
-STOP_INTERRUPTED = "interrupted"
-STOP_NONFINITE = "nonfinite"
 # Non-finite batches skipped with on_nonfinite="skip" are reported one by one up to this many.
 _SKIP_REPORTS = 5
 
 Log = Callable[[str], None]
-
-
-def resume_command(run_dir: Path) -> str:
-    """The shell command that continues an interrupted run.
-
-    >>> resume_command(Path("runs/my run"))
-    "tinygrad-mnist train --resume 'runs/my run'"
-    """
-    return f"tinygrad-mnist train --resume {shlex.quote(str(run_dir))}"
 
 
 def anomaly_mode(enabled: bool):
@@ -86,12 +73,6 @@ def _above_bar(log: Log) -> Log:
             log(line)
 
     return write
-
-
-def _describe_nonfinite(values: np.ndarray) -> str:
-    if np.isnan(values).any():
-        return "nan"
-    return "inf" if (values == np.inf).any() else "-inf"
 
 
 class FiniteGradients:
@@ -156,7 +137,9 @@ class Trainer:
         self.model_meta = model_meta
         self.data_fingerprint = data_fingerprint
         self.log = log
-        self.batches = BatchIterator(splits.x_train, splits.y_train, config.batch_size, shuffle=True, seed=config.seed)
+        # Epoch e's order depends only on (seed, e), so a resumed run gets the same batches.
+        self.batches = DataLoader(TensorDataset(splits.x_train, splits.y_train), config.batch_size, shuffle=True,
+                                  seed=config.seed)
         self.params = list(model.parameters())
         self.gradients_finite = FiniteGradients(self.params)
         self.has_val = splits.x_val is not None
@@ -167,26 +150,62 @@ class Trainer:
         self._skip_reports = 0
 
     # ---- files ------------------------------------------------------------------------------------
-    def save_checkpoint(self, status: str) -> None:
-        """Write the full resumable state atomically (a crash leaves the previous checkpoint)."""
+    def save_checkpoint(self, status: RunStatus) -> Optional[str]:
+        """Write the full resumable state atomically (a crash leaves the previous checkpoint).
+
+        Returns None, or why nothing was written: a parameter or optimizer buffer is not finite
+        (the previous checkpoint stays the last good one). A failed write (a full disk) raises
+        RunDirectoryError naming the file and saying how to go on.
+        """
         meta = {
             "config": self.config.to_dict(),
             "model": self.model_meta,
             "rng": capture_rng_states(self.model),
-            "training": {"status": status, "state": self.state.to_json(), "data": self.data_fingerprint},
+            "training": {
+                "status": status.value,
+                "state": self.state.to_json(),
+                "data": self.data_fingerprint,
+                "monitor": self.monitor,
+            },
         }
         schedule_state = None if self.schedule is None else self.schedule.state_dict()
-        save_checkpoint(self.checkpoint_path, self.model, self.optimizer, meta=meta, states={"schedule": schedule_state})
+        had_one = self.checkpoint_path.exists()
+        try:
+            save_checkpoint(self.checkpoint_path, self.model, self.optimizer, meta=meta, states={"schedule": schedule_state})
+        except NonFiniteError as error:
+            return f"{error.array} became {error.kind}"
+        except OSError as error:
+            if not had_one:
+                raise RunDirectoryError(
+                    f"cannot write {self.checkpoint_path}: {error.strerror or error}; nothing was trained yet: "
+                    "free some space (or fix the folder) and start the run again"
+                ) from None
+            raise RunDirectoryError(
+                f"cannot write {self.checkpoint_path}: {error.strerror or error}; the previous checkpoint "
+                f"({self._kept_checkpoint()}) is unchanged: free some space and continue with "
+                f"{resume_command(self.run_dir)}"
+            ) from None
         self.checkpoint_epoch = self.state.epoch
+        return None
+
+    def _kept_checkpoint(self) -> str:
+        if self.checkpoint_epoch == 0:
+            return "the starting weights"
+        return f"after epoch {self.checkpoint_epoch}"
 
     def write_metrics(self) -> None:
         """Rewrite metrics.csv from the rows so far (atomically)."""
-        write_metrics_csv(self.run_dir / "metrics.csv", self.state.rows, self.columns)
+        write_metrics_csv(self.run_dir / METRICS_NAME, self.state.rows, self.columns)
 
     # ---- the run ----------------------------------------------------------------------------------
     def run(self) -> Dict[str, Any]:
         """Train until done, early-stopped, interrupted or non-finite; write the files; return the
-        summary. A non-finite stop raises NonFiniteError after writing everything."""
+        summary. A non-finite stop raises NonFiniteError after writing everything.
+
+        The final checkpoint and files are written inside the interrupt guard: a Ctrl-C that
+        arrives while they are written is noted and they are completed first, so a finished run
+        never ends up without its summary and curves.
+        """
         session_start = perf_counter()
         seconds_before = self.state.seconds
         # NumPy's overflow/invalid warnings are replaced by the trainer's own report of the first
@@ -195,97 +214,54 @@ class Trainer:
             over="ignore", invalid="ignore", divide="ignore"
         ):
             stopped, message = self._epochs(guard, session_start, seconds_before)
-        self.state.seconds = seconds_before + (perf_counter() - session_start)
-
-        if stopped == STOP_INTERRUPTED:
-            self.save_checkpoint(STOP_INTERRUPTED)
-            summary = self._finish(stopped, message, plot=False)
-            return summary
-        if stopped in (STOP_COMPLETED, STOP_EARLY):
-            self.save_checkpoint(stopped)
-        summary = self._finish(stopped, message, plot=True)
-        if stopped == STOP_NONFINITE:
+            self.state.seconds = seconds_before + (perf_counter() - session_start)
+            if stopped is not RunStatus.NONFINITE:
+                refused = self.save_checkpoint(stopped)
+                if refused is not None:
+                    stopped, message = RunStatus.NONFINITE, self._nonfinite_weights_message(refused)
+            summary = self._finish(stopped, message, plot=stopped is not RunStatus.INTERRUPTED)
+        if guard.requested and stopped is not RunStatus.INTERRUPTED:
+            # The signal came after the last batch: the run was finished, only its files were left.
+            self.log(f"{guard.signal_name} received while the final files were written; they were completed first")
+        if stopped is RunStatus.NONFINITE:
+            # The message travels in the error (and the summary); logging it too would show it twice.
             error = NonFiniteError(message)
             error.summary = summary
             raise error
         return summary
 
-    def _finish(self, stopped: str, message: Optional[str], plot: bool) -> Dict[str, Any]:
-        self.write_metrics()
+    def _finish(self, stopped: RunStatus, message: Optional[str], plot: bool) -> Dict[str, Any]:
         summary = self._summary(stopped, message)
-        write_summary(self.run_dir / "summary.json", summary)
-        if plot:
-            self._plot()
-        if message:
+        write_final_files(self.run_dir, self.state.rows, self.columns, summary, self._plot if plot else None)
+        if message and stopped is not RunStatus.NONFINITE:
             self.log(message)
         return summary
 
-    def _summary(self, stopped: str, message: Optional[str]) -> Dict[str, Any]:
-        state = self.state
-        final = {k: v for k, v in state.rows[-1].items() if k != "epoch"} if state.rows else {}
-        best: Dict[str, Any] = {"monitor": self.monitor, "epoch": state.best_epoch}
-        if state.best_epoch is not None:
-            best.update({k: v for k, v in state.rows[state.best_epoch - 1].items() if k != "epoch"})
-        summary: Dict[str, Any] = {
-            "run_dir": str(self.run_dir),
-            "stopped": stopped,
-            "message": message,
-            "epochs": self.config.epochs,
-            "epochs_run": len(state.rows),
-            "seconds": state.seconds,
-            "seconds_per_epoch": state.seconds / len(state.rows) if state.rows else None,
-        }
-        for key in ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "val_loss", "val_accuracy"):
-            if key in final:
-                summary[key] = final[key]
-        summary.update(
-            {
-                "final": final,
-                "best": best,
-                "skipped_batches": state.skipped,
-                "checkpoint": str(self.checkpoint_path),
-                "checkpoint_epoch": self.checkpoint_epoch,
-            }
-        )
-        if stopped == STOP_INTERRUPTED:
-            summary["resume_command"] = resume_command(self.run_dir)
-        return summary
+    def _summary(self, stopped: RunStatus, message: Optional[str]) -> Dict[str, Any]:
+        return build_summary(self.run_dir, self.config, self.state, stopped, message, self.monitor,
+                             self.checkpoint_path, self.checkpoint_epoch)
 
     def _plot(self) -> None:
-        if not self.state.rows:
-            return
-        try:
-            import matplotlib  # noqa: F401  (only to learn whether plotting is possible)
-        except ImportError:
-            return
-        from ..viz import plot_curves
-
-        try:
-            plot_curves([self.run_dir], self.run_dir / "curves.png", title=self.run_dir.name)
-        except (ValueError, OSError, RuntimeError) as error:
-            # The run's results are already on disk; a failed figure must not hide them.
-            self.log(f"warning: could not draw curves.png: {error}")
+        draw_curves(self.run_dir, self.log)
 
     # ---- epochs -----------------------------------------------------------------------------------
-    def _epochs(self, guard: InterruptGuard, session_start: float, seconds_before: float) -> Tuple[str, Optional[str]]:
+    def _epochs(self, guard: InterruptGuard, session_start: float, seconds_before: float) -> Tuple[RunStatus, Optional[str]]:
         config, state = self.config, self.state
         while state.epoch < config.epochs:
             outcome = self._train_epoch(guard)
             if outcome is not None:
-                if outcome[0] == STOP_INTERRUPTED:
+                if outcome[0] is RunStatus.INTERRUPTED:
                     state.seconds = seconds_before + (perf_counter() - session_start)
                 return outcome
             if self._end_epoch():
-                return STOP_EARLY, (
-                    f"early stop after epoch {state.epoch}: {self.monitor} did not improve by more than "
-                    f"{config.early_stop_min_delta:g} for {config.early_stop} epochs "
-                    f"(best {state.best_loss:.4f} at epoch {state.best_epoch})"
-                )
+                return RunStatus.EARLY_STOP, early_stop_message(config, state, self.monitor)
             every = config.checkpoint_every
             if every and state.epoch % every == 0 and state.epoch < config.epochs:
                 state.seconds = seconds_before + (perf_counter() - session_start)
-                self.save_checkpoint(STATUS_RUNNING)
-        return STOP_COMPLETED, None
+                refused = self.save_checkpoint(RunStatus.RUNNING)
+                if refused is not None:
+                    return RunStatus.NONFINITE, self._nonfinite_weights_message(refused)
+        return RunStatus.COMPLETED, None
 
     def _progress_bar(self, epoch: int, total: int, initial: int):
         # Only for a person at a terminal: CI systems that fake a TTY set $CI, and a bar's
@@ -306,7 +282,7 @@ class Trainer:
             file=sys.stderr,
         )
 
-    def _train_epoch(self, guard: InterruptGuard) -> Optional[Tuple[str, str]]:
+    def _train_epoch(self, guard: InterruptGuard) -> Optional[Tuple[RunStatus, str]]:
         """Run the remaining batches of the current epoch; return (stop reason, message) to stop."""
         config, state = self.config, self.state
         model, loss_fn, optimizer = self.model, self.loss_fn, self.optimizer
@@ -320,11 +296,12 @@ class Trainer:
         epoch_start = perf_counter() - state.epoch_seconds
         model.train()
         try:
-            for xb, yb in self.batches.epoch(epoch, start_batch=state.batch):
+            for xb, labels in self.batches.epoch(epoch, start_batch=state.batch):
                 if guard.requested:
                     state.epoch_seconds = perf_counter() - epoch_start
-                    return STOP_INTERRUPTED, self._interrupt_message(guard.signal_name)
-                logits = model(Tensor(xb))
+                    return RunStatus.INTERRUPTED, self._interrupt_message(guard.signal_name)
+                yb = labels.data
+                logits = model(xb)
                 loss = loss_fn(logits, yb)
                 loss_value = float(loss.data)
                 bad = None
@@ -343,7 +320,7 @@ class Trainer:
                 del logits, loss
                 if bad is not None:
                     if not skip:
-                        return STOP_NONFINITE, self._nonfinite_message(bad, loss_value)
+                        return RunStatus.NONFINITE, self._nonfinite_message(bad, loss_value)
                     self._report_skip(bad, loss_value, log)
                 state.batch += 1
                 if bar is not None:
@@ -359,16 +336,16 @@ class Trainer:
             # The anomaly report spans lines (op, where it was created, hints); the summary and the
             # CLI show one line.
             report = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
-            return STOP_NONFINITE, (
+            return RunStatus.NONFINITE, (
                 f"a NaN/Inf appeared at epoch {epoch + 1} batch {state.batch + 1} (of {n_batches}): {report}; "
-                f"the last good checkpoint (after epoch {self.checkpoint_epoch}) is {self.checkpoint_path}"
+                f"the last good checkpoint is {self.checkpoint_path} ({self._kept_checkpoint()})"
             )
         finally:
             if bar is not None:
                 bar.close()
         state.epoch_seconds = perf_counter() - epoch_start
         if sums.count == 0:
-            return STOP_NONFINITE, (
+            return RunStatus.NONFINITE, (
                 f"every batch of epoch {epoch + 1} was non-finite and skipped; the learning rate "
                 f"{config.lr!r} is probably too high: try {self._suggested_lr():g}"
             )
@@ -440,9 +417,8 @@ class Trainer:
 
     def _nonfinite_what(self, what: str, loss_value: float) -> str:
         if what == "loss":
-            kind = "nan" if math.isnan(loss_value) else ("inf" if loss_value > 0 else "-inf")
-            return f"loss became {kind}"
-        kinds = [_describe_nonfinite(p.grad.data) for p in self.params if p.grad is not None and not np.isfinite(p.grad.data).all()]
+            return f"loss became {describe_nonfinite(loss_value)}"
+        kinds = [describe_nonfinite(p.grad.data) for p in self.params if p.grad is not None and not np.isfinite(p.grad.data).all()]
         names = [name for name, p in self.model.named_parameters() if p.grad is not None and not np.isfinite(p.grad.data).all()]
         return f"the gradient of {names[0] if names else 'a parameter'} became {kinds[0] if kinds else 'non-finite'} (the loss was finite)"
 
@@ -458,9 +434,20 @@ class Trainer:
         else:
             cause = f"the learning rate {lr!r} is probably too high: try {self._suggested_lr():g}"
         return (
-            f"{self._nonfinite_what(what, loss_value)} {where}; {cause}. The last good checkpoint "
-            f"(after epoch {self.checkpoint_epoch}) is {self.checkpoint_path}; rerun with detect_anomaly=true "
+            f"{self._nonfinite_what(what, loss_value)} {where}; {cause}. The last good checkpoint is "
+            f"{self.checkpoint_path} ({self._kept_checkpoint()}); rerun with detect_anomaly=true "
             "(--detect-anomaly) to find the op that produced it"
+        )
+
+    def _nonfinite_weights_message(self, refused: str) -> str:
+        lr = self.optimizer.param_groups[0]["lr"]
+        state = self.state
+        when = f"during epoch {state.epoch + 1}" if state.batch else f"by the end of epoch {state.epoch}"
+        return (
+            f"{refused} {when}: an update overflowed although "
+            f"every loss and gradient was finite, so it was not saved; the learning rate {lr!r} (or the init_std "
+            f"{self.config.init_std:g}) is probably too high: try {self._suggested_lr():g}. The last good "
+            f"checkpoint is {self.checkpoint_path} ({self._kept_checkpoint()})"
         )
 
     def _report_skip(self, what: str, loss_value: float, log: Log) -> None:
