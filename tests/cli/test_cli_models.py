@@ -19,7 +19,7 @@ SMALL = ("--train-size", "600", "--test-size", "200", "--batch-size", "20", "--n
     [
         (["--optimizer", "adam", "--nesterov"], "nesterov=true is a setting of optimizer sgd, not of optimizer 'adam'"),
         (["--betas", "0.9", "0.99"], "betas=[0.9, 0.99] is a setting of optimizer adam or adamw"),
-        (["--optimizer", "sgd", "--eps", "1e-6"], "eps=1e-06 is a setting of optimizer adam or adamw or rmsprop"),
+        (["--optimizer", "sgd", "--eps", "1e-6"], "eps=1e-06 is a setting of optimizer adam, adamw or rmsprop"),
         (["--alpha", "0.9", "--optimizer", "adam"], "alpha=0.9 is a setting of optimizer rmsprop"),
         (["--optimizer", "adamw", "--momentum", "0.5"], "momentum=0.5 is a setting of optimizer sgd or rmsprop"),
         (["--model", "lenet5", "--hidden", "64"], "hidden=[64] is a setting of model mlp, not of model 'lenet5'"),

@@ -58,7 +58,7 @@ def test_models_with_batch_norm_and_dropout():
         ({"optimizer": "adamw", "momentum": 0.5}, "momentum=0.5 is a setting of optimizer sgd or rmsprop"),
         ({"optimizer": "adam", "momentum_form": "lab"}, "momentum_form=\"lab\" is a setting of optimizer sgd"),
         ({"alpha": 0.9}, "alpha=0.9 is a setting of optimizer rmsprop"),
-        ({"eps": 1e-6}, "eps=1e-06 is a setting of optimizer adam or adamw or rmsprop"),
+        ({"eps": 1e-6}, "eps=1e-06 is a setting of optimizer adam, adamw or rmsprop"),
         ({"model": "lenet5", "hidden": [64]}, "hidden=[64] is a setting of model mlp, not of model 'lenet5'"),
         ({"batch_norm": True, "batch_size": 1}, "batch_norm=true needs batch_size >= 2"),
         ({"batch_norm": True, "train_size": 1001}, "leaves a last batch of one example (1001 training examples)"),

@@ -33,6 +33,7 @@ from .settings import (
     Widths,
     declared_settings,
     setting,
+    spoken_list,
 )
 
 DTYPES = ("float32", "float64")
@@ -326,7 +327,7 @@ def _check_applies(config: TrainConfig, declared: Setting) -> None:
     if value is None or value == declared.default:
         return
     on = declared.depends.on
-    owners = " or ".join(declared.depends.defaults)
+    owners = spoken_list(list(declared.depends.defaults), "or")
     raise ConfigError(
         f"{declared.name}={json.dumps(value)} is a setting of {on} {owners}, not of {on} {getattr(config, on)!r}: "
         f"remove {declared.name}, or set {on} to {owners}")

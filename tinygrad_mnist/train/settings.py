@@ -348,6 +348,16 @@ class OrNone(Kind):
         return self.kind.spelling(many)
 
 
+def spoken_list(items: Sequence[str], conjunction: str = "and") -> str:
+    """Items as a sentence lists them.
+
+    >>> spoken_list(["sgd"]), spoken_list(["adam", "adamw", "rmsprop"], "or")
+    ('sgd', 'adam, adamw or rmsprop')
+    """
+    items = list(items)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
 @dataclass(frozen=True)
 class ChoiceDefaults:
     """A setting that belongs to some values of another (choice) setting, with its default there.
@@ -378,7 +388,7 @@ class ChoiceDefaults:
         grouped: Dict[str, List[str]] = {}
         for choice, value in self.defaults.items():
             grouped.setdefault(kind.show(value), []).append(choice)
-        return ", ".join(f"{value} for {' and '.join(choices)}" for value, choices in grouped.items())
+        return ", ".join(f"{value} for {spoken_list(choices)}" for value, choices in grouped.items())
 
 
 @dataclass(frozen=True)
