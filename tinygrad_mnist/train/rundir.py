@@ -295,18 +295,6 @@ def create_run_dir(config: TrainConfig, out_dir: Optional[PathLike] = None, root
         return lock.path
 
 
-def claim_dir(path: Path) -> Path:
-    """Claim ``path`` (create it, or take an existing empty folder) exclusively, as a new run's
-    folder is claimed, and return it; RunDirectoryError when it is taken or not empty.
-
-    >>> import tempfile, pathlib
-    >>> claim_dir(pathlib.Path(tempfile.mkdtemp()) / "new").is_dir()
-    True
-    """
-    with RunLock.claim(path) as lock:
-        return lock.path
-
-
 def check_claimable(path: PathLike) -> None:
     """Raise RunDirectoryError if a new run could not claim ``path``; create nothing.
 
