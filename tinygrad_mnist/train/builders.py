@@ -8,7 +8,7 @@ import numpy as np
 from .. import nn, optim
 from ..checks import check_choice
 from ..errors import ConfigError
-from .config import SETTINGS, SETTINGS_BY_NAME, TrainConfig
+from .config import OPTIMIZERS, SETTINGS, SETTINGS_BY_NAME, TrainConfig
 
 MNIST_FEATURES = 28 * 28
 MNIST_CLASSES = 10
@@ -56,10 +56,6 @@ def build_loss(config: TrainConfig) -> nn.Module:
     return nn.LOSSES[name](**options.get(name, {}))
 
 
-#: The optimizer classes by their name in ``TrainConfig.optimizer``.
-OPTIMIZER_CLASSES = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop}
-
-
 def optimizer_options(config: TrainConfig) -> Dict[str, Any]:
     """The keyword arguments of the config's optimizer: every setting that belongs to it (see their
     declarations), with the optimizer's own default where the config leaves it unset.
@@ -80,8 +76,8 @@ def build_optimizer(config: TrainConfig, model: nn.Module) -> optim.Optimizer:
     >>> type(build_optimizer(TrainConfig(optimizer="rmsprop"), build_model(TrainConfig(hidden=[])))).__name__
     'RMSprop'
     """
-    name = check_choice(config.optimizer, "optimizer", OPTIMIZER_CLASSES)
-    return OPTIMIZER_CLASSES[name](model.parameters(), **optimizer_options(config))
+    name = check_choice(config.optimizer, "optimizer", OPTIMIZERS)
+    return OPTIMIZERS[name](model.parameters(), **optimizer_options(config))
 
 
 def build_schedule(config: TrainConfig, optimizer) -> optim.ConstantLR:

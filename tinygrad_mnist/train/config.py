@@ -17,7 +17,7 @@ from ..checks import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, UNIT_INTERVAL, Bounds
 from ..data import DATASETS, NORMALIZATIONS, dataset_info, split_size
 from ..errors import ConfigError
 from ..nn import ACTIVATIONS, INITS, LOSSES
-from ..optim import MOMENTUM_FORMS, SCHEDULES
+from ..optim import MOMENTUM_FORMS, SCHEDULES, SGD, Adam, AdamW, RMSprop
 from .settings import (
     Choice,
     ChoiceDefaults,
@@ -47,8 +47,8 @@ MAX_LAYER_WIDTH = 65536
 _BELOW_ONE = Bounds(0, 1, high_open=True)
 #: The networks a run can train (``train/builders.py`` builds them).
 MODELS = ("mlp", "lenet5")
-#: The optimizers a run can use, in the order ``--help`` lists them.
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+#: The optimizers a run can use by name, in the order ``--help`` lists them.
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
 
 
 def _per_model(**defaults: Any) -> ChoiceDefaults:
