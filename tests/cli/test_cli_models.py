@@ -29,6 +29,7 @@ SMALL = ("--train-size", "600", "--test-size", "200", "--batch-size", "20", "--n
         (["--model", "cnn"], "unknown model 'cnn'"),
         (["--optimizer", "adma"], "did you mean 'adam'"),
         (["--dropout", "1"], "dropout must be >= 0 and < 1"),
+        (["--hidden", "--batch-norm"], "batch_norm=true acts after hidden layers, and this MLP has none"),
     ],
 )
 def test_settings_that_make_no_sense_together_are_one_line(cli, argv, words):
@@ -40,7 +41,9 @@ def test_settings_that_make_no_sense_together_are_one_line(cli, argv, words):
 
 def _as_grid_values(argv):
     """The same settings for ``grid``, where each token is one run's value: a pair of betas is
-    typed with a comma."""
+    typed with a comma, and no hidden layer as none."""
+    if argv[:2] == ["--hidden", "--batch-norm"]:
+        return ["--hidden", "none", "--batch-norm"]
     if "--betas" not in argv:
         return argv
     at = argv.index("--betas")

@@ -67,6 +67,8 @@ def test_models_with_batch_norm_and_dropout():
         ({"optimizer": "adam", "betas": [0.9, 1.0]}, "BETA2 (in betas) must be >= 0 and < 1"),
         ({"optimizer": "adm"}, "did you mean 'adam'"),
         ({"dropout": 1.0}, "dropout must be >= 0 and < 1"),
+        ({"hidden": [], "dropout": 0.5}, "dropout=0.5 acts after hidden layers, and this MLP has none"),
+        ({"hidden": [], "batch_norm": True}, "batch_norm=true acts after hidden layers"),
     ],
 )
 def test_settings_that_make_no_sense_together_are_one_clear_error(settings, words):

@@ -306,6 +306,11 @@ def _check_together(config: TrainConfig) -> None:
     """Rules between settings; the sizes are those the data set will give, checked before any loading."""
     for declared in declared_settings(type(config)):
         _check_applies(config, declared)
+    if config.model == "mlp" and not config.hidden:
+        for name, given in (("batch_norm", config.batch_norm), ("dropout", config.dropout)):
+            if given:
+                raise ConfigError(f"{name}={json.dumps(given)} acts after hidden layers, and this MLP has none "
+                                  "(hidden is empty): give hidden layer widths, or remove " + name)
     if config.nesterov and SETTINGS_BY_NAME["momentum"].value_in(config) == 0.0:
         raise ConfigError("nesterov=true needs momentum > 0 (e.g. momentum 0.9), or set nesterov to false")
     n_train = config.train_size or dataset_info(config.dataset).n_train
