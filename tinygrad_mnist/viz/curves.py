@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -137,16 +138,30 @@ def curves_figure(
     return figure
 
 
+# A number inside a run name (a grid's value: 10, 0.0002, 1e-05), compared by its value.
+_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e-?\d+)?")
+
+
+def _by_name_and_value(path: Path) -> tuple:
+    """Sort key that puts batch_size50 before batch_size100, and weight_decay0.0002 before 0.002."""
+    parts, position = [], 0
+    for match in _NUMBER.finditer(path.name):
+        parts += [(0, path.name[position:match.start()], 0.0), (1, "", float(match.group()))]
+        position = match.end()
+    return tuple(parts + [(0, path.name[position:], 0.0)])
+
+
 def run_directories(paths: Sequence[Union[str, Path]]) -> List[Path]:
-    """Run directories (with a metrics.csv) in ``paths``; a grid directory stands for its runs.
+    """Run directories (with a metrics.csv) in ``paths``; a grid directory stands for its runs, in the
+    order of their names with the numbers in them compared by value.
 
     >>> import tempfile
     >>> grid = Path(tempfile.mkdtemp())
-    >>> for name in ("relu", "gelu"):
+    >>> for name in ("relu", "gelu", "batch_size100", "batch_size50"):
     ...     (grid / name).mkdir()
     ...     _ = (grid / name / "metrics.csv").write_text("epoch,train_loss" + chr(10) + "1,0.5" + chr(10))
     >>> [path.name for path in run_directories([grid])]
-    ['gelu', 'relu']
+    ['batch_size50', 'batch_size100', 'gelu', 'relu']
     """
     found: List[Path] = []
     for text in paths:
@@ -154,7 +169,7 @@ def run_directories(paths: Sequence[Union[str, Path]]) -> List[Path]:
         if (path / "metrics.csv").is_file():
             found.append(path)
             continue
-        inner = sorted(p.parent for p in path.glob("*/metrics.csv"))
+        inner = sorted((p.parent for p in path.glob("*/metrics.csv")), key=_by_name_and_value)
         if not inner:
             raise FileNotFoundError(
                 f"{text} has no metrics.csv (and no run directories with one); "
