@@ -1,5 +1,6 @@
 """tinygrad_mnist: a small NumPy-backed autograd framework for learning deep learning on MNIST."""
 from .autograd import AnomalyError, Function, ShapeError, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
+from .capture import JitWarning, jit
 from .creation import (
     arange,
     eye,
@@ -23,6 +24,7 @@ from . import func
 __version__ = "0.1.0"
 __all__ = [
     "AnomalyError",
+    "JitWarning",
     "detect_anomaly",
     "Function",
     "ShapeError",
@@ -38,6 +40,7 @@ __all__ = [
     "func",
     "grad",
     "is_grad_enabled",
+    "jit",
     "linspace",
     "manual_seed",
     "no_grad",

@@ -7,8 +7,10 @@ from typing import Callable, TypeVar
 F = TypeVar("F", bound=Callable)
 
 # A module-level flag rather than thread-local state: the framework is single-threaded by design and
-# reading a global is the cheapest check on the hot path of every op.
-_state = {"enabled": True, "anomaly": False}
+# reading a global is the cheapest check on the hot path of every op. "recorder" is the jit's
+# recording in progress, if any, and "structure" counts changes of modules' layers and parameters
+# (``autograd/recording.py``).
+_state = {"enabled": True, "anomaly": False, "recorder": None, "structure": 0}
 
 
 def is_grad_enabled() -> bool:

@@ -5,6 +5,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 
+from ..autograd import recording, saved
 from ..errors import CheckpointError, ConfigError
 from ..tensor import Tensor
 
@@ -15,7 +16,8 @@ class Optimizer:
     ``params`` is an iterable of Tensors (one group) or of dicts, each with "params" and optional
     per-group hyperparameters; ``defaults`` fills the rest. Per-parameter state (momentum buffers, ...)
     is keyed by the parameter's position across all groups, which is also how ``state_dict`` names it.
-    Subclasses implement ``step`` and may check hyperparameters in ``_check_group``.
+    Subclasses implement ``_update`` (the arithmetic of one step) and may check hyperparameters in
+    ``_check_group``.
 
     >>> from tinygrad_mnist.nn import Parameter
     >>> opt = Optimizer([Parameter([1.0])], {"lr": 0.1})
@@ -84,8 +86,28 @@ class Optimizer:
                 p.grad = None
 
     def step(self) -> None:
-        """Update the parameters from their ``.grad``."""
-        raise NotImplementedError(f"{type(self).__name__} must implement step()")
+        """Update every parameter that has a gradient from its ``.grad``, in place.
+
+        A parameter that a live graph still holds (``backward(retain_graph=True)``, or a forward pass
+        not yet differentiated) is updated all the same; a later backward pass through that graph
+        raises ``ModifiedError`` instead of using the new values (``autograd/saved.py``). While a
+        jitted step is recorded, the update is handed to the recording, which replays it as one call
+        that reads the hyperparameters (a scheduled learning rate) when it runs.
+        """
+        if not recording.opaque(self._step, (p for group in self.param_groups for p in group["params"])):
+            self._step()
+
+    def _step(self) -> None:
+        opened = saved.begin_updates([p.data for g in self.param_groups for p in g["params"]]) if saved.any_held() else ()
+        try:
+            self._update()
+        finally:
+            if opened:
+                saved.end_updates(opened)
+
+    def _update(self) -> None:
+        """The arithmetic of one step on ``p.data`` and ``self.state`` (subclasses implement it)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _update()")
 
     def state_dict(self) -> Dict[str, Any]:
         """JSON-able hyperparameters plus copies of the state arrays.

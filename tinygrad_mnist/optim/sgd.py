@@ -5,7 +5,6 @@ from typing import Any, Dict
 
 import numpy as np
 
-from ..autograd import saved
 from ..checks import NON_NEGATIVE, POSITIVE, UNIT_INTERVAL, Bounds, check_bool, check_choice, check_float
 from ..errors import ConfigError
 from .optimizer import Optimizer
@@ -89,20 +88,6 @@ class SGD(Optimizer):
                 f"momentum={group['momentum']}, dampening={group['dampening']}"
             )
         group["momentum_form"] = check_choice(group["momentum_form"], "momentum_form", MOMENTUM_FORMS, owner="SGD")
-
-    def step(self) -> None:
-        """Apply one update to every parameter that has a gradient.
-
-        A parameter that a live graph still holds (``backward(retain_graph=True)``, or a forward pass
-        not yet differentiated) is updated all the same; a later backward pass through that graph
-        raises ``ModifiedError`` instead of using the new values (``autograd/saved.py``).
-        """
-        opened = saved.begin_updates([p.data for g in self.param_groups for p in g["params"]]) if saved.any_held() else ()
-        try:
-            self._update()
-        finally:
-            if opened:
-                saved.end_updates(opened)
 
     def _update(self) -> None:
         index = -1
