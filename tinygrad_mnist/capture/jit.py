@@ -32,7 +32,7 @@ import numpy as np
 from ..autograd.grad_mode import _state
 from ..autograd.node import Node
 from .compare import difference
-from .program import GUARD_FAILED, STALE, Program
+from .program import GUARD_FAILED, STALE, NotReplayable, Program
 from .recording import Recording, UntracedArrayError, _detached
 
 #: How many recordings of one signature may disagree before it is run eagerly for good.
@@ -142,7 +142,11 @@ class JitFunction:
             entry.eager_reason = recording.unreplayable
             self._warn(recording.unreplayable)
         elif entry.candidate is not None and difference(entry.candidate, recording) is None:
-            entry.program, entry.candidate = Program(recording), None
+            try:
+                entry.program, entry.candidate = Program(recording), None
+            except NotReplayable as error:
+                entry.eager_reason = str(error)
+                self._warn(entry.eager_reason)
         elif entry.recordings >= MAX_RECORDINGS:
             reason = difference(entry.candidate, recording)
             entry.eager_reason = f"the recorded program changed from call to call ({reason})"

@@ -39,6 +39,10 @@ GUARD_FAILED = object()
 #: changed its training flag): record again.
 STALE = object()
 
+
+class NotReplayable(RuntimeError):
+    """A recording that no program can replay faithfully; the message says why."""
+
 # Array functions whose result a replay can write into an existing array with ``out=``.
 _OUT_FUNCTIONS = frozenset({np.dot, np.take, np.clip, np.concatenate, np.stack, np.cumsum, np.sum, np.mean})
 _OUT_METHODS = frozenset({"reduce", "accumulate", "reduceat", "outer", "random"})
@@ -257,17 +261,51 @@ class Program:
         used = {self._roots[r.index] for p, ins in enumerate(recording.instructions) if self.kept[p]
                 for r in _refs_in((ins.args, ins.kwargs, ins.bindings))} | {self._roots[i] for i in self._escaping()}
         lines += self._entry_checks(used)
+        backups, rollback = self._undo_before_guards()
+        lines += backups
         restored: Set[int] = set()
         for position, instruction in enumerate(recording.instructions):
             if not self.kept[position]:
                 continue
             lines += self._restores(instruction, restored)
             text = self._instruction_text(instruction)
-            if text:
+            if instruction.kind == "guard" and rollback:
+                lines.append(f"{text[:-len(' return GUARD_FAILED')]:<72}# {instruction.where}")
+                lines += ["    " + line for line in rollback] + ["    return GUARD_FAILED"]
+            elif text:
                 lines.append(f"{text:<72}# {instruction.where}" if instruction.where else text)
         lines.append(f"return {self._output_text(recording.outputs)}")
         inputs = ", ".join(f"x{v.source}" for v in self.values if v.origin == "input")
         return f"def replay({inputs}):\n" + "\n".join("    " + line for line in lines) + "\n"
+
+    def _undo_before_guards(self):
+        """Lines that save, at the start, what a replay changes before its last guard (arrays of
+        parameters, buffers and inputs written in place, generators drawn from), and the lines that
+        put it back when a guard fails, so that the eager run of that call starts where it should.
+        An optimizer update cannot be taken back: a guard after one makes the recording unreplayable."""
+        instructions = self.recording.instructions
+        guards = [p for p, ins in enumerate(instructions) if self.kept[p] and ins.kind == "guard"]
+        if not guards:
+            return [], []
+        before = [ins for p, ins in enumerate(instructions[:guards[-1]]) if self.kept[p]]
+        opaque = next((ins for ins in before if ins.kind == "opaque"), None)
+        if opaque is not None:
+            raise NotReplayable(f"a tensor value decides what the step does after the update at {opaque.where}; "
+                                "a replay cannot take an update back to run that call eagerly")
+        save, undo = [], []
+        written = {self._roots[w] for ins in before for w in ins.writes}
+        for root in sorted(written):
+            if self.values[root].origin in ("state", "rebound", "grad", "input"):
+                backup = self._object(np.empty_like(self.values[root].array), "u")
+                save.append(f"np.copyto({backup}, {self.name(root)})")
+                undo.append(f"np.copyto({self.name(root)}, {backup})")
+        generators = {id(ins.call.__self__): ins.call.__self__ for ins in before
+                      if ins.kind == "call" and isinstance(getattr(ins.call, "__self__", None), np.random.Generator)}
+        for generator in generators.values():
+            name = self._object(generator, "rng")
+            save.append(f"{name}_state = {name}.bit_generator.state")
+            undo.append(f"{name}.bit_generator.state = {name}_state")
+        return save, undo
 
     def _entry_checks(self, used: Set[int]) -> List[str]:
         lines = []

@@ -310,8 +310,9 @@ class OrNone(Kind):
 class Setting:
     """One training setting as declared with :func:`setting` next to its ``TrainConfig`` field.
 
-    ``part`` groups it in ``--help`` (see ``PARTS``); ``display_only`` marks settings that change
-    only what is shown, never the results, so a resumed run may change them; ``local`` marks
+    ``part`` groups it in ``--help`` (see ``PARTS``); ``display_only`` marks settings that never
+    change the results, only what is shown (or, for ``jit``, how fast it runs), so a resumed run may
+    change them; ``local`` marks
     settings that say where things are on this machine (the data folder): a resumed or evaluated
     run takes them from the command line or the environment, never from the run's saved files, and
     verifies what it finds by checksum; ``metavar`` and ``default_text`` adjust how ``--help`` shows
