@@ -123,6 +123,8 @@ class JitFunction:
     def _record(self, entry: _Entry, args, kwargs):
         recording = Recording()
         traced_args, traced_kwargs = _traced_arguments(recording, args, kwargs)
+        for tensor in tensors_in_reach(self.function):
+            recording.adopt_state(tensor)
         _state["recorder"] = recording
         try:
             outputs = self.function(*traced_args, **traced_kwargs)
@@ -163,6 +165,58 @@ class JitFunction:
     def programs(self) -> List[Program]:
         """The compiled programs, one per signature that settled (most recently used last)."""
         return [entry.program for entry in self.entries.values() if entry.program is not None]
+
+
+def tensors_in_reach(function: Callable) -> List[Node]:
+    """The tensors a step reaches without being handed them: those its code names as closure
+    variables or globals, or holds as attributes of its bound object, and the parameters and buffers
+    of the modules and optimizers among them (one level deep; lists, tuples and dicts looked into).
+
+    A recording traces them from the start: code that reads ``p.data`` before any op touches ``p``
+    (softmax's shift by the max) is then traced too. Modules and ops found later adopt theirs as
+    they run.
+
+    >>> from tinygrad_mnist import nn
+    >>> model = nn.Linear(2, 1)
+    >>> [t.shape for t in tensors_in_reach(lambda x: model(x))]
+    [(2, 1), (1,)]
+    """
+    found: Dict[int, Node] = {}
+
+    def visit(item, depth: int) -> None:
+        if isinstance(item, Node):
+            found.setdefault(id(item), item)
+        elif hasattr(item, "parameters") and hasattr(item, "forward"):  # a Module
+            for tensor in list(item.parameters()) + list(getattr(item, "buffers", lambda: [])()):
+                found.setdefault(id(tensor), tensor)
+        elif hasattr(item, "param_groups"):  # an optimizer
+            for group in item.param_groups:
+                for tensor in group["params"]:
+                    found.setdefault(id(tensor), tensor)
+        elif depth > 0 and isinstance(item, (list, tuple)):
+            for x in item:
+                visit(x, depth - 1)
+        elif depth > 0 and isinstance(item, dict):
+            for x in item.values():
+                visit(x, depth - 1)
+
+    owner = getattr(function, "__self__", None)
+    if owner is not None:
+        for value in vars(owner).values() if hasattr(owner, "__dict__") else ():
+            visit(value, 1)
+        function = function.__func__
+    code = getattr(function, "__code__", None)
+    for cell in getattr(function, "__closure__", None) or ():
+        try:
+            visit(cell.cell_contents, 1)
+        except ValueError:  # an empty cell
+            pass
+    if code is not None:
+        scope = getattr(function, "__globals__", {})
+        for name in code.co_names:
+            if name in scope:
+                visit(scope[name], 1)
+    return list(found.values())
 
 
 def _flat_arguments(args, kwargs) -> List[Any]:

@@ -148,7 +148,7 @@ class Recording:
         self.modules: Dict[int, Any] = {}           # id -> module whose forward ran (training flag guarded)
         self.inputs: List[Tuple[Any, int]] = []    # (tensor or None, value) per argument position
         self.outputs: Any = None                   # the output structure, values as Refs
-        self._by_id: Dict[int, int] = {}           # id(plain array) -> constant value
+        self._by_id: Dict[int, Any] = {}           # id(plain array) -> its value (or ("grad", tensor))
         self._keep: List[np.ndarray] = []          # those arrays, so that their ids stay theirs
         self._swapped: List[Tuple[Any, np.ndarray, Traced]] = []  # (tensor, original data, traced data)
         self._entry_grads: Dict[int, Any] = {}     # id(tensor) -> its .grad when adopted
@@ -207,6 +207,11 @@ class Recording:
         """The value of a plain array met as an argument: an alias of a value it is the same window
         on, or a new constant. A partial view of a traced value's memory cannot be followed."""
         known = self._by_id.get(id(array))
+        if isinstance(known, tuple):  # the gradient a tensor had when the call began, read now
+            index = len(self.values)
+            self.values.append(Value(index, array, "grad", source=known[1]))
+            self._by_id[id(array)] = index
+            return index
         if known is not None:
             return known
         for value in self.values:
@@ -337,15 +342,32 @@ class Recording:
             if getattr(tensor, "requires_grad", False) and tensor._ctx is None:
                 self._adopt(tensor)
 
+    def adopt_state(self, tensor) -> None:
+        """Trace the array of a tensor that lives across calls (a parameter, a buffer, a constant
+        the step reads): replays read its current values, and updates in place are replayed."""
+        if id(tensor) not in self._inputs_watched:
+            self._adopt(tensor)
+
     def _adopt(self, tensor) -> None:
         if isinstance(tensor.data, Traced):
             return
-        self._swap(tensor, self._new_value(tensor.data, "state", source=tensor))
+        known = self._by_id.get(id(tensor.data))
+        if isinstance(known, int) and self.values[known].origin == "constant":
+            # Read through .data before any op adopted it (softmax's shift by the max): that
+            # "constant" was this tensor's state all along.
+            value = self.values[known]
+            value.origin, value.source = "state", tensor
+            traced = self.traced(known)
+        else:
+            traced = self._new_value(tensor.data, "state", source=tensor)
+        self._swap(tensor, traced)
         self._watched[id(tensor)] = tensor
         grad = tensor.grad
         self._entry_grads[id(tensor)] = grad
         if grad is not None and not isinstance(grad.data, Traced):
-            self._swap(grad, self._new_value(grad.data, "grad", source=tensor))
+            # A value only if the step reads it (gradient accumulation): most steps zero it first.
+            self._by_id[id(grad.data)] = ("grad", tensor)
+            self._keep.append(grad.data)
 
     def enter_module(self, module) -> None:
         """Trace a module's parameters and buffers and guard its training flag (``Module.__call__``)."""
