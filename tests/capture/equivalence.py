@@ -59,26 +59,30 @@ def compare(eager, jitted, label: str) -> None:
         assert same_bits(a, b), f"{label}: optimizer state {key} differs"
 
 
-def run_both(make: Callable[[], Tuple[Callable, Sequence[Tensor], Optional[Any]]], calls: Sequence[Callable[[], tuple]],
+def run_both(make: Callable[[], tuple], calls: Sequence[Callable[[], tuple]], before=None,
              expect_replays: Optional[int] = None, allow_warnings: bool = False):
     """Run ``calls`` (each gives the arguments of one call) eagerly and jitted, comparing after each.
 
-    Returns the jitted function (its ``stats`` say how each call ran). ``expect_replays``: at
-    least that many calls must have been replayed; unless ``allow_warnings``, no JitWarning may be
-    raised (nothing may have fallen back to eager for good).
+    ``make()`` returns (step, tensors to compare, optimizer or None, anything else the scenario
+    needs); ``before(i, setup)``, if given, runs before call ``i`` (from 0) on each setup alone.
+    Returns the jitted function (its ``stats`` say how each call ran) and the JitWarning messages.
+    ``expect_replays``: at least that many calls must have been replayed; unless
+    ``allow_warnings``, no JitWarning may be raised (nothing may have fallen back to eager for good).
     """
-    step_a, tensors_a, opt_a = make()
-    step_b, tensors_b, opt_b = make()
-    jitted = jit(step_b)
+    setups = [make(), make()]
+    steps = [setups[0][0], jit(setups[1][0])]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", JitWarning)
-        for number, arguments in enumerate(calls, start=1):
-            out_a = step_a(*arguments())
-            out_b = jitted(*arguments())
-            compare((out_a, tensors_a, opt_a), (out_b, tensors_b, opt_b), f"call {number}")
+        for number, arguments in enumerate(calls):
+            outputs = []
+            for setup, step in zip(setups, steps):
+                if before is not None:
+                    before(number, setup)
+                outputs.append(step(*arguments()))
+            compare((outputs[0], *setups[0][1:3]), (outputs[1], *setups[1][1:3]), f"call {number + 1}")
     messages = [str(w.message) for w in caught if issubclass(w.category, JitWarning)]
     if not allow_warnings:
         assert not messages, messages
     if expect_replays is not None:
-        assert jitted.stats["replayed"] >= expect_replays, jitted.stats
-    return jitted
+        assert steps[1].stats["replayed"] >= expect_replays, steps[1].stats
+    return steps[1], messages

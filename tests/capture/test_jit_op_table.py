@@ -37,7 +37,7 @@ def _maker(spec, case):
             optimizer.step()
             return out, loss
 
-        return step, inputs, optimizer
+        return step, inputs, optimizer, None
 
     return make
 

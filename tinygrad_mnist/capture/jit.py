@@ -5,12 +5,12 @@ tensor arguments, the values of the others, and grad mode) a jitted function goe
 
 1. **recording**: the call runs eagerly, exactly as without the jit, while a ``Recording`` writes
    down its NumPy calls; the caller gets the eager results;
-2. **settling**: the next call with that signature is recorded too, and the two recordings must
-   be the same program: the same calls in the same order on the same kinds of values, with the same
-   constants. A first call that differs (an optimizer making its momentum buffers) is simply
-   followed by another recording; a program that keeps changing, or a recording that saw something
-   it cannot replay, makes the signature run eagerly from then on, with a one-time ``JitWarning``
-   that says why;
+2. **settling**: the next call with that signature is recorded too, and two recordings must be
+   the same program: the same calls in the same order on the same kinds of values, with the same
+   constants. A recording that matches none of the earlier ones (the first call of a step that
+   differs, an ``if`` that went the other way) is kept and another call recorded; a program that
+   keeps changing (``MAX_RECORDINGS``), or a recording that saw something it cannot replay, makes
+   the signature run eagerly from then on, with a one-time ``JitWarning`` that says why;
 3. **replay**: later calls run the ``Program`` compiled from the last recording: no graph, no op
    dispatch, buffers allocated once. A guard that disagrees (say, a non-finite loss the step handles
    with an ``if``) makes that one call run eagerly; a parameter given a new array, a module switched
@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Hashable, List, Optional, Tuple
 
 import numpy as np
@@ -47,7 +47,7 @@ class JitWarning(UserWarning):
 class _Entry:
     """What a jitted function knows about one signature."""
 
-    candidate: Optional[Recording] = None   # the last recording, waiting for the next one to agree
+    candidates: List[Recording] = field(default_factory=list)  # recordings waiting for one to agree
     recordings: int = 0
     program: Optional[Program] = None
     eager_reason: Optional[str] = None      # set: this signature runs eagerly
@@ -113,7 +113,7 @@ class JitFunction:
             if outputs is not STALE:
                 self.stats["replayed"] += 1
                 return outputs
-            entry.program, entry.candidate, entry.recordings = None, None, 0
+            entry.program, entry.candidates, entry.recordings = None, [], 0
         return self._record(entry, args, kwargs)
 
     def _eager(self, args, kwargs):
@@ -140,21 +140,22 @@ class JitFunction:
         outputs = recording.finish(outputs)
         self.stats["recorded"] += 1
         entry.recordings += 1
+        differences = [difference(candidate, recording) for candidate in entry.candidates]
         if recording.unreplayable is not None:
             entry.eager_reason = recording.unreplayable
             self._warn(recording.unreplayable)
-        elif entry.candidate is not None and difference(entry.candidate, recording) is None:
+        elif None in differences:
             try:
-                entry.program, entry.candidate = Program(recording), None
+                entry.program, entry.candidates = Program(recording), []
             except NotReplayable as error:
                 entry.eager_reason = str(error)
                 self._warn(entry.eager_reason)
         elif entry.recordings >= MAX_RECORDINGS:
-            reason = difference(entry.candidate, recording)
-            entry.eager_reason = f"the recorded program changed from call to call ({reason})"
+            entry.eager_reason = f"the recorded program changed from call to call ({differences[-1]})"
+            entry.candidates = []
             self._warn(entry.eager_reason)
         else:
-            entry.candidate = recording
+            entry.candidates.append(recording)
         return outputs
 
     def _warn(self, reason: str) -> None:

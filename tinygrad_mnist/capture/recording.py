@@ -119,13 +119,14 @@ class UntracedArrayError(RuntimeError):
     """A traced array that the recording did not make reached it (made by NumPy code it cannot see)."""
 
 
-def _where() -> str:
+def _where(user: bool = False) -> str:
     """``file:line (function)`` of the innermost frame outside the jit and NumPy: the rule or the
-    user code that made the current NumPy call."""
+    user code that made the current NumPy call (``user``: the innermost frame outside the package)."""
     frame = sys._getframe(2)
     while frame is not None:
         path = os.path.abspath(frame.f_code.co_filename)
-        if not path.startswith(_CAPTURE_DIR) and not path.startswith(_NUMPY_DIR) and path != _HOOKS:
+        inside = path.startswith(_PACKAGE_DIR) if user else path.startswith(_CAPTURE_DIR) or path == _HOOKS
+        if not inside and not path.startswith(_NUMPY_DIR):
             shown = os.path.relpath(path, _PACKAGE_DIR) if path.startswith(_PACKAGE_DIR) else os.path.basename(path)
             return f"{shown}:{frame.f_lineno} ({frame.f_code.co_qualname})"
         frame = frame.f_back
@@ -331,7 +332,7 @@ class Recording:
             return
         shown = {"__float__": "float()", "__complex__": "complex()", "__repr__": "printing",
                  "__str__": "printing", "__format__": "formatting"}.get(name, f".{name}()")
-        self.give_up(f"{shown} of a tensor value inside the function ({_where()}): the value leaves for "
+        self.give_up(f"{shown} of a tensor value inside the function ({_where(user=True)}): the value leaves for "
                      "Python code the recording cannot follow; return the tensor and read it outside the "
                      "jitted function")
 
@@ -379,8 +380,6 @@ class Recording:
             for _, member in tensors:
                 if hasattr(member, "data") and hasattr(member, "_ctx"):
                     self._adopt(member)
-            for tensor in getattr(sub, "_own_buffers", lambda: [])():
-                self._adopt(tensor)
 
     def opaque(self, call: Callable[[], None], reads_grads_of: List[Any]) -> None:
         """Run ``call`` untraced now and write it down as one instruction, after noting the gradient
