@@ -18,9 +18,8 @@ def main(out: str) -> None:
     images = Tensor(np.random.default_rng(0).random((16, 784), dtype=np.float32), name="images")
     labels = np.arange(16) % 10
     loss = nn.SoftmaxCrossEntropyLoss()(model(images), labels)
-    loss.backward(retain_graph=True)  # keep the graph so it can still be drawn with gradients
     names = dict(model.named_parameters())
-    graph = draw_graph(loss, names=names, show_grads=True)
+    graph = draw_graph(loss, names=names, show_grads=True)  # computes every node's gradient itself
     print(f"{graph.source.count('->')} edges; parameters: {', '.join(names)}")
     if out.endswith((".dot", ".gv")) or shutil.which("dot"):
         print("written to", save_graph(loss, out, names=names, show_grads=True))

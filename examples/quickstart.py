@@ -16,7 +16,8 @@ def main(out: str) -> None:
     x = Tensor([1.0, 3.0], name="x")
     b = Tensor([0.1, -0.2], requires_grad=True, name="b")
     loss = ((w @ x + b).tanh() ** 2).sum()
-    loss.backward(retain_graph=True)
+    graph = draw_graph(loss, show_grads=True)  # every node's gradient, before backward() frees the graph
+    loss.backward()
     print("loss   =", loss.item())
     print("dL/dw  =", np.array2string(w.grad.numpy(), precision=4))
     print("dL/db  =", np.array2string(b.grad.numpy(), precision=4))
@@ -27,7 +28,6 @@ def main(out: str) -> None:
     (second,) = grad(first, t)
     print("d/dt tanh(t)^2 =", round(first.item(), 6), " d2/dt2 =", round(second.item(), 6))
 
-    graph = draw_graph(loss, show_grads=True)
     if shutil.which("dot"):
         svg = graph.pipe(format="svg")
         with open(out, "wb") as f:

@@ -24,7 +24,10 @@ PACKAGE_DIR = Path(tinygrad_mnist.__file__).resolve().parent
 CORE_LAYERS = {
     "tinygrad_mnist.autograd": {"tinygrad_mnist.autograd"},
     "tinygrad_mnist.ops": {"tinygrad_mnist.autograd", "tinygrad_mnist.ops"},
-    "tinygrad_mnist.tensor": {"tinygrad_mnist.autograd", "tinygrad_mnist.ops", "tinygrad_mnist.rng"},
+    "tinygrad_mnist.tensor": {"tinygrad_mnist.autograd", "tinygrad_mnist.ops", "tinygrad_mnist.rng",
+                              "tinygrad_mnist.display"},
+    # The notebook HTML of a tensor: a leaf that tensor.py can use, built on nothing of the package.
+    "tinygrad_mnist.display": {"tinygrad_mnist.display"},
 }
 
 

@@ -1,5 +1,8 @@
 """tinygrad_mnist: a small NumPy-backed autograd framework for learning deep learning on MNIST."""
-from .autograd import AnomalyError, Function, ShapeError, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
+from .autograd import (
+    AnomalyError, Function, ShapeError, TeachingWarning, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad,
+    teaching_warnings,
+)
 from .capture import JitWarning, jit
 from .creation import (
     arange,
@@ -28,6 +31,7 @@ __all__ = [
     "detect_anomaly",
     "Function",
     "ShapeError",
+    "TeachingWarning",
     "Tensor",
     "arange",
     "cat",
@@ -49,6 +53,7 @@ __all__ = [
     "rand",
     "randn",
     "stack",
+    "teaching_warnings",
     "tensor",
     "where",
     "zeros",

@@ -14,6 +14,7 @@ import numpy as np
 from .autograd import engine
 from .autograd.dtypes import DEFAULT_FLOAT
 from .autograd.node import Node
+from .display import tensor_html
 from .ops import elementwise, inplace, linalg, movement, reduce, ufuncs
 from .ops.axes import ElementCount
 from .ops.spelling import TENSOR_ATTRIBUTE_HINTS, numpy_spelling
@@ -196,6 +197,10 @@ class Tensor(Node):
         if self.name:
             parts.append(f"name={self.name!r}")
         return ", ".join(parts) + ")"
+
+    def _repr_html_(self) -> str:
+        """How Jupyter shows a tensor: shape, dtype, autograd status and abbreviated values."""
+        return tensor_html(self)
 
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype)

@@ -6,12 +6,18 @@ Run the grids first (see examples/experiments/README.md), each into <runs>/<conf
 
 Every number in the page is read from the runs' metrics.csv and config.json; the published numbers
 are the lab reports' test accuracies, as quoted in the project's issue tracker.
+
+The metrics.csv and config.json of every run of a pictured grid are kept in tools/recorded_runs/, so
+the pictures can be redrawn (after a change to plot_curves) without training anything:
+
+    python tools/make_results.py --figures-only
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import json
+import shutil
 import statistics
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -19,6 +25,7 @@ from typing import Dict, List, Optional, Tuple
 from tinygrad_mnist.viz import plot_curves
 
 ROOT = Path(__file__).resolve().parents[1]
+RECORDED = ROOT / "tools" / "recorded_runs"  # metrics.csv + config.json of each pictured run
 WITHIN = 0.005  # the issue's bar: within 0.5 percentage points of the published accuracy
 
 ACTIVATIONS_BY_LOSSES = {
@@ -85,9 +92,37 @@ def cell(ours: float, published: float) -> str:
     return f"{ours:.4f} ({delta:+.2f}) {mark}"
 
 
+# The pictures: grid folder name -> title.
+FIGURES = {
+    "a_one_hidden": "A. One hidden layer of 128 (100 epochs)",
+    "b_two_hidden": "B. Two hidden layers of 256 and 128 (100 epochs)",
+    "c_gelu_hyper_lr": "C: learning rate",
+    "c_gelu_hyper_batch": "C: batch size",
+    "c_gelu_hyper_momentum": "C: momentum",
+    "c_gelu_hyper_wd": "C: weight decay",
+    "d_small_hidden": "D. One hidden layer of 28 (lr 0.01, weight decay 1e-4)",
+}
+
+
+def record(grid_dir: Path, name: str) -> Path:
+    """Copy each run's metrics.csv and config.json of ``grid_dir`` to tools/recorded_runs/<name>."""
+    target = RECORDED / name
+    shutil.rmtree(target, ignore_errors=True)
+    for run_dir in sorted(d for d in grid_dir.iterdir() if (d / "metrics.csv").is_file()):
+        (target / run_dir.name).mkdir(parents=True)
+        for file_name in ("metrics.csv", "config.json"):
+            shutil.copy2(run_dir / file_name, target / run_dir.name / file_name)
+    return target
+
+
+def draw(name: str, out_dir: Path) -> Path:
+    """Draw the picture of grid ``name`` from its recorded runs."""
+    return plot_curves(RECORDED / name, out_dir / f"{name}.png", title=FIGURES[name])
+
+
 def figure(grid_dir: Path, name: str, title: str, out_dir: Path) -> str:
-    path = plot_curves(sorted(d for d in grid_dir.iterdir() if (d / "metrics.csv").is_file()),
-                       out_dir / f"{name}.png", title=title)
+    record(grid_dir, name)
+    path = draw(name, out_dir)
     return f"![{title}](results/{path.name})"
 
 
@@ -150,9 +185,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=Path, default=ROOT / "runs", help="folder holding one folder per grid")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md")
+    parser.add_argument("--figures-only", action="store_true",
+                        help="only redraw the pictures from the runs recorded in tools/recorded_runs")
     args = parser.parse_args()
     figures = args.out.parent / "results"
     figures.mkdir(parents=True, exist_ok=True)
+    if args.figures_only:
+        for name in FIGURES:
+            if (RECORDED / name).is_dir():
+                print(f"wrote {draw(name, figures)}")
+            else:
+                print(f"no recorded runs for {name} in {RECORDED}: its picture is left as it is")
+        return
     sections, hits, total = [], 0, 0
 
     for name in ("a_one_hidden", "b_two_hidden"):

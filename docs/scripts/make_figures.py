@@ -27,20 +27,23 @@ import graphviz
 import numpy as np
 
 from tinygrad_mnist import Tensor, func, grad, nn
-from tinygrad_mnist.viz import draw_graph
+from tinygrad_mnist.viz import draw_backward, draw_graph
 
 FIGURES_DIR = Path(__file__).resolve().parent.parent / "figures"
 HASH_PREFIX = "<!-- dot-source-sha256: "
 
 
-def ten_lines() -> graphviz.Digraph:
-    """guides/tensors-and-autograd.md and index.md: the ten-line example, with its gradients."""
+def _ten_lines_loss() -> Tensor:
     w = Tensor([[0.5, -1.0], [2.0, 0.25]], requires_grad=True, name="w")
     x = Tensor([1.0, 3.0], name="x")
     b = Tensor([0.1, -0.2], requires_grad=True, name="b")
-    loss = ((w @ x + b).tanh() ** 2).sum()
-    loss.backward(retain_graph=True)
-    return draw_graph(loss, show_grads=True)
+    return ((w @ x + b).tanh() ** 2).sum()
+
+
+def ten_lines() -> graphviz.Digraph:
+    """README and guides/tensors-and-autograd.md: the ten-line example with every node's gradient,
+    drawn before backward()."""
+    return draw_graph(_ten_lines_loss(), show_grads=True)
 
 
 def broadcast() -> graphviz.Digraph:
@@ -49,8 +52,37 @@ def broadcast() -> graphviz.Digraph:
     w = Tensor(np.full((4, 3), 0.5, dtype=np.float32), requires_grad=True, name="w")
     b = Tensor(np.zeros(3, dtype=np.float32), requires_grad=True, name="b")
     loss = (x @ w + b).relu().mean()
-    loss.backward(retain_graph=True)
     return draw_graph(loss, show_grads=True)
+
+
+def _guide_example():
+    """guides/reverse-mode.md's own small example."""
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    w = Tensor([[0.5], [-1.0]], requires_grad=True, name="w")
+    return (x @ w).tanh().sum()
+
+
+def backward_steps() -> graphviz.Digraph:
+    """guides/reverse-mode.md: the backward pass of the guide's example, its steps on the edges."""
+    return draw_backward(_guide_example())
+
+
+def _shared_example():
+    x = Tensor([1.0, -2.0], requires_grad=True, name="x")
+    h = x * 3
+    return (h * h.tanh()).sum(), h
+
+
+def backward_sum() -> graphviz.Digraph:
+    """guides/reverse-mode.md: a tensor used twice; its two shares are added (step 3)."""
+    loss, h = _shared_example()
+    return draw_backward(loss, names={"h": h})
+
+
+def backward_sum_step2() -> graphviz.Digraph:
+    """guides/reverse-mode.md: the same pass after its second step, h's first share waiting."""
+    loss, h = _shared_example()
+    return draw_backward(loss, step=2, names={"h": h})
 
 
 def double_backward() -> graphviz.Digraph:
@@ -186,6 +218,9 @@ def _draw_functional_autodiff(series: Dict[str, np.ndarray]):
 FIGURES: Dict[str, Callable[[], Union[graphviz.Digraph, Plot]]] = {
     "ten-lines": ten_lines,
     "broadcast": broadcast,
+    "backward-steps": backward_steps,
+    "backward-sum": backward_sum,
+    "backward-sum-step2": backward_sum_step2,
     "double-backward": double_backward,
     "small-mlp": small_mlp,
     "nan-source": nan_source,

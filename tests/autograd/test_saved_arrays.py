@@ -82,6 +82,7 @@ def test_an_optimizer_step_between_two_backward_passes_of_one_graph_raises():
     with pytest.raises(ModifiedError, match=r"Mul: input 0 \(shape \(2,\), float32\) was modified in place"):
         loss.backward()
     del loss
+    opt.zero_grad()
     loss = (w * w).sum()  # a new forward pass records the new values: everything works again
     loss.backward()
     opt.step()

@@ -168,3 +168,30 @@ def test_ctrl_c_exits_130_and_resume_finishes_the_run(mnist_dir, tmp_path):
     assert resumed.stdout.startswith(f"Resuming {out}")
     assert resumed.stdout.rstrip().splitlines()[-1].startswith("done after 4 epochs")
     assert json.loads((out / "summary.json").read_text())["stopped"] == "completed"
+
+
+def test_graph_shows_every_gradient_and_the_steps_of_backward(cli, tmp_path):
+    grads = tmp_path / "grads.dot"
+    assert cli("graph", "--hidden", "4", "--show-grads", "--out", grads).code == 0
+    source = grads.read_text()
+    assert source.count("grad ") >= 9  # every op and parameter node, not only the leaves
+    steps = tmp_path / "steps.dot"
+    result = cli("graph", "--hidden", "4", "--steps", "--out", steps)
+    assert result.code == 0, result.err
+    rows = result.out.splitlines()
+    assert rows[0].split() == ["step", "node", "receives", "sends", "to", "its", "inputs"]
+    assert rows[1].split()[:3] == ["1", "Mean", "()"] and any("layers.0.weight (784, 4)" in row for row in rows)
+    numbered = steps.read_text()
+    assert 'dir="back"' in numbered and "step 11: grad" in numbered
+
+
+def test_plot_takes_the_metric_splits_and_limits(cli, tmp_path, trained_run):
+    run_dir, _ = trained_run
+    out = tmp_path / "acc.png"
+    result = cli("plot", run_dir, "--metric", "accuracy", "--split", "test", "--ylim", "accuracy", "0.5", "1",
+                 "--out", out)
+    assert result.code == 0, result.err
+    assert out.read_bytes().startswith(PNG_MAGIC)
+    bad = cli("plot", run_dir, "--ylim", "accuracy", "1", "0.5", "--out", out)
+    assert bad.code == 2 and "--ylim accuracy: LOW must be below HIGH" in bad.err
+    assert "error:" in cli("plot", run_dir, "--metric", "acc", "--out", out).err

@@ -9,10 +9,18 @@ from .function import Function, ShapeError
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .node import Node
 from .saved import ModifiedError, modify_in_place
+from .teaching import TeachingWarning, is_teaching_enabled, teaching_warnings
 from .toposort import toposort
+from .watch import BackwardStep, backward_steps, record_backward
 
 __all__ = [
     "AnomalyError",
+    "BackwardStep",
+    "TeachingWarning",
+    "backward_steps",
+    "is_teaching_enabled",
+    "record_backward",
+    "teaching_warnings",
     "detect_anomaly",
     "is_anomaly_enabled",
     "Function",

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 
-from . import anomaly, saved
+from . import anomaly, saved, teaching
 from .grad_mode import _state
 from .node import Node
 from .toposort import toposort
@@ -195,6 +195,8 @@ def _own_array(gradient: np.ndarray, given_out: Set[int]) -> np.ndarray:
 
 
 def _store_leaf_grad(leaf: Node, gradient, given_out: Set[int]) -> None:
+    if leaf.grad is not None:
+        teaching.check_accumulation(leaf)
     if isinstance(gradient, Node):  # create_graph: the gradient keeps its graph
         leaf.grad = gradient if leaf.grad is None else leaf.grad + gradient
     elif leaf.grad is None:
@@ -225,6 +227,7 @@ def _backward_pass(outputs, seeds, inputs, retain_graph: bool, create_graph: boo
     found: Dict[int, object] = {}
     given_out = {id(seed) for seed in seeds}  # arrays a tensor must not keep without a copy
     check_anomaly = _state["anomaly"]
+    watcher = _state["watcher"]  # the one hook into the pass: see autograd/watch.py
     # Grad mode set directly rather than through a context manager: this runs once per training step.
     previous_mode = _state["enabled"]
     _state["enabled"] = create_graph
@@ -236,6 +239,8 @@ def _backward_pass(outputs, seeds, inputs, retain_graph: bool, create_graph: boo
             gradient = grads.pop(key, None)
             if gradient is None:  # a rule gave None for this input: nothing flows here
                 continue
+            if watcher is not None:
+                watcher.visit(node, gradient)
             if key in wanted:
                 found[key] = gradient if create_graph else _own_array(gradient, given_out)
             ctx = node._ctx
@@ -263,6 +268,8 @@ def _backward_pass(outputs, seeds, inputs, retain_graph: bool, create_graph: boo
                 input_grad = _check_gradient(input_grad, parent, ctx, create_graph)
                 previous = grads.get(id(parent))
                 grads[id(parent)] = input_grad if previous is None else _sum(previous, input_grad, create_graph)
+                if watcher is not None:
+                    watcher.send(node, parent, input_grad, grads[id(parent)], previous is not None)
             if not retain_graph:
                 ctx.free_saved()
     finally:

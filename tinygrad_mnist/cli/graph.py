@@ -24,9 +24,11 @@ NAME = "graph"
 HELP = "draw the computation graph of a model and its loss"
 DESCRIPTION = (
     "Build the model and its loss on a small seeded random batch shaped like MNIST and\n"
-    "draw the graph of ops that backward() walks, with the parameters named."
+    "draw the graph of ops that backward() walks, with the parameters named. With\n"
+    "--show-grads every node shows its gradient; with --steps the drawing numbers the\n"
+    "steps of the backward pass on its edges and the steps are printed as a table."
 )
-EPILOG = None
+EPILOG = "example: tinygrad-mnist graph --hidden 8 --steps --out steps.svg"
 GRAPH_SETTINGS = tuple(s for s in SETTINGS if s.part in ("model", "loss") or s.name == "seed")
 _BATCH = Bounds(1, 64)
 
@@ -38,7 +40,10 @@ def add_arguments(parser: Parser) -> None:
     parser.add_argument("--show-values", action="store_true",
                         help="add min/mean/max of each tensor's values to its node")
     parser.add_argument("--show-grads", action="store_true",
-                        help="run backward first and add min/mean/max of each gradient")
+                        help="add each node's gradient (d loss / d node; min/mean/max beyond 4 entries)")
+    parser.add_argument("--steps", action="store_true",
+                        help="draw the backward pass: each node's step number and gradient, each edge the "
+                        "gradient sent back along it; and print the steps as a table")
     parser.add_argument("--out", type=out_file((".svg", ".png", ".pdf", ".dot", ".gv")), default="graph.svg",
                         metavar="FILE", help="file to write: .svg, .png or .pdf (these need the graphviz "
                         "'dot' program) or .dot/.gv (the graphviz source) (default: graph.svg)")
@@ -58,24 +63,29 @@ def run(args: argparse.Namespace) -> int:
         shown = {s.name: getattr(config, s.name) for s in GRAPH_SETTINGS}
         log(f"would draw into {args.out}: {json.dumps(shown)}")
         return 0
-    from ..viz import DotNotFoundError, save_graph
+    from ..viz import DotNotFoundError, backward_table, draw_backward, save_graph
+    from ..viz.graph import save_rendered
 
-    loss, names = graph_inputs(config, args.batch_size, backward=args.show_grads)
+    loss, names = graph_inputs(config, args.batch_size)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     try:
-        written = save_graph(loss, args.out, names=names, show_values=args.show_values, show_grads=args.show_grads)
+        if args.steps:
+            written = save_rendered(draw_backward(loss, names=names), args.out)
+            print(backward_table(loss, names=names))
+        else:
+            written = save_graph(loss, args.out, names=names, show_values=args.show_values,
+                                 show_grads=args.show_grads)
     except DotNotFoundError as e:
         raise UserError(str(e)) from None
     log(f"wrote {written}")
     return 0
 
 
-def graph_inputs(config: TrainConfig, batch_size: int = 2, backward: bool = False):
+def graph_inputs(config: TrainConfig, batch_size: int = 2):
     """``(loss, names)``: ``loss(model(x), y)`` on a seeded random MNIST-shaped batch, and the
     parameter names to label its graph with (``names`` maps names to tensors).
 
-    ``backward`` runs ``loss.backward(retain_graph=True)`` so the gradients can be drawn on the
-    still-complete graph.
+    Nothing is differentiated yet: the drawings compute the gradients they show themselves.
 
     Example:
         >>> loss, names = graph_inputs(TrainConfig(hidden=[4]))
@@ -88,7 +98,5 @@ def graph_inputs(config: TrainConfig, batch_size: int = 2, backward: bool = Fals
     images = Tensor(rng.random((batch_size, MNIST_FEATURES)).astype(config.dtype), name="images")
     labels = rng.integers(0, N_CLASSES, size=batch_size)
     loss = loss_fn(model(images), labels)
-    if backward:
-        loss.backward(retain_graph=True)
     names = {"images": images, **dict(model.named_parameters())}
     return loss, names

@@ -31,6 +31,7 @@ from .layers import Dropout, Flatten, Linear, Sequential
 from .losses import LOSSES, EuclideanLoss, FocalLoss, HingeLoss, KLDivLoss, SoftmaxCrossEntropyLoss
 from .mlp import MLP
 from .module import LoadResult, Module, Parameter
+from .summary import ModelSummary, summary
 
 __all__ = [
     "ACTIVATIONS",
@@ -52,6 +53,7 @@ __all__ = [
     "LogSoftmax",
     "MLP",
     "Module",
+    "ModelSummary",
     "Parameter",
     "ReLU",
     "SeLU",
@@ -65,4 +67,5 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    "summary",
 ]

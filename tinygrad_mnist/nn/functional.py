@@ -14,6 +14,7 @@ from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..autograd import teaching
 from ..checks import NON_NEGATIVE, UNIT_INTERVAL, check_float
 from ..ops import elementwise
 from ..ops.elementwise import where
@@ -162,6 +163,25 @@ def softmax(x, axis: int = -1) -> Tensor:
 
 
 # ---- losses --------------------------------------------------------------------------------------
+def _is_softmax(x: Tensor) -> bool:
+    """Whether ``x`` was computed as a softmax, ``exp(...) / exp(...).sum(...)`` (as ``softmax`` does)."""
+    ctx = x._ctx
+    if ctx is None or ctx.name != "Div" or ctx.parents is None:
+        return False
+    numerator, denominator = ctx.parents
+    return numerator.op == "Exp" and denominator.op == "Sum" and denominator._ctx.parents is not None \
+        and denominator._ctx.parents[0].op == "Exp"
+
+
+def _warn_if_softmax(loss: str, logits: Tensor) -> None:
+    """Teaching mode: a loss that applies log-softmax itself was given probabilities."""
+    if _is_softmax(logits):
+        teaching.warn(
+            f"{loss} applies its own softmax, but its input is already a softmax: pass the logits (the "
+            "layer's output before softmax), or the softmax is applied twice"
+        )
+
+
 def _checked_logits(loss: str, logits) -> Tensor:
     """Check that logits are a float (N, C) tensor with N, C >= 1."""
     logits = _tensor(logits)
@@ -259,6 +279,7 @@ def cross_entropy(logits, labels, label_smoothing: float = 0.0) -> Tensor:
     0.693147
     """
     logits, labels, n, c = _logits_and_labels("cross_entropy", logits, labels)
+    _warn_if_softmax("cross_entropy", logits)
     label_smoothing = check_float(label_smoothing, "label_smoothing", UNIT_INTERVAL, owner="cross_entropy")
     if label_smoothing == 0:
         # -_label_log_probs(...).mean(), written the other way round to save the negation op.
@@ -317,9 +338,11 @@ def kl_div(logits, labels=None, target=None) -> Tensor:
         if labels is None:
             raise ValueError("kl_div: give labels (for one-hot targets) or a target distribution of shape (N, C)")
         logits, labels, _, _ = _logits_and_labels("kl_div", logits, labels)
+        _warn_if_softmax("kl_div", logits)
         return -_label_log_probs(logits, labels).mean()  # t log t = 0 for a one-hot t
     logits = _checked_logits("kl_div", logits)
     n, c = logits.shape
+    _warn_if_softmax("kl_div", logits)
     if labels is not None:  # unused with an explicit target, but a wrong batch is still worth catching
         _checked_labels("kl_div", labels, (n, c))
     target = _target_distribution(target, n, c, logits.dtype)
@@ -355,6 +378,7 @@ def focal_loss(logits, labels, gamma: float = 2.0, alpha: Union[None, float, Seq
     0.173287
     """
     logits, labels, n, c = _logits_and_labels("focal_loss", logits, labels)
+    _warn_if_softmax("focal_loss", logits)
     gamma = check_float(gamma, "gamma", NON_NEGATIVE, owner="focal_loss")
     weights = _class_weights(alpha, c, logits.dtype)
     # From log_softmax, which works on x - max(x): unlike cross-entropy's, focal's gradient goes through

@@ -16,6 +16,7 @@ from ..autograd.saved import modify_in_place
 from ..autograd.toposort import toposort
 from ..errors import CheckpointError
 from ..tensor import Tensor
+from .summary import summary
 
 
 class Parameter(Tensor):
@@ -292,6 +293,10 @@ class Module:
     def extra_repr(self) -> str:
         """The settings shown inside the parentheses of ``repr`` (override in subclasses)."""
         return ""
+
+    def _repr_html_(self) -> str:
+        """How Jupyter shows a module: its layers and parameter counts (``nn.summary`` without an input)."""
+        return summary(self)._repr_html_()
 
     def __repr__(self) -> str:
         lines = []

@@ -5,7 +5,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from ..autograd import recording, saved
+from ..autograd import recording, saved, teaching
 from ..errors import CheckpointError, ConfigError
 from ..tensor import Tensor
 
@@ -104,10 +104,16 @@ class Optimizer:
         finally:
             if opened:
                 saved.end_updates(opened)
+        self._note_step()
 
     def _update(self) -> None:
         """The arithmetic of one step on ``p.data`` and ``self.state`` (subclasses implement it)."""
         raise NotImplementedError(f"{type(self).__name__} must implement _update()")
+
+    def _note_step(self) -> None:
+        """Tell teaching mode which gradients this step used, so that a ``backward()`` adding onto
+        them (a loop without ``zero_grad()``) is pointed out."""
+        teaching.mark_used_by_step(p for group in self.param_groups for p in group["params"])
 
     def state_dict(self) -> Dict[str, Any]:
         """JSON-able hyperparameters plus copies of the state arrays.

@@ -6,12 +6,18 @@
 >>> "MatMul" in draw_graph(w @ w).source
 True
 """
-from .curves import plot_curves
+from .curves import curves_figure, plot_curves, run_directories
 from .graph import DotNotFoundError, draw_graph, save_graph
+from .steps import backward_table, draw_backward, save_backward_steps
 
 __all__ = [
     "DotNotFoundError",
+    "backward_table",
+    "curves_figure",
+    "draw_backward",
     "draw_graph",
     "plot_curves",
+    "run_directories",
+    "save_backward_steps",
     "save_graph",
 ]

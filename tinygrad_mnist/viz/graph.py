@@ -5,9 +5,10 @@ square boxes: parameters (leaves with ``requires_grad=True``) in green, inputs a
 grey. The drawn tensor itself is yellow. A value or gradient holding NaN or Inf is filled red and says so, which
 shows where a NaN first appears. Arrows follow the data, from an op's inputs to its result.
 
-``backward()`` frees the graph it walks (each op forgets its inputs), so after it only the output
-node is left to draw, marked "graph freed". To see gradients on the full graph, call
-``loss.backward(retain_graph=True)`` before ``draw_graph(loss, show_grads=True)``.
+With ``show_grads=True`` every node shows its gradient: ``draw_graph`` runs a backward pass of its
+own that keeps the graph and leaves ``.grad`` alone (``autograd.backward_steps``), so it can be
+called before ``backward()``, which frees the graph it walks (after it only the output node is left
+to draw, marked "graph freed", and only the leaves' ``.grad`` can be shown).
 """
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ import graphviz
 import numpy as np
 
 from ..atomic import atomic_write_bytes
+from ..autograd import teaching
+from ..autograd.engine import GraphFreedError
 from ..autograd.toposort import toposort
+from ..autograd.watch import backward_steps, step_gradients
 from ..errors import UserError
 from ..tensor import Tensor
 
@@ -41,6 +45,7 @@ _NONFINITE_STYLE = {"fillcolor": "#ff9e9e", "color": "#c00000", "penwidth": "2.5
 _FREED_STYLE = {"style": "rounded,filled,dashed"}
 
 _DETAIL_FONT_SIZE = 9
+_LISTED_ENTRIES = 4  # a tensor this small has its entries written out, a larger one min/mean/max
 _ALERT_COLOR = "#a00000"
 
 
@@ -71,6 +76,7 @@ def draw_graph(
     show_values: bool = False,
     show_grads: bool = False,
     rankdir: str = "BT",
+    grad_output=None,
 ) -> graphviz.Digraph:
     """Return a ``graphviz.Digraph`` of the ops that produced ``tensor``.
 
@@ -78,7 +84,11 @@ def draw_graph(
     ``dict(model.named_parameters())``, a dict Tensor -> name, or an iterable of (name, Tensor)
     pairs. Unnamed tensors fall back to their ``.name``, then to "parameter" (a leaf that requires
     grad), "const" (a one-element leaf, shown with its value) or "input".
-    ``show_values`` / ``show_grads`` add min/mean/max of each value / of each ``.grad`` that is set.
+    ``show_values`` adds each value (up to 4 entries, else min/mean/max). ``show_grads`` adds each
+    node's gradient, d(tensor)/d(node), computed by a backward pass that keeps the graph and leaves
+    ``.grad`` alone, so draw before ``backward()``; a non-scalar ``tensor`` needs ``grad_output`` (the
+    gradient to start from). Where the graph was already freed, the leaves' ``.grad`` is shown. A leaf
+    whose ``.grad`` holds something else (earlier passes added up) shows that too.
     ``rankdir`` "BT" puts inputs at the bottom and the result on top ("LR": left to right).
 
     The DOT text is ``graph.source`` (no graphviz program needed); ``graph.pipe(format="svg")`` or
@@ -97,29 +107,78 @@ def draw_graph(
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
     given_names = _names_by_id(names)
-    # Inputs before the ops that use them, each op's inputs in argument order: the package's graph
-    # walker lists users first and takes parents last-first, so both its input and its output are reversed.
-    order = toposort([tensor], lambda node: _inputs_of(node)[::-1])[::-1]
+    order = graph_order(tensor)
     node_ids = {id(t): f"t{i}" for i, t in enumerate(order)}
+    computed = _computed_gradients(tensor, grad_output, order) if show_grads else None
 
     # The node and edge lines are written directly: graphviz's per-attribute quoting made a
     # 100,000-op graph take seconds, and every value here is either an HTML label or a constant.
     body = []
     for node in order:
         name = given_names.get(id(node), node.name)
-        label, attribute_text = _describe(node, name, node is tensor, show_values, show_grads)
+        details = _gradient_details(node, computed) if show_grads else []
+        label, attribute_text = _describe(node, name, node is tensor, show_values, details)
         body.append(f"\t{node_ids[id(node)]} [label={label} {attribute_text}]\n")
     for node in order:
         child = node_ids[id(node)]
         body.extend(f"\t{node_ids[id(parent)]} -> {child}\n" for parent in _inputs_of(node))
-    graph = graphviz.Digraph(
+    return new_digraph(body, rankdir)
+
+
+def graph_order(tensor: Tensor) -> List[Tensor]:
+    """Every tensor behind ``tensor``, inputs before the ops that use them, each op's inputs in
+    argument order (the drawings' order; ``backward`` visits them the other way round)."""
+    # The package's graph walker lists users first and takes parents last-first, so both its input
+    # and its output are reversed.
+    return toposort([tensor], lambda node: _inputs_of(node)[::-1])[::-1]
+
+
+def new_digraph(body: List[str], rankdir: str) -> graphviz.Digraph:
+    """The ``Digraph`` every drawing of the package returns, around its node and edge lines."""
+    return graphviz.Digraph(
         name="tinygrad_mnist",
         graph_attr={"rankdir": rankdir, "nodesep": "0.3", "ranksep": "0.35"},
         node_attr={"fontname": "Helvetica", "fontsize": "11", "margin": "0.12,0.05"},
         edge_attr={"color": "#555555", "arrowsize": "0.7"},
         body=body,
     )
-    return graph
+
+
+def _computed_gradients(tensor: Tensor, grad_output, order: List[Tensor]) -> Optional[Dict[int, np.ndarray]]:
+    """Every node's gradient from a backward pass that keeps the graph, or None (with a teaching
+    warning when no gradient at all can be shown) where the graph is freed or needs a seed."""
+    reason = None
+    if not tensor.requires_grad:
+        reason = "nothing in this graph requires grad (create the parameters with requires_grad=True)"
+    elif grad_output is None and tensor.size != 1:
+        reason = (f"the drawn tensor has shape {tensor.shape}, not a scalar: pass grad_output=<gradient of "
+                  "that shape>, or draw a scalar such as its .sum()")
+    else:
+        try:
+            return step_gradients(backward_steps(tensor, grad_output))
+        except GraphFreedError:
+            reason = ("backward() already freed the graph: call draw_graph(..., show_grads=True) before "
+                      "backward(), it computes every gradient itself")
+    if all(node.grad is None for node in order):
+        teaching.warn(f"draw_graph(show_grads=True): every gradient is still None, because {reason}")
+    return None
+
+
+def _gradient_details(node: Tensor, computed: Optional[Dict[int, np.ndarray]]) -> List[str]:
+    """The gradient lines of a node's label: the computed gradient, else (or also, when it differs)
+    the leaf's ``.grad``."""
+    stored = None if node.grad is None else np.asarray(getattr(node.grad, "data", node.grad))
+    gradient = None if computed is None else computed.get(id(node))
+    if gradient is not None:
+        lines = ["grad " + _stats_text(gradient)]
+        if stored is not None and (stored.shape != gradient.shape or not np.allclose(stored, gradient)):
+            lines.append(".grad " + _stats_text(stored) + " (other passes added)")
+        return lines
+    if stored is not None:
+        return ["grad " + _stats_text(stored)]
+    if node.requires_grad and node._ctx is None:
+        return ["grad None"]
+    return []
 
 
 def save_graph(tensor: Tensor, path, format: Optional[str] = None, **kwargs) -> Path:  # noqa: A002
@@ -136,9 +195,19 @@ def save_graph(tensor: Tensor, path, format: Optional[str] = None, **kwargs) -> 
     >>> out.read_text().startswith("digraph")
     True
     """
+    return save_rendered(draw_graph(tensor, **kwargs), path, format)
+
+
+def save_rendered(graph: graphviz.Digraph, path, format: Optional[str] = None) -> Path:  # noqa: A002
+    """Write a drawing of this package (any ``graphviz.Digraph``) to ``path`` as ``save_graph`` does.
+
+    >>> import tempfile
+    >>> graph = new_digraph(["a -> b"], "BT")
+    >>> save_rendered(graph, Path(tempfile.mkdtemp()) / "g.gv").read_text().startswith("digraph")
+    True
+    """
     path = Path(path)
     graph_format = _format_for(path, format)
-    graph = draw_graph(tensor, **kwargs)
     if graph_format == "dot":
         data = graph.source.encode("utf-8")
     else:
@@ -206,8 +275,10 @@ def _inputs_of(node: Tensor) -> Tuple[Tensor, ...]:
     return ctx.parents
 
 
-def _describe(node: Tensor, name: Optional[str], is_output: bool, show_values: bool, show_grads: bool):
-    """The HTML label and the graphviz attributes (as DOT text) of one node."""
+def _describe(node: Tensor, name: Optional[str], is_output: bool, show_values: bool, extra: List[str],
+              style: Optional[Mapping[str, str]] = None):
+    """The HTML label and the graphviz attributes (as DOT text) of one node; ``extra`` lines (its
+    gradient, its step) go below the value, ``style`` overrides the colours of its kind."""
     ctx = node._ctx
     if ctx is not None:
         title = ctx.name if not name else f"{name} = {ctx.name}"
@@ -224,12 +295,8 @@ def _describe(node: Tensor, name: Optional[str], is_output: bool, show_values: b
     value_problem = _nonfinite_text(node.data)
     if value_problem:
         alerts.append("value has " + value_problem)
+    details += extra
     gradient = None if node.grad is None else np.asarray(getattr(node.grad, "data", node.grad))
-    if show_grads:
-        if gradient is not None:
-            details.append("grad " + _stats_text(gradient))
-        elif node.requires_grad and ctx is None:
-            details.append("grad None")
     if gradient is not None:
         grad_problem = _nonfinite_text(gradient)
         if grad_problem:
@@ -238,6 +305,8 @@ def _describe(node: Tensor, name: Optional[str], is_output: bool, show_values: b
     attributes = dict(_NODE_STYLES[kind])
     if ctx is not None and ctx.parents is None:
         attributes.update(_FREED_STYLE)
+    if style:
+        attributes.update(style)
     if alerts:
         attributes.update(_NONFINITE_STYLE)
     attribute_text = " ".join(f'{key}="{value}"' for key, value in attributes.items())
@@ -269,7 +338,7 @@ def _number(value) -> str:
 
 
 def _stats_text(values: np.ndarray) -> str:
-    """"min/mean/max" of the finite entries (a single entry is shown as itself)."""
+    """Up to 4 entries as themselves (``[1, -0.5]``), more as "min/mean/max" of the finite entries."""
     values = np.asarray(values)
     if values.size == 0:
         return "(empty)"
@@ -277,12 +346,21 @@ def _stats_text(values: np.ndarray) -> str:
         values = values.astype(np.int8)
     if values.size == 1:
         return _number(values.item())
+    if values.size <= _LISTED_ENTRIES:
+        rows = values.reshape(-1, values.shape[-1]) if values.ndim > 1 else values.reshape(1, -1)
+        texts = ["[" + ", ".join(_number(v) for v in row.tolist()) + "]" for row in rows]
+        return texts[0] if values.ndim == 1 else "[" + ", ".join(texts) + "]"
     if values.dtype.kind == "f":
         values = values[np.isfinite(values)]
         if values.size == 0:
             return "(no finite entries)"
     as_float = values.astype(np.float64)
-    return f"min {_number(as_float.min())} mean {_number(as_float.mean())} max {_number(as_float.max())}"
+    if as_float.min() == as_float.max():
+        return f"all {_number(as_float.min())}"
+    low, mean, high = as_float.min(), as_float.mean(), as_float.max()
+    if abs(mean) < 1e-6 * max(abs(low), abs(high)):
+        mean = 0.0  # rounding noise of a mean that is 0 (a softmax gradient's rows), not a tiny number
+    return f"min {_number(low)} mean {_number(mean)} max {_number(high)}"
 
 
 def _nonfinite_text(values: np.ndarray) -> str:
