@@ -230,7 +230,7 @@ def test_grad_mode_is_part_of_the_signature():
         for i in range(3):
             forward(batch(i)[0])
     assert forward.stats["replayed"] == 1
-    forward(batch(0)[0])  # with grad mode on: another program (and a tensor whose graph is alive)
+    forward(batch(0)[0])  # with grad mode on: another program
     assert len(forward.entries) == 2
 
 
@@ -266,17 +266,17 @@ def test_a_program_that_changes_at_every_call_runs_eagerly():
     assert len(messages) == 1 and "changed from call to call (constant" in messages[0]
 
 
-def test_a_tensor_returned_with_its_graph_alive_runs_eagerly():
+def test_outputs_are_detached_in_every_call_so_a_graph_left_alive_does_not_matter():
     model = mlp()
 
     @jit
     def forward(x):
         return model(x)
 
-    with pytest.warns(JitWarning, match="graph is still alive"):
-        for i in range(3):
-            forward(batch(i)[0])
-    assert forward.stats["replayed"] == 0
+    outputs = [forward(batch(i)[0]) for i in range(3)]
+    assert forward.stats["replayed"] == 1
+    assert all(out._ctx is None and not out.requires_grad for out in outputs)
+    assert same_bits(outputs[2].data, model(batch(2)[0]).data)
 
 
 def test_anomaly_mode_runs_calls_eagerly():

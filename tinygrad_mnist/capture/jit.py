@@ -266,8 +266,9 @@ def jit(function: Optional[Callable] = None, *, max_programs: int = 8):
 
     The first calls with given argument shapes run eagerly and are recorded; once two recordings
     agree, later calls replay the program compiled from them: the same NumPy calls on the new
-    arrays, bit for bit the eager results, without building a graph. Outputs are detached tensors;
-    gradients left in ``.grad`` and in-place updates (an optimizer step) happen as eagerly. What
+    arrays, bit for bit the eager results, without building a graph. Outputs are detached tensors
+    in every call (a jitted function is a whole step: its backward pass runs inside); gradients left
+    in ``.grad`` and in-place updates (an optimizer step) happen as eagerly. What
     cannot be replayed (``.item()`` inside, a program that changes from call to call) runs eagerly
     with a one-time ``JitWarning``. See the guide "How the JIT works".
 

@@ -463,11 +463,8 @@ class Recording:
         if isinstance(outputs, dict):
             return {key: self._output_refs(item) for key, item in outputs.items()}
         if isinstance(outputs, np.ndarray) or hasattr(outputs, "_ctx"):
+            # A tensor's graph is dropped: every call of a jitted function returns detached tensors.
             tensor = hasattr(outputs, "_ctx")
-            if tensor and outputs._ctx is not None and outputs._ctx.parents is not None:
-                self.give_up("the function returns a tensor whose graph is still alive (no backward() ran "
-                             "through it): a replay makes no graph; return it from a function without the "
-                             "backward pass, or call backward inside")
             array = outputs.data if tensor else outputs
             return Output("tensor", self.ref(array), outputs._wrap) if tensor else Output("array", self.ref(array))
         return Output("literal", outputs)
