@@ -5,7 +5,8 @@ differences of 1e-7 grow to tens of percent of the weights over 600 steps of the
 MLP (PyTorch drifts from the NumPy reference exactly as far, and real MNIST does the same), so
 comparing float32 weights after a whole epoch cannot tell a bug from rounding. Instead:
 
-* float32, the first ``PREFIX_STEPS`` steps of the epoch: weights agree to ``FLOAT32_TOLERANCE``;
+* float32, the first steps of the epoch (``PREFIX_STEPS``, or the architecture's
+  ``float32_prefix_steps``): weights agree to ``FLOAT32_TOLERANCE``;
 * float64, the whole epoch: the same run with every array in float64, where rounding (1e-16) stays
   far below ``FLOAT64_TOLERANCE`` even after the same amplification, so a mistake of any size that
   accumulates over an epoch (a weight decay or momentum term slightly off) is caught.
@@ -63,6 +64,16 @@ def weight_difference(weights: Weights, reference: Weights) -> float:
     return worst
 
 
+def float32_prefix_steps(arch) -> int:
+    """How many float32 steps the first check compares: the architecture's own number, else PREFIX_STEPS.
+
+    >>> from benchmarks.workload import ARCHITECTURES, CNN_ARCHITECTURES
+    >>> float32_prefix_steps(ARCHITECTURES["784-128-10 tanh"]), float32_prefix_steps(CNN_ARCHITECTURES["lenet5 relu"])
+    (20, 5)
+    """
+    return getattr(arch, "float32_prefix_steps", PREFIX_STEPS)
+
+
 def _train_all(implementations: Dict[str, type], arch: Architecture, weights: Weights, data: Dataset,
                batch_size: int) -> Dict[str, tuple]:
     results = {}
@@ -99,7 +110,7 @@ def check(arch: Architecture, batch_size: int, data: Dataset, implementations: D
     context = f"{arch.name}, batch {batch_size}"
     weights = initial_weights(arch, seed=seed)
     order = epoch_order(data, 0, seed)
-    prefix = min(len(order.y), PREFIX_STEPS * batch_size)
+    prefix = min(len(order.y), float32_prefix_steps(arch) * batch_size)
     prefix_data = Dataset(order.x[:prefix], order.y[:prefix])
     float32 = _compare(_train_all(implementations, arch, weights, prefix_data, batch_size), FLOAT32_TOLERANCE,
                        f"{prefix // batch_size} float32 steps", context)

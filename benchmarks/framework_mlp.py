@@ -13,24 +13,31 @@ from tinygrad_mnist import Tensor, nn, optim
 from benchmarks.workload import Dataset, Weights
 
 
-def build_model(weights: Weights, activation: str) -> nn.MLP:
-    """An ``nn.MLP`` whose Linear layers hold copies of ``weights`` (loaded through ``load_state_dict``);
-    the model takes the weights' dtype."""
-    widths = [weights[0][0].shape[0]] + [w.shape[1] for w, _ in weights]
-    model = nn.MLP(widths[0], widths[1:-1], widths[-1], activation=activation, dtype=weights[0][0].dtype)
+def load_weights(model: nn.Module, weights: Weights) -> nn.Module:
+    """Copy ``weights`` into the model's parameters, in order, through ``load_state_dict``."""
     names = [name for name, _ in model.named_parameters()]
     arrays = [array.copy() for pair in weights for array in pair]
     if len(names) != len(arrays):
-        raise RuntimeError(f"nn.MLP has {len(names)} parameters, the benchmark weights {len(arrays)}")
+        raise RuntimeError(f"{type(model).__name__} has {len(names)} parameters, the benchmark weights {len(arrays)}")
     model.load_state_dict(dict(zip(names, arrays)))
     return model
+
+
+def build_model(weights: Weights, activation: str) -> nn.MLP:
+    """An ``nn.MLP`` whose Linear layers hold copies of ``weights``; the model takes the weights' dtype."""
+    widths = [weights[0][0].shape[0]] + [w.shape[1] for w, _ in weights]
+    return load_weights(nn.MLP(widths[0], widths[1:-1], widths[-1], activation=activation, dtype=weights[0][0].dtype),
+                        weights)
 
 
 class FrameworkMLP:
     """nn.MLP + nn.SoftmaxCrossEntropyLoss + optim.SGD with momentum and weight decay."""
 
+    #: Makes the model from the benchmark's weights (a subclass trains another network the same way).
+    make_model = staticmethod(build_model)
+
     def __init__(self, weights: Weights, activation: str, lr: float, momentum: float, weight_decay: float):
-        self.model = build_model(weights, activation)
+        self.model = self.make_model(weights, activation)
         self.loss_fn = nn.SoftmaxCrossEntropyLoss()
         self.optimizer = optim.SGD(self.model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
 

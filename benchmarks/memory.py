@@ -20,6 +20,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from benchmarks import machine  # noqa: E402
 from benchmarks.workload import (  # noqa: E402
     ARCHITECTURES,
+    CNN_ARCHITECTURES,
     LEARNING_RATE,
     MOMENTUM,
     WEIGHT_DECAY,
@@ -42,11 +43,13 @@ def measure(arch_name: str, batch_size: int, epochs: int, samples: int, seed: in
 
 
 def _worker(arch_name: str, batch_size: int, epochs: int, samples: int, seed: int) -> dict:
+    from benchmarks.framework_cnn import FrameworkLeNet
     from benchmarks.framework_mlp import FrameworkMLP
 
-    arch = ARCHITECTURES[arch_name]
+    arch = ARCHITECTURES.get(arch_name) or CNN_ARCHITECTURES[arch_name]
     data = synthetic_mnist(samples, seed=seed)
-    trainer = FrameworkMLP(initial_weights(arch, seed=seed), arch.activation, LEARNING_RATE, MOMENTUM, WEIGHT_DECAY)
+    trainer_class = FrameworkLeNet if arch_name in CNN_ARCHITECTURES else FrameworkMLP
+    trainer = trainer_class(initial_weights(arch, seed=seed), arch.activation, LEARNING_RATE, MOMENTUM, WEIGHT_DECAY)
     order = epoch_order(data, 0, seed)  # one order reused: the shuffled copy is not what is measured
     setup_peak = machine.peak_rss_kib()  # data generation has its own temporaries
     peak_was_reset = machine.reset_peak_rss()
@@ -72,7 +75,7 @@ def _worker(arch_name: str, batch_size: int, epochs: int, samples: int, seed: in
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--arch", choices=sorted(ARCHITECTURES), required=True)
+    parser.add_argument("--arch", choices=sorted(ARCHITECTURES) + sorted(CNN_ARCHITECTURES), required=True)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--samples", type=int, default=60000)

@@ -47,19 +47,36 @@ class NumpyMLP:
 
     def train_step(self, x: np.ndarray, labels: np.ndarray) -> float:
         """One SGD step on a batch; returns the batch's mean cross-entropy before the update."""
+        loss, _ = self.dense_step(x, labels, first=0)
+        return loss
+
+    def _activate(self, z: np.ndarray) -> None:
+        """The hidden activation, in place."""
+        if self.activation == "tanh":
+            np.tanh(z, out=z)
+        else:
+            np.maximum(z, 0.0, out=z)
+
+    def _activation_grad(self, delta: np.ndarray, a: np.ndarray) -> None:
+        """Multiply ``delta`` in place by the activation's derivative, given its output ``a``."""
+        if self.activation == "tanh":
+            delta *= 1.0 - a * a
+        else:
+            delta *= a > 0
+
+    def dense_step(self, x: np.ndarray, labels: np.ndarray, first: int, input_grad: bool = False):
+        """Forward, loss and backward through the Linear layers held from ``self.params[first]`` on,
+        updating them; returns the loss and, with ``input_grad``, the gradient of the loss at ``x``."""
         n = x.shape[0]
         rows = np.arange(n)
-        layers = len(self.params) // 2
+        layers = (len(self.params) - first) // 2
         inputs = [x]  # the input of every layer, kept for the weight gradients
         h = x
         for layer in range(layers):
-            z = h @ self.params[2 * layer]
-            z += self.params[2 * layer + 1]
+            z = h @ self.params[first + 2 * layer]
+            z += self.params[first + 2 * layer + 1]
             if layer < layers - 1:
-                if self.activation == "tanh":
-                    np.tanh(z, out=z)
-                else:
-                    np.maximum(z, 0.0, out=z)
+                self._activate(z)
                 inputs.append(z)
             h = z
 
@@ -76,19 +93,16 @@ class NumpyMLP:
         delta *= delta.dtype.type(1.0 / n)
 
         for layer in range(layers - 1, -1, -1):
-            w, b = self.params[2 * layer], self.params[2 * layer + 1]
+            index = first + 2 * layer
             grad_w = inputs[layer].T @ delta
             grad_b = delta.sum(axis=0)
-            if layer > 0:
-                delta = delta @ w.T  # before w is updated
-                a = inputs[layer]
-                if self.activation == "tanh":
-                    delta *= 1.0 - a * a
-                else:
-                    delta *= a > 0
-            self._update(2 * layer, grad_w)
-            self._update(2 * layer + 1, grad_b)
-        return loss
+            if layer > 0 or input_grad:
+                delta = delta @ self.params[index].T  # before the weight is updated
+                if layer > 0:
+                    self._activation_grad(delta, inputs[layer])
+            self._update(index, grad_w)
+            self._update(index + 1, grad_b)
+        return loss, (delta if input_grad else None)
 
     def _update(self, index: int, grad: np.ndarray) -> None:
         p, v = self.params[index], self.velocity[index]

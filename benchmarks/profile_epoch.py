@@ -2,6 +2,7 @@
 
     python benchmarks/profile_epoch.py                   # 784-128-10 tanh, batch 100, 60,000 samples
     python benchmarks/profile_epoch.py --arch "784-256-128-10 relu" --epochs 2 --quick
+    python benchmarks/profile_epoch.py --arch "lenet5 relu" --epochs 1
 
 Method: the sampling profiler py-spy (``pip install py-spy``; a development tool, not a dependency)
 records the native and Python stack of the training process a few hundred times a second. A sample
@@ -33,6 +34,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from benchmarks import machine  # noqa: E402
 from benchmarks.workload import (  # noqa: E402
     ARCHITECTURES,
+    CNN_ARCHITECTURES,
     LEARNING_RATE,
     MOMENTUM,
     WEIGHT_DECAY,
@@ -69,11 +71,13 @@ def profiled_epochs(trainer, order, batch_size: int, epochs: int) -> float:
 
 def worker(arch_name: str, batch_size: int, samples: int, epochs: int, seed: int) -> dict:
     """Warm up, time one epoch unprofiled (by wall clock), then run the profiled epochs."""
+    from benchmarks.framework_cnn import FrameworkLeNet
     from benchmarks.framework_mlp import FrameworkMLP
 
-    arch = ARCHITECTURES[arch_name]
+    arch = ARCHITECTURES.get(arch_name) or CNN_ARCHITECTURES[arch_name]
     data = synthetic_mnist(samples, seed=seed)
-    trainer = FrameworkMLP(initial_weights(arch, seed=seed), arch.activation, LEARNING_RATE, MOMENTUM, WEIGHT_DECAY)
+    trainer_class = FrameworkLeNet if arch_name in CNN_ARCHITECTURES else FrameworkMLP
+    trainer = trainer_class(initial_weights(arch, seed=seed), arch.activation, LEARNING_RATE, MOMENTUM, WEIGHT_DECAY)
     order = epoch_order(data, 0, seed)
     trainer.train_epoch(order, batch_size)  # warm-up
     start = time.perf_counter()
@@ -258,7 +262,7 @@ def report(result: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--arch", choices=sorted(ARCHITECTURES), default="784-128-10 tanh")
+    parser.add_argument("--arch", choices=sorted(ARCHITECTURES) + sorted(CNN_ARCHITECTURES), default="784-128-10 tanh")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--samples", type=int, help="samples per epoch (default 60000, quick 6000)")
     parser.add_argument("--epochs", type=int, default=3, help="profiled epochs (after a warm-up and a timed epoch)")

@@ -3,10 +3,11 @@
     python benchmarks/run.py                      # the full benchmark (a few minutes)
     python benchmarks/run.py --quick              # a short version, for checking that it all works
     python benchmarks/run.py --out results.json   # also write every number as JSON
+    OPENBLAS_NUM_THREADS=1 python benchmarks/run.py --clock cpu   # CPU time, one thread: for a busy machine
 
 One process measures, one epoch after another on the same synthetic MNIST-shaped data, (a) the
 framework's public API, (b) the NumPy reference and (c) PyTorch eager when it is importable, for two
-MLPs and two batch sizes. The three start from the same weights and see the same batches, and before
+MLPs at two batch sizes and LeNet-5 at batch 100 (``--only lenet`` or ``--only mlp`` runs one kind). The three start from the same weights and see the same batches, and before
 anything is timed they must compute the same training run (agreement.py: float32 weights after the
 first 20 steps, float64 weights after a whole epoch), or the run fails: a benchmark of wrong code is
 worthless. Timed epochs are interleaved (a, b, c, a, b, c, ...) so that a change in machine
@@ -27,10 +28,13 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import agreement, machine, memory, mnist_load, torch_reference  # noqa: E402
+from benchmarks.framework_cnn import FrameworkLeNet  # noqa: E402
 from benchmarks.framework_mlp import FrameworkMLP  # noqa: E402
+from benchmarks.numpy_cnn import NumpyLeNet  # noqa: E402
 from benchmarks.numpy_reference import NumpyMLP  # noqa: E402
 from benchmarks.workload import (  # noqa: E402
     ARCHITECTURES,
+    CNN_ARCHITECTURES,
     LEARNING_RATE,
     MOMENTUM,
     WEIGHT_DECAY,
@@ -42,9 +46,13 @@ from benchmarks.workload import (  # noqa: E402
 )
 
 BATCH_SIZES = (100, 1000)
+CNN_BATCH_SIZE = 100
 TARGET_FRAMEWORK_OVER_NUMPY = 1.20
 TARGET_FRAMEWORK_OVER_TORCH = 0.80
+TARGET_LENET_OVER_TORCH = 1.50
 TARGET_LOAD_SECONDS = 1.0
+# What an epoch's time is read from (--clock).
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 def _settle(seconds: float) -> None:
     """Let BLAS/OpenMP worker threads of the previous implementation stop spinning before the next."""
     gc.collect()
@@ -52,7 +60,7 @@ def _settle(seconds: float) -> None:
 
 
 def measure_cell(arch: Architecture, batch_size: int, data, implementations: Dict[str, type],
-                 epochs: int, settle: float, seed: int) -> dict:
+                 epochs: int, settle: float, seed: int, clock=time.perf_counter) -> dict:
     """Check the implementations agree (see agreement.py), train each one warm-up epoch, then time
     ``epochs`` epochs each, interleaved."""
     weights = initial_weights(arch, seed=seed)
@@ -73,9 +81,9 @@ def measure_cell(arch: Architecture, batch_size: int, data, implementations: Dic
             order = epoch_order(data, epoch, seed)
             for name, trainer in trainers.items():
                 _settle(settle)
-                start = time.perf_counter()
+                start = clock()
                 losses[name] = trainer.train_epoch(order, batch_size)
-                times[name].append(time.perf_counter() - start)
+                times[name].append(clock() - start)
             del order
     return {
         "arch": arch.name,
@@ -120,7 +128,7 @@ def _fmt(value: Optional[float], digits: int = 3) -> str:
 def markdown_table(cells: List[dict]) -> str:
     """The results as a Markdown table (seconds per epoch, medians)."""
     lines = [
-        "| MLP | batch | (a) framework s | (b) NumPy s | (c) PyTorch s | a/b | a/c | floor s | a/floor | (a-b)/a |",
+        "| network | batch | (a) framework s | (b) NumPy s | (c) PyTorch s | a/b | a/c | floor s | a/floor | (a-b)/a |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for cell in cells:
@@ -153,6 +161,12 @@ def verdicts(cells: List[dict], loading: Optional[dict]) -> List[str]:
         if cell["batch_size"] != 100:
             continue
         ab, ac = cell["a_over_b"], cell["a_over_c"]
+        if cell["arch"] in CNN_ARCHITECTURES:
+            lines.append(f"{cell['arch']}, batch 100: a/b = {ab:.2f} (no target: the NumPy CNN is hand-written, not tuned)")
+            if ac is not None:
+                lines.append(f"{cell['arch']}, batch 100: a/c = {ac:.2f} (target <= {TARGET_LENET_OVER_TORCH:.2f}: "
+                             f"{'met' if ac <= TARGET_LENET_OVER_TORCH else 'MISSED'})")
+            continue
         lines.append(f"{cell['arch']}, batch 100: a/b = {ab:.2f} (target <= {TARGET_FRAMEWORK_OVER_NUMPY:.2f}: "
                      f"{'met' if ab <= TARGET_FRAMEWORK_OVER_NUMPY else 'MISSED'})")
         if ac is not None:
@@ -178,6 +192,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--mnist-dir", help="folder with the four MNIST .gz files (default: $TINYGRAD_MNIST_DATA, "
                                             "then ../shared/data/mnist); loading is skipped when none is found")
     parser.add_argument("--skip-memory", action="store_true", help="skip the peak-memory measurement")
+    parser.add_argument("--only", choices=("mlp", "lenet"), help="measure only the MLPs or only LeNet-5")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall: elapsed time (the default); cpu: this process's CPU time, steadier on a busy "
+                             "machine but only fair with one thread each (OPENBLAS_NUM_THREADS=1)")
     args = parser.parse_args(argv)
     args.epochs = args.epochs if args.epochs is not None else (3 if args.quick else 7)
     args.samples = args.samples if args.samples is not None else (6000 if args.quick else 60000)
@@ -185,6 +203,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"--epochs must be at least 3 (a median needs them), got {args.epochs}")
     if args.samples < max(BATCH_SIZES):
         parser.error(f"--samples must be at least {max(BATCH_SIZES)}, got {args.samples}")
+    if args.clock == "cpu" and machine.blas_threads() != 1:
+        parser.error("--clock cpu counts the CPU time of every thread, including threads that wait; "
+                     "run it with one thread each: OPENBLAS_NUM_THREADS=1 python benchmarks/run.py --clock cpu")
     return args
 
 
@@ -193,8 +214,10 @@ def main(argv=None) -> int:
     info = machine.describe()
     info["load_average_start"] = machine.load_average()
     implementations: Dict[str, type] = {"framework": FrameworkMLP, "numpy": NumpyMLP}
+    cnn_implementations: Dict[str, type] = {"framework": FrameworkLeNet, "numpy": NumpyLeNet}
     if torch_reference.available() and not args.no_torch:
         implementations["torch"] = torch_reference.TorchMLP
+        cnn_implementations["torch"] = torch_reference.TorchLeNet
         info["torch"] = torch_reference.version()
         info["torch_threads"] = torch_reference.set_threads(info["blas_threads"])
     settle = 0.05 if args.quick else 0.25
@@ -208,15 +231,19 @@ def main(argv=None) -> int:
     print(f"large-matmul rate (2048x2048 float32, best of 5): {peak:.1f} GFLOP/s", flush=True)
     data = synthetic_mnist(args.samples, seed=args.seed)
 
+    plan = []
+    if args.only != "lenet":
+        plan += [(arch, batch_size, implementations) for arch in ARCHITECTURES.values() for batch_size in BATCH_SIZES]
+    if args.only != "mlp":
+        plan += [(arch, CNN_BATCH_SIZE, cnn_implementations) for arch in CNN_ARCHITECTURES.values()]
     cells = []
-    for arch in ARCHITECTURES.values():
-        for batch_size in BATCH_SIZES:
-            cell = measure_cell(arch, batch_size, data, implementations, args.epochs, settle, args.seed)
-            cells.append(cell)
-            medians = ", ".join(f"{name} {seconds:.3f}s" for name, seconds in cell["median_seconds"].items())
-            print(f"  {arch.name}, batch {batch_size}: {medians} (other processes used "
-                  f"{cell['other_processes_cpu_seconds']:.1f} CPU s meanwhile, steal {cell['steal_seconds']:.1f} s)",
-                  flush=True)
+    for arch, batch_size, kind in plan:
+        cell = measure_cell(arch, batch_size, data, kind, args.epochs, settle, args.seed, CLOCKS[args.clock])
+        cells.append(cell)
+        medians = ", ".join(f"{name} {seconds:.3f}s" for name, seconds in cell["median_seconds"].items())
+        print(f"  {arch.name}, batch {batch_size}: {medians} (other processes used "
+              f"{cell['other_processes_cpu_seconds']:.1f} CPU s meanwhile, steal {cell['steal_seconds']:.1f} s)",
+              flush=True)
     del data
     summarize(cells, peak)
 
@@ -229,14 +256,15 @@ def main(argv=None) -> int:
 
     memory_runs = []
     if not args.skip_memory:
-        for arch in ARCHITECTURES.values():
-            memory_runs.append(memory.measure(arch.name, 100, 5, args.samples, args.seed))
+        for arch, _, _ in plan:
+            if arch.name not in {run["arch"] for run in memory_runs}:
+                memory_runs.append(memory.measure(arch.name, 100, 5, args.samples, args.seed))
     info["load_average_end"] = machine.load_average()
 
     print()
     print(markdown_table(cells))
     print()
-    print(f"seconds: median of {args.epochs} epochs; a/b, a/c: median of the per-round ratios (epochs interleaved); "
+    print(f"seconds ({args.clock} clock): median of {args.epochs} epochs; a/b, a/c: median of the per-round ratios (epochs interleaved); "
           f"floor = matmul FLOPs of the epoch / {peak:.1f} GFLOP/s; (a-b)/a = 1 - b/a")
     for line in verdicts(cells, loading):
         print(line)
@@ -262,8 +290,10 @@ def main(argv=None) -> int:
         results = {
             "machine": info,
             "settings": {"quick": args.quick, "samples": args.samples, "epochs": args.epochs, "seed": args.seed,
+                         "clock": args.clock,
                          "lr": LEARNING_RATE, "momentum": MOMENTUM, "weight_decay": WEIGHT_DECAY,
-                         "batch_sizes": list(BATCH_SIZES), "float32_prefix_steps": agreement.PREFIX_STEPS,
+                         "batch_sizes": list(BATCH_SIZES),
+                         "float32_prefix_steps": {arch.name: agreement.float32_prefix_steps(arch) for arch, _, _ in plan},
                          "float32_tolerance": agreement.FLOAT32_TOLERANCE,
                          "float64_tolerance": agreement.FLOAT64_TOLERANCE},
             "peak_matmul_gflops": peak,

@@ -1,5 +1,7 @@
 """What every implementation in the benchmark trains on: data, architectures, initial weights, order.
 
+Two kinds of network: the MLPs of ``ARCHITECTURES`` and LeNet-5 (``CNN_ARCHITECTURES``).
+
 Everything here is deterministic in a seed, so the framework, the NumPy reference and PyTorch see
 bit-identical inputs, start from bit-identical weights and visit the batches in the same order.
 
@@ -16,13 +18,15 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-IMAGE_SIZE = 784
+IMAGE_SIDE = 28
+IMAGE_SIZE = IMAGE_SIDE * IMAGE_SIDE
 CLASSES = 10
 LEARNING_RATE = 0.1
 MOMENTUM = 0.9
 WEIGHT_DECAY = 1e-4
 
-Weights = List[Tuple[np.ndarray, np.ndarray]]  # one (weight (in, out), bias (out,)) per Linear layer
+# One (weight, bias) pair per layer: a Linear weight is (in, out), a convolution's (out, in, KH, KW).
+Weights = List[Tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,31 @@ ARCHITECTURES: Dict[str, Architecture] = {
     arch.name: arch
     for arch in (Architecture((IMAGE_SIZE, 128, CLASSES), "tanh"), Architecture((IMAGE_SIZE, 256, 128, CLASSES), "relu"))
 }
+
+
+@dataclass(frozen=True)
+class LeNetArchitecture:
+    """LeNet-5 on 28x28 images (N, 784 reshaped to N, 1, 28, 28): conv 6@5x5 padding 2 -> activation ->
+    max pool 2 -> conv 16@5x5 -> activation -> max pool 2 -> 400 -> 120 -> 84 -> 10, activations between
+    the Linear layers too."""
+
+    activation: str
+
+    #: (out_channels, in_channels, kernel, padding) of the two convolutions, then the Linear widths.
+    convolutions = ((6, 1, 5, 2), (16, 6, 5, 0))
+    widths = (16 * 5 * 5, 120, 84, CLASSES)
+    #: How many float32 steps agreement.py compares (the MLPs: 20). Early LeNet training at lr 0.1 is
+    #: chaotic sooner: weights perturbed by 1e-7 of their scale made the NumPy reference move 3.6e-7
+    #: after 5 and 10 steps but 9.0e-4 after 20 (seed 0, 20,000 samples), and PyTorch on one thread,
+    #: whose convolutions round differently, drifted as far; 5 steps stay clear of it.
+    float32_prefix_steps = 5
+
+    @property
+    def name(self) -> str:
+        return f"lenet5 {self.activation}"
+
+
+CNN_ARCHITECTURES: Dict[str, LeNetArchitecture] = {arch.name: arch for arch in (LeNetArchitecture("relu"),)}
 
 
 @dataclass(frozen=True)
@@ -80,9 +109,12 @@ def synthetic_mnist(n: int, seed: int = 0, chunk: int = 10_000, label_noise: flo
     return Dataset(x, y)
 
 
-def initial_weights(arch: Architecture, seed: int = 0) -> Weights:
-    """float32 weights in the (in, out) layout: Glorot uniform for tanh, He normal for ReLU; zero biases."""
+def initial_weights(arch, seed: int = 0) -> Weights:
+    """float32 weights: for an MLP in the (in, out) layout, Glorot uniform for tanh, He normal for ReLU,
+    zero biases; for LeNet-5 PyTorch's default init (see ``lenet_weights``)."""
     rng = np.random.default_rng(seed)
+    if isinstance(arch, LeNetArchitecture):
+        return lenet_weights(arch, rng)
     weights: Weights = []
     for fan_in, fan_out in zip(arch.widths[:-1], arch.widths[1:]):
         if arch.activation == "tanh":
@@ -91,6 +123,23 @@ def initial_weights(arch: Architecture, seed: int = 0) -> Weights:
         else:
             w = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)
         weights.append((w.astype(np.float32), np.zeros(fan_out, dtype=np.float32)))
+    return weights
+
+
+def lenet_weights(arch: LeNetArchitecture, rng: np.random.Generator) -> Weights:
+    """PyTorch's default init for every layer: weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+
+    >>> [w.shape for w, _ in lenet_weights(CNN_ARCHITECTURES["lenet5 relu"], np.random.default_rng(0))]
+    [(6, 1, 5, 5), (16, 6, 5, 5), (400, 120), (120, 84), (84, 10)]
+    """
+    shapes = [((out, inp, k, k), inp * k * k) for out, inp, k, _ in arch.convolutions]
+    shapes += [((fan_in, fan_out), fan_in) for fan_in, fan_out in zip(arch.widths[:-1], arch.widths[1:])]
+    weights: Weights = []
+    for shape, fan_in in shapes:
+        bound = 1.0 / np.sqrt(fan_in)
+        w = rng.uniform(-bound, bound, size=shape).astype(np.float32)
+        b = rng.uniform(-bound, bound, size=shape[0] if len(shape) == 4 else shape[1]).astype(np.float32)
+        weights.append((w, b))
     return weights
 
 
@@ -103,13 +152,24 @@ def epoch_order(data: Dataset, epoch: int, seed: int = 0) -> Dataset:
     return Dataset(np.ascontiguousarray(data.x[perm]), data.y[perm])
 
 
-def matmul_flops(arch: Architecture, n: int) -> int:
+def matmul_flops(arch, n: int) -> int:
     """Floating-point operations of the matmuls of one epoch over n samples, forward and backward.
 
     Per layer of shape (i, o): forward 2*n*i*o, weight gradient 2*n*i*o, and the gradient to the
-    layer's input 2*n*i*o for every layer but the first (the images need no gradient).
+    layer's input 2*n*i*o for every layer but the first (the images need no gradient). A convolution
+    counts as such a layer applied at each of its output positions (i = C*KH*KW, o = out channels).
+
+    >>> matmul_flops(CNN_ARCHITECTURES["lenet5 relu"], 1)
+    2263920
     """
     total = 0
+    if isinstance(arch, LeNetArchitecture):
+        side = IMAGE_SIDE
+        for index, (out, inp, k, padding) in enumerate(arch.convolutions):
+            side = side + 2 * padding - k + 1  # the convolution's output side; each pool halves it after
+            total += 2 * n * side * side * inp * k * k * out * (2 if index == 0 else 3)
+            side //= 2
+        return total + sum(2 * n * i * o * 3 for i, o in zip(arch.widths[:-1], arch.widths[1:]))
     for index, (fan_in, fan_out) in enumerate(zip(arch.widths[:-1], arch.widths[1:])):
         per_product = 2 * n * fan_in * fan_out
         total += per_product * (2 if index == 0 else 3)

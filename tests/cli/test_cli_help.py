@@ -24,7 +24,7 @@ TRAIN_SETTING_FLAGS = [
 ]
 EXPECTED_OPTIONS = {
     "train": TRAIN_SETTING_FLAGS + ["--config", "--resume", "--out", "--dry-run", "--no-nesterov"],
-    "grid": TRAIN_SETTING_FLAGS + ["--config", "--jobs", "--out", "--dry-run"],
+    "grid": TRAIN_SETTING_FLAGS + ["--config", "--jobs", "--out", "--dry-run", "--resume", "--cluster"],
     "eval": ["--data-dir", "--dry-run", "CHECKPOINT_OR_RUN_DIR"],
     "plot": ["--out", "--title", "--dry-run", "RUN_DIR"],
     "graph": ["--hidden", "--activation", "--loss", "--margin", "--seed", "--batch-size",

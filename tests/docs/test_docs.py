@@ -256,10 +256,23 @@ def _stand_in_run(path: Path) -> None:
     train.fit(config, out_dir=path, data=Splits(x, y, None, None, x[:20], y[:20]), log=lambda line: None)
 
 
+def _stand_in_grid(path: Path) -> None:
+    """A small finished grid at ``path`` (for ``grid --resume``), trained on synthetic data."""
+    from tinygrad_mnist import train
+    from tinygrad_mnist.data import Splits
+    from tinygrad_mnist.experiments import run_grid
+
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 784), dtype=np.float32)
+    y = np.arange(40) % 10
+    config = train.TrainConfig(hidden=[8], epochs=1, batch_size=20, progress=False, disp_freq=0)
+    run_grid(config, {"seed": [0, 1]}, path, data=Splits(x, y, None, None, x[:20], y[:20]), log=lambda line: None)
+
+
 def _paths_read_by(argv: List[str]) -> List[str]:
     """The run folders or checkpoints a command reads (they must exist even for --dry-run)."""
     command, rest = argv[0], argv[1:]
-    if command == "train":
+    if command in ("train", "grid"):
         return [rest[i + 1] for i, word in enumerate(rest[:-1]) if word == "--resume"]
     if command in ("eval", "plot"):
         takes_value = {"--data-dir", "--out", "--title"}
@@ -289,7 +302,10 @@ def test_cli_commands_shown_are_accepted(page: Path, line: int, argv: List[str],
             (tmp_path / name).write_text(text, encoding="utf-8")
     for path in _paths_read_by(argv):
         if not Path(path).exists():
-            _stand_in_run(Path(path.removesuffix("/checkpoint.npz")))
+            if argv[0] == "grid":
+                _stand_in_grid(Path(path))
+            else:
+                _stand_in_run(Path(path.removesuffix("/checkpoint.npz")))
     for i, word in enumerate(argv[:-1]):
         if word == "--data-dir":
             Path(argv[i + 1]).mkdir(parents=True, exist_ok=True)

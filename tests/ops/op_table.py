@@ -13,12 +13,13 @@ bounds). Adding an op to the framework means adding one entry here.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from op_spec import Case, OpSpec
+from window_specs import NORMALIZATION_SPECS, WINDOW_SPECS
 
 import tinygrad_mnist as tm
 from tinygrad_mnist.ops import elementwise, linalg, movement
@@ -40,33 +41,6 @@ MAX_SIDE = 3
 # Kept away from poles (1/x) and kinks; far enough that the float32 checks of the table's
 # dtype test see no sign change either.
 POLE_DISTANCE = 0.3
-
-
-class Case(NamedTuple):
-    """One drawn input for an op: the arrays that become Tensors, and the op's other arguments."""
-
-    arrays: Tuple[np.ndarray, ...]
-    params: Dict[str, Any]
-
-
-@dataclass(frozen=True)
-class OpSpec:
-    """How to call, check and feed one differentiable op.
-
-    ``apply(*tensors, **params)`` runs the op; ``reference(*arrays, **params)`` is the NumPy
-    truth; ``cases(dtype)`` is a strategy of ``Case`` with float arrays of that dtype;
-    ``out_dtype`` is set only when the op changes the dtype (``astype``).
-    """
-
-    name: str
-    apply: Callable[..., Any]
-    reference: Callable[..., Any]
-    cases: Callable[[np.dtype], st.SearchStrategy]
-    out_dtype: Optional[np.dtype] = None
-    gradcheck_options: Dict[str, Any] = field(default_factory=dict)
-    # Inputs AT the op's special points (a zero base of pow, softplus at 0, huge logits, zero-size
-    # axes, integer operands), which ``cases`` keeps away from or rarely draws; checked to second order.
-    special: Optional[Callable[[np.dtype], st.SearchStrategy]] = None
 
 
 def _small_shapes(min_dims: int = 0, max_dims: int = MAX_DIMS) -> st.SearchStrategy:
@@ -693,7 +667,7 @@ SPECS = (
     ),
     OpSpec("double", lambda a: a.double(), lambda a: a.astype(np.float64), unary(), out_dtype=np.dtype(np.float64)),
     OpSpec("float", lambda a: a.float(), lambda a: a.astype(np.float32), unary(), out_dtype=np.dtype(np.float32)),
-)
+) + WINDOW_SPECS + NORMALIZATION_SPECS  # convolution and pooling; batch and layer norm (window_specs.py)
 
 SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
 assert len(SPECS_BY_NAME) == len(SPECS), "two table entries share a name"

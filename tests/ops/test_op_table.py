@@ -154,6 +154,11 @@ REQUIRED_OPS = {
     "transpose", "permute", "swapaxes", "expand", "broadcast_to", "squeeze", "unsqueeze", "getitem_basic",
     "getitem_rows_labels", "getitem_repeated", "getitem_mask", "concatenate", "stack", "matmul", "matmul_1d_1d",
     "matmul_1d_2d", "matmul_2d_1d", "matmul_2d_2d", "matmul_batched", "linear",
+    "astype_float32", "astype_float64",
+    "conv2d", "conv2d_no_bias", "conv2d_kernel_fills_input", "conv2d_stride_beyond_kernel", "conv2d_layer",
+    "im2col", "col2im", "max_pool2d", "max_pool2d_kernel_fills_input", "max_pool2d_stride_beyond_kernel",
+    "max_pool2d_layer", "avg_pool2d", "avg_pool2d_layer", "batch_norm_train", "batch_norm_eval",
+    "batchnorm1d_layer", "batchnorm2d_layer", "layer_norm", "layernorm_layer",
     "astype_float32", "astype_float64", "clip_tensor_bounds", "std", "std_ddof1", "softmax", "log_softmax",
     "mT", "cat_top_level", "stack_top_level", "where_top_level", "linspace",
 }

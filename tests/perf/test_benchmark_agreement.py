@@ -7,10 +7,13 @@ import numpy as np
 import pytest
 
 from benchmarks import agreement, torch_reference
+from benchmarks.framework_cnn import FrameworkLeNet
 from benchmarks.framework_mlp import FrameworkMLP
+from benchmarks.numpy_cnn import NumpyLeNet
 from benchmarks.numpy_reference import NumpyMLP
 from benchmarks.workload import (
     ARCHITECTURES,
+    CNN_ARCHITECTURES,
     LEARNING_RATE,
     MOMENTUM,
     WEIGHT_DECAY,
@@ -21,8 +24,10 @@ from benchmarks.workload import (
 )
 
 IMPLEMENTATIONS = {"numpy": NumpyMLP, "framework": FrameworkMLP}
+CNN_IMPLEMENTATIONS = {"numpy": NumpyLeNet, "framework": FrameworkLeNet}
 if torch_reference.available():
     IMPLEMENTATIONS["torch"] = torch_reference.TorchMLP
+    CNN_IMPLEMENTATIONS["torch"] = torch_reference.TorchLeNet
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +42,36 @@ def test_implementations_agree_in_float32_and_float64(arch_name, data):
     for differences in report.values():
         assert differences["float32_prefix"] <= agreement.FLOAT32_TOLERANCE
         assert differences["float64_epoch"] <= agreement.FLOAT64_TOLERANCE
+
+
+@pytest.mark.parametrize("arch_name", sorted(CNN_ARCHITECTURES))
+def test_the_lenet_implementations_agree_in_float32_and_float64(arch_name, data):
+    report = agreement.check(CNN_ARCHITECTURES[arch_name], 50, _head(data, 500),
+                             CNN_IMPLEMENTATIONS, seed=3)
+    assert set(report) == set(CNN_IMPLEMENTATIONS) - {"numpy"}
+    for differences in report.values():
+        assert differences["float32_prefix"] <= agreement.FLOAT32_TOLERANCE
+        assert differences["float64_epoch"] <= agreement.FLOAT64_TOLERANCE
+
+
+def test_the_lenet_check_fails_when_max_pooling_copies_the_gradient_to_every_tie(data):
+    """Control: tied maxima are common in LeNet's first layer (over blank parts of an image every
+    window holds relu(bias)), so the classic shortcut mask ``a == max`` that gives each tied element
+    the whole gradient changes the bias gradient, and is caught."""
+    class EveryTie(NumpyLeNet):
+        @staticmethod
+        def _unpool(grad, a, pooled):
+            n, h, w, c = a.shape
+            winners = a.reshape(n, h // 2, 2, w // 2, 2, c) == pooled[:, :, None, :, None, :]
+            return (winners * grad[:, :, None, :, None, :]).reshape(n, h, w, c)
+
+    with pytest.raises(agreement.CorrectnessError, match="every_tie disagrees"):
+        agreement.check(CNN_ARCHITECTURES["lenet5 relu"], 50, _head(data, 500),
+                        {"numpy": NumpyLeNet, "every_tie": EveryTie}, seed=3)
+
+
+def _head(data, n):
+    return type(data)(data.x[:n], data.y[:n])
 
 
 def test_the_check_fails_on_a_missing_weight_decay(data):

@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 MODULES = [
-    "builders", "checkpoint", "config", "evaluation", "grid", "grid_plan", "interrupt", "memory", "metrics",
+    "builders", "checkpoint", "config", "evaluation", "grid_plan", "interrupt", "memory", "metrics",
     "npzfile", "rngstate", "run_files", "rundir", "runs", "saved_run", "settings", "splits", "state", "status",
     "summary", "trainer",
 ]

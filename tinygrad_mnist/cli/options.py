@@ -9,7 +9,6 @@ how many values. Converting text is all that happens here; every rule is the dec
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
@@ -248,11 +247,3 @@ def whole_number(name: str, bounds: Bounds) -> Callable[[str], int]:
 
     convert.__name__ = name
     return convert
-
-
-def default_jobs() -> int:
-    """The cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)

@@ -1,4 +1,5 @@
-"""Neural-network building blocks: Module and Parameter, layers, the MLP, activations, losses.
+"""Neural-network building blocks: Module, Parameter and Buffer, layers (linear, convolution, pooling,
+normalization, containers), the MLP and LeNet-5, activations, losses.
 
 >>> import numpy as np
 >>> from tinygrad_mnist import Tensor, nn
@@ -8,7 +9,7 @@
 >>> model.layers[0].weight.grad.shape
 (4, 8)
 """
-from . import functional, init
+from . import functional, init, utils
 from .activations import (
     ACTIVATIONS,
     ELU,
@@ -26,15 +27,26 @@ from .activations import (
     Swish,
     Tanh,
 )
+from .containers import Identity, ModuleList
+from .conv import Conv2d
 from .init import INITS
 from .layers import Dropout, Flatten, Linear, Sequential
+from .lenet import LeNet5
 from .losses import LOSSES, EuclideanLoss, FocalLoss, HingeLoss, KLDivLoss, SoftmaxCrossEntropyLoss
 from .mlp import MLP
+from .module import Buffer, LoadResult, Module, Parameter
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .pooling import AvgPool2d, MaxPool2d
 from .module import LoadResult, Module, Parameter
 from .summary import ModelSummary, summary
 
 __all__ = [
     "ACTIVATIONS",
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Buffer",
+    "Conv2d",
     "Dropout",
     "ELU",
     "EuclideanLoss",
@@ -45,14 +57,19 @@ __all__ = [
     "HardSwish",
     "HingeLoss",
     "INITS",
+    "Identity",
     "KLDivLoss",
     "LOSSES",
+    "LayerNorm",
+    "LeNet5",
     "LeakyReLU",
     "Linear",
     "LoadResult",
     "LogSoftmax",
     "MLP",
+    "MaxPool2d",
     "Module",
+    "ModuleList",
     "ModelSummary",
     "Parameter",
     "ReLU",
@@ -67,5 +84,6 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    "utils",
     "summary",
 ]

@@ -1,4 +1,8 @@
-"""Activations and losses as plain functions of Tensors.
+"""Activations, losses, convolution, pooling and normalization as plain functions of Tensors.
+
+``conv2d``, ``max_pool2d`` and ``avg_pool2d`` are the ops of ``tinygrad_mnist.ops.conv`` and
+``tinygrad_mnist.ops.pooling``;
+``batch_norm`` and ``layer_norm`` come from ``tinygrad_mnist.nn.normalization``.
 
 Every function here is composed of differentiable Tensor ops only (no hand-written backward), so its
 gradients of every order come from the ops' own rules. Numerically risky pieces are written so that
@@ -14,12 +18,16 @@ from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..ops.conv import conv2d  # noqa: F401  (re-exported as F.conv2d)
+from ..ops.elementwise import where
+from ..ops.pooling import avg_pool2d, max_pool2d  # noqa: F401  (re-exported as F.max_pool2d, ...)
 from ..autograd import teaching
 from ..checks import NON_NEGATIVE, UNIT_INTERVAL, check_float
 from ..ops import elementwise
 from ..ops.elementwise import where
 from ..ops.spelling import numpy_spelling
 from ..tensor import Tensor
+from .normalization import batch_norm, layer_norm  # noqa: F401  (re-exported as F.batch_norm, ...)
 
 # SeLU's fixed point constants (Klambauer et al., 2017), as in PyTorch.
 SELU_ALPHA = 1.6732632423543772

@@ -11,7 +11,7 @@ from ..errors import ConfigError
 from ..ops.linalg import linear
 from ..ops.spelling import numpy_spelling
 from ..tensor import Tensor
-from .init import INITS, Seed, as_generator, initial_weight
+from .init import INITS, Seed, as_generator, initial_bias, initial_weight
 from .module import Module, Parameter
 
 
@@ -19,8 +19,9 @@ class Linear(Module):
     """Affine layer ``x @ weight + bias`` with weight of shape (in_features, out_features).
 
     ``init`` is one of ``INITS``: "normal" (std ``init_std``; the lab reports used 0.01), "xavier"
-    (Glorot uniform) or "he" (Kaiming normal, fan_in). Biases start at zero. ``seed`` is None, an int
-    or a numpy Generator; ``dtype`` (float32 by default) is kept by the parameters.
+    (Glorot uniform), "he" (Kaiming normal, fan_in) or "pytorch" (PyTorch's default, weight and bias
+    U(-1/sqrt(in), 1/sqrt(in))). Other biases start at zero. ``seed`` is None, an int or a numpy
+    Generator; ``dtype`` (float32 by default) is kept by the parameters.
 
     >>> layer = Linear(3, 2, init="he", seed=0)
     >>> layer(Tensor(np.ones((4, 3), dtype=np.float32))).shape
@@ -46,8 +47,9 @@ class Linear(Module):
             raise ConfigError(f"Linear: dtype must be a float type such as float32, got {dtype}")
         init = check_choice(init, "init", INITS, owner="Linear")
         shape = (self.in_features, self.out_features)
-        self.weight = Parameter(initial_weight(init, shape, init_std, as_generator(seed), dtype))
-        self.bias = Parameter(np.zeros(self.out_features, dtype=dtype)) if bias else None
+        rng = as_generator(seed)
+        self.weight = Parameter(initial_weight(init, shape, init_std, rng, dtype))
+        self.bias = Parameter(initial_bias(init, self.in_features, self.out_features, rng, dtype)) if bias else None
 
     def forward(self, x):
         shape, dtype = x.shape, x.dtype

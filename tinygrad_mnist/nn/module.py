@@ -1,6 +1,7 @@
-"""``Parameter`` (a trainable Tensor) and ``Module`` (a tree of layers that owns parameters).
+"""``Parameter`` (a trainable Tensor), ``Buffer`` (saved state that is not trained) and ``Module``
+(a tree of layers that owns both).
 
-A Module registers its Parameters and sub-Modules simply by holding them as attributes: the
+A Module registers its Parameters, Buffers and sub-Modules simply by holding them as attributes: the
 instance ``__dict__`` keeps assignment order, so ``named_parameters()`` lists them in the order the
 constructor defined them, with nothing to forget to call. ``__setattr__`` only guards against the
 two assignments that would silently lose a weight (see ``Module.__setattr__``).
@@ -36,6 +37,24 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+class Buffer(Tensor):
+    """A Tensor a Module saves in ``state_dict()`` but does not train, such as batch norm's running
+    statistics: never in ``parameters()``, never requires grad. Update it in place (``buf.data[...] = ``).
+
+    >>> b = Buffer(np.zeros(3, dtype=np.float32))
+    >>> b.requires_grad, b.shape
+    (False, (3,))
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data, name=None):
+        super().__init__(data, requires_grad=False, name=name)
+
+    def __repr__(self) -> str:
+        return "Buffer containing:\n" + super().__repr__()
 
 
 class LoadResult(NamedTuple):
@@ -125,15 +144,16 @@ class Module:
 
     # ---- registration ---------------------------------------------------------------------------
     def _own_members(self) -> Iterator[Tuple[str, object]]:
-        """(name, value) of this module's own Parameters and sub-Modules, in definition order."""
+        """(name, value) of this module's own Parameters, Buffers and sub-Modules, in definition order."""
         for name, value in vars(self).items():
-            if isinstance(value, (Parameter, Module)):
+            if isinstance(value, (Parameter, Buffer, Module)):
                 yield name, value
-            elif isinstance(value, (list, tuple)) and any(isinstance(v, (Parameter, Module)) for v in value):
+            elif isinstance(value, (list, tuple)) and any(isinstance(v, (Parameter, Buffer, Module)) for v in value):
                 # A plain list would silently hide its layers from parameters() and the optimizer.
                 raise TypeError(
                     f"{type(self).__name__}.{name} is a {type(value).__name__} of modules or parameters, which "
-                    "is not registered; wrap modules in nn.Sequential(...) and assign parameters one per attribute"
+                    "is not registered; wrap modules in nn.Sequential(...) or nn.ModuleList(...) and assign "
+                    "parameters one per attribute"
                 )
 
     def named_children(self) -> Iterator[Tuple[str, "Module"]]:
@@ -191,17 +211,40 @@ class Module:
         >>> [(name, p.shape) for name, p in Linear(3, 2).named_parameters()]
         [('weight', (3, 2)), ('bias', (2,))]
         """
-        seen = set()
-        for module_name, module in self.named_modules(prefix):
-            for name, value in module._own_members():
-                if isinstance(value, Parameter) and id(value) not in seen:
-                    seen.add(id(value))
-                    yield (f"{module_name}.{name}" if module_name else name), value
+        for name, value in self._named_state(prefix):
+            if isinstance(value, Parameter):
+                yield name, value
 
     def parameters(self) -> Iterator[Parameter]:
         """All Parameters (see ``named_parameters``), e.g. for ``optim.SGD(model.parameters(), lr=0.1)``."""
         for _, parameter in self.named_parameters():
             yield parameter
+
+    def named_buffers(self, prefix: str = "") -> Iterator[Tuple[str, Buffer]]:
+        """All Buffers with dotted names, in the order of ``named_parameters``.
+
+        >>> from tinygrad_mnist.nn import BatchNorm1d
+        >>> [name for name, _ in BatchNorm1d(3).named_buffers()]
+        ['running_mean', 'running_var']
+        """
+        for name, value in self._named_state(prefix):
+            if isinstance(value, Buffer):
+                yield name, value
+
+    def buffers(self) -> Iterator[Buffer]:
+        """All Buffers (see ``named_buffers``)."""
+        for _, buffer in self.named_buffers():
+            yield buffer
+
+    def _named_state(self, prefix: str = "") -> Iterator[Tuple[str, Tensor]]:
+        """Parameters and Buffers by dotted name: module by module, each module's own in definition
+        order; a shared one is listed once."""
+        seen = set()
+        for module_name, module in self.named_modules(prefix):
+            for name, value in module._own_members():
+                if isinstance(value, (Parameter, Buffer)) and id(value) not in seen:
+                    seen.add(id(value))
+                    yield (f"{module_name}.{name}" if module_name else name), value
 
     # ---- modes and gradients --------------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
@@ -227,16 +270,16 @@ class Module:
 
     # ---- state ----------------------------------------------------------------------------------
     def state_dict(self) -> Dict[str, np.ndarray]:
-        """Copies of all parameter arrays by name, ready for ``np.savez``.
+        """Copies of all parameter and buffer arrays by name, ready for ``np.savez``.
 
         >>> from tinygrad_mnist.nn import Linear
         >>> {name: a.shape for name, a in Linear(3, 2).state_dict().items()}
         {'weight': (3, 2), 'bias': (2,)}
         """
-        return {name: parameter.data.copy() for name, parameter in self.named_parameters()}
+        return {name: tensor.data.copy() for name, tensor in self._named_state()}
 
     def load_state_dict(self, state, strict: bool = True) -> LoadResult:
-        """Copy arrays from ``state`` (name -> array) into the parameters, in place.
+        """Copy arrays from ``state`` (name -> array) into the parameters and buffers, in place.
 
         Nothing is changed unless everything fits. With ``strict=True`` missing or unexpected keys are
         an error; shape and dtype mismatches always are. Returns the skipped keys.
@@ -253,7 +296,7 @@ class Module:
                 f"{type(self).__name__}.load_state_dict expects a mapping of name -> array "
                 f"(as made by state_dict()), got {type(state).__name__}"
             )
-        own = dict(self.named_parameters())
+        own = dict(self._named_state())
         missing = [name for name in own if name not in state]
         unexpected = [name for name in state if name not in own]
         problems = []

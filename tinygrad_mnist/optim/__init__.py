@@ -1,4 +1,4 @@
-"""Optimizers and learning-rate schedules.
+"""Optimizers (SGD, Adam, AdamW, RMSprop) and learning-rate schedules.
 
 >>> import numpy as np
 >>> from tinygrad_mnist import nn, optim
@@ -8,7 +8,9 @@
 >>> ((model(np.ones((4, 2), dtype=np.float32)) - 1.0) ** 2).mean().backward()
 >>> opt.step(); opt.zero_grad(); schedule.step()
 """
+from .adam import Adam, AdamW
 from .optimizer import Optimizer
+from .rmsprop import RMSprop
 from .schedules import SCHEDULES, ConstantLR, CosineLR, ExponentialLR, StepLR
 from .sgd import MOMENTUM_FORMS, SGD
 
@@ -16,6 +18,9 @@ __all__ = [
     "MOMENTUM_FORMS",
     "SCHEDULES",
     "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
     "ConstantLR",
     "CosineLR",
     "ExponentialLR",

@@ -1,7 +1,7 @@
 """The ``Optimizer`` base class: parameter groups, per-parameter state, and saving/loading both."""
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
@@ -16,14 +16,19 @@ class Optimizer:
     ``params`` is an iterable of Tensors (one group) or of dicts, each with "params" and optional
     per-group hyperparameters; ``defaults`` fills the rest. Per-parameter state (momentum buffers, ...)
     is keyed by the parameter's position across all groups, which is also how ``state_dict`` names it.
-    Subclasses implement ``_update`` (the arithmetic of one step) and may check hyperparameters in
-    ``_check_group``.
+    Subclasses implement ``_update`` (the arithmetic of one step; ``step`` wraps it, so every optimizer
+    notes its step for teaching mode and hands itself to a jit recording the same way) and may check
+    hyperparameters in ``_check_group``; state entries named in ``scalar_state`` (a step count) are
+    integers, every other entry an array of its parameter's shape and dtype.
 
     >>> from tinygrad_mnist.nn import Parameter
     >>> opt = Optimizer([Parameter([1.0])], {"lr": 0.1})
     >>> opt.param_groups[0]["lr"], len(opt.param_groups[0]["params"])
     (0.1, 1)
     """
+
+    #: Per-parameter state entries that hold an integer (such as Adam's step count) instead of an array.
+    scalar_state: Tuple[str, ...] = ()
 
     def __init__(self, params, defaults: Dict[str, Any]):
         self.defaults = dict(defaults)
@@ -110,6 +115,16 @@ class Optimizer:
         """The arithmetic of one step on ``p.data`` and ``self.state`` (subclasses implement it)."""
         raise NotImplementedError(f"{type(self).__name__} must implement _update()")
 
+    def _weights_and_gradient(self, index: int, p: Tensor) -> Tuple[np.ndarray, np.ndarray]:
+        """The arrays of parameter ``index`` and of its gradient, which must have its shape and dtype."""
+        weights, g = p.data, p.grad.data
+        if g.shape != weights.shape or g.dtype != weights.dtype:
+            raise ValueError(
+                f"{type(self).__name__}: parameter {index} is {weights.dtype}{list(weights.shape)} but its gradient "
+                f"is {g.dtype}{list(g.shape)}; a gradient must match its parameter"
+            )
+        return weights, g
+
     def _note_step(self) -> None:
         """Tell teaching mode which gradients this step used, so that a ``backward()`` adding onto
         them (a loop without ``zero_grad()``) is pointed out."""
@@ -131,7 +146,8 @@ class Optimizer:
             saved["params"] = list(range(position, position + count))
             groups.append(saved)
             position += count
-        state = {str(index): {name: array.copy() for name, array in entries.items()}
+        state = {str(index): {name: value.copy() if isinstance(value, np.ndarray) else value
+                              for name, value in entries.items()}
                  for index, entries in sorted(self.state.items())}
         return {"param_groups": groups, "state": state}
 
@@ -176,6 +192,11 @@ class Optimizer:
             new_state[index] = {}
             for entry, value in entries.items():
                 array = np.asarray(value)
+                if entry in self.scalar_state:
+                    if array.shape != () or array.dtype.kind not in "iu" or array < 0:
+                        raise CheckpointError(f"{name}: {entry} of parameter {key} must be an integer >= 0, got {value!r}")
+                    new_state[index][entry] = int(array)
+                    continue
                 if array.shape != p.shape or array.dtype != p.dtype:
                     raise CheckpointError(
                         f"{name}: {entry} of parameter {key} is {array.dtype}{list(array.shape)} in the state "

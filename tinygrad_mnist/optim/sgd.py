@@ -101,12 +101,7 @@ class SGD(Optimizer):
                 index += 1
                 if p.grad is None:
                     continue
-                weights, g = p.data, p.grad.data
-                if g.shape != weights.shape or g.dtype != weights.dtype:
-                    raise ValueError(
-                        f"SGD: parameter {index} is {weights.dtype}{list(weights.shape)} but its gradient is "
-                        f"{g.dtype}{list(g.shape)}; a gradient must match its parameter"
-                    )
+                weights, g = self._weights_and_gradient(index, p)
                 # One parameter-sized scratch array per parameter holds every temporary of the update,
                 # so a step allocates nothing (p.grad itself is the user's and is never written). The
                 # branches below exist for that: written as one formula per form, with temporaries, an

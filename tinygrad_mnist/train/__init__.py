@@ -1,4 +1,5 @@
-"""Training: configs, the training loop, metrics, checkpoints, resuming, and grids of experiments.
+"""Training: configs, the training loop, metrics, checkpoints, resuming, and planning grids of runs
+(running them is :mod:`tinygrad_mnist.experiments`).
 
 >>> from tinygrad_mnist import train
 >>> config = train.TrainConfig(hidden=[128], activation="relu", loss="ce", epochs=2)
@@ -10,7 +11,6 @@ from .builders import build_loss, build_model, build_optimizer, build_schedule
 from .checkpoint import CHECKPOINT_NAME, Checkpoint, load_checkpoint, open_checkpoint, read_checkpoint, save_checkpoint
 from .config import SETTINGS, TrainConfig
 from .evaluation import evaluate, evaluate_arrays
-from .grid import run_grid
 from .grid_plan import plan_grid
 from .metrics import accuracy, confusion_matrix, read_metrics_csv
 from .runs import fit, fixed_on_resume, resume
@@ -39,6 +39,5 @@ __all__ = [
     "read_checkpoint",
     "read_metrics_csv",
     "resume",
-    "run_grid",
     "save_checkpoint",
 ]

@@ -2,7 +2,7 @@
 named, validated run, before anything runs.
 
 This is the one place where a grid's axes and overrides are checked and where overrides are
-matched to runs; :func:`~tinygrad_mnist.train.run_grid` and the command line both plan through it.
+matched to runs; :func:`~tinygrad_mnist.experiments.run_grid` and the command line both plan through it.
 
 An override ``(match, changes)`` applies ``changes`` to every run whose axis values equal all the
 values in ``match``; several matching overrides apply in order. ``match`` names axes only (with

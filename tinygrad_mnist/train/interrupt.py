@@ -1,8 +1,8 @@
 """Turning Ctrl-C (SIGINT) and SIGTERM into a polite request the training loop answers at the
 next batch boundary, where it can save a resumable checkpoint instead of dying mid-update.
 
-A process can also be told to stop by an event another process sets (``stop_when``): that is how
-a grid's parent process stops the runs in its worker processes.
+A thread can also be told to stop by an event that another thread or process sets (``stop_when``):
+that is how a grid stops the runs it started, in worker processes, threads or cluster tasks.
 """
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ from typing import Any, Dict, Optional
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 EXTERNAL_STOP = "a stop request from the grid"
 
-# An object with is_set() (a multiprocessing.Event) whose being set counts as an interrupt.
-_external_stop: Dict[str, Any] = {"event": None}
+# Per thread, an object with is_set() (a threading or multiprocessing Event) whose being set counts
+# as an interrupt. Per thread because one process may train several runs at once in threads (a
+# Dask worker does), each stopped on its own.
+_external_stop = threading.local()
 
 
 def stop_when(event: Optional[Any]) -> None:
-    """Make every InterruptGuard in this process report a request once ``event.is_set()``.
+    """Make every InterruptGuard in the calling thread report a request once ``event.is_set()``
+    (``None`` forgets the event).
 
     >>> import threading
     >>> event = threading.Event()
@@ -30,7 +33,7 @@ def stop_when(event: Optional[Any]) -> None:
     (False, True, 'a stop request from the grid')
     >>> stop_when(None)
     """
-    _external_stop["event"] = event
+    _external_stop.event = event
 
 
 class InterruptGuard:
@@ -59,7 +62,7 @@ class InterruptGuard:
         """True once a signal (or the ``stop_when`` event) asked the work to stop."""
         if self._requested:
             return True
-        event = _external_stop["event"]
+        event = getattr(_external_stop, "event", None)
         if event is not None and event.is_set():
             self._requested = True
             self.signal_name = EXTERNAL_STOP

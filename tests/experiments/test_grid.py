@@ -1,11 +1,14 @@
 """run_grid: every combination a run (in parallel), failures reported, results.md laid out like the lab tables."""
 import json
+import os
+import signal
 
 import pytest
 
 from tinygrad_mnist.errors import ConfigError, RunDirectoryError
-from tinygrad_mnist.train import TrainConfig, run_grid
-from tinygrad_mnist.train.grid import plan_grid, results_markdown
+from tinygrad_mnist.experiments import results_markdown, run_grid
+from tinygrad_mnist.train import TrainConfig, plan_grid
+from grid_helpers import GridProcess, wait_for_checkpoints
 from train_helpers import quiet, synthetic
 
 TINY = TrainConfig(hidden=[8], epochs=2, batch_size=50, lr=0.05, disp_freq=0, progress=False)
@@ -25,7 +28,7 @@ def test_two_axes_in_parallel_give_one_table_per_metric(tmp_path):
         assert config["activation"] == entry["params"]["activation"] and config["loss"] == entry["params"]["loss"]
         assert config["lr"] == (1e-3 if entry["params"]["loss"] == "hinge" else 0.05)
         assert config["progress"] is False
-    assert lines[0] == f"grid: 6 runs into {tmp_path / 'grid'} with 2 parallel job(s)"
+    assert lines[0] == f"grid: 6 runs into {tmp_path / 'grid'}, on 2 local worker processes"
 
     report = (tmp_path / "grid" / "results.md").read_text().splitlines()
     headings = [line for line in report if line.startswith("## ")]
@@ -134,58 +137,68 @@ def test_markdown_marks_missing_and_interrupted_cells():
     assert "| x | interrupted | not started |" in text and "| y | n/a | n/a |" in text
 
 
-GRID_CHILD = """
-import json, sys
-sys.path.insert(0, {helpers!r})
-from train_helpers import synthetic
-from tinygrad_mnist.train import TrainConfig, run_grid
-config = TrainConfig(hidden=[128], epochs=3, batch_size=10, lr=0.02, disp_freq=1, progress=False)
-entries = run_grid(config, {{"seed": [0, 1, 2, 3]}}, sys.argv[1], jobs=2, data=synthetic(n_train=2400, n_test=100),
-                   log=lambda line: print(line, flush=True))
-print("DONE " + json.dumps([e["stopped"] for e in entries]), flush=True)
-"""
-
-
 @pytest.mark.parametrize("to_group", [True, False], ids=["ctrl-c-to-the-group", "sigterm-to-the-parent"])
 def test_a_signal_stops_the_pool_cleanly(tmp_path, to_group):
-    import os
-    import signal
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = GRID_CHILD.format(helpers=str(Path(__file__).resolve().parent))
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    process = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "grid")], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    seen = []
+    config = TrainConfig(hidden=[128], epochs=3, batch_size=10, lr=0.02, disp_freq=1, progress=False).to_dict()
+    grid = GridProcess(tmp_path / "grid", config, {"seed": [0, 1, 2, 3]}, 2, {"n_train": 2400, "n_test": 100}, tmp_path)
     try:
-        for line in process.stdout:
-            seen.append(line)
-            if "] Epoch [1][3] Batch [5][240]" in line:
-                if to_group:
-                    os.killpg(process.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
-                else:
-                    process.send_signal(signal.SIGTERM)
-                break
-        out, err = process.communicate(timeout=60)
+        grid.wait_for(r"\] Epoch \[1\]\[3\] Batch \[5\]\[240\]")
+        if to_group:
+            os.killpg(grid.process.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
+        else:
+            grid.process.send_signal(signal.SIGTERM)
+        code, lines, err = grid.finish(timeout=60)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == 0, err[-3000:]
-    stopped = json.loads(out.strip().splitlines()[-1][len("DONE "):])
+        grid.kill()
+    assert code == 0, err[-3000:]
+    stopped = grid.done()
     # seed0 was training; seed1's worker may still have been starting, so it stops or never starts.
-    assert stopped[0] == "interrupted" and stopped[1] in ("interrupted", "not_started")
-    assert stopped[2:] == ["not_started", "not_started"]
+    assert stopped["seed0"] == "interrupted" and stopped["seed1"] in ("interrupted", "not_started")
+    assert (stopped["seed2"], stopped["seed3"]) == ("not_started", "not_started")
     assert "Traceback" not in err
     name = "SIGINT" if to_group else "SIGTERM"
-    assert f"grid: {name} received; running runs save a resumable checkpoint" in out
-    for index, state in enumerate(stopped):
-        run_dir = tmp_path / "grid" / f"seed{index}"
+    assert f"grid: {name} received; running runs save a resumable checkpoint, queued runs do not start" in lines
+    for run, state in stopped.items():
+        run_dir = tmp_path / "grid" / run
         if state == "interrupted":
             assert json.loads((run_dir / "summary.json").read_text())["stopped"] == "interrupted"
-            assert "resume with: tinygrad-mnist train --resume" in out
         else:
             assert not run_dir.exists()
     report = (tmp_path / "grid" / "results.md").read_text()
     assert "| seed2 | 2 | not started |" in report
+
+
+def test_a_run_that_another_process_is_training_is_left_alone(tmp_path, monkeypatch):
+    """A killed grid's worker may still be saving a run when the grid is rerun: the run's lock
+    keeps the rerun off it (here the lock stays held, so the rerun gives up on that run)."""
+    import tinygrad_mnist.experiments.task as task
+    from tinygrad_mnist.experiments.locks import exclusive_lock
+
+    monkeypatch.setattr(task, "RUN_LOCK_WAIT_SECONDS", 0.3)
+    data = synthetic(n_train=200, n_test=50)
+    out = tmp_path / "grid"
+    entries = run_grid(TINY, {"seed": [0, 1]}, out, log=quiet, data=data)
+    (out / "seed1" / "summary.json").unlink()  # as if seed1 were still being trained elsewhere
+    before = (out / "seed1" / "checkpoint.npz").read_bytes()
+    with exclusive_lock(out / ".grid" / "runs" / "seed1.lock", "seed1"):
+        entries = run_grid(TINY, {"seed": [0, 1]}, out, log=quiet, data=data)
+    assert entries[0]["stopped"] == "completed"
+    assert entries[1]["stopped"] == "error" and "is in use by another process" in entries[1]["error"]
+    assert (out / "seed1" / "checkpoint.npz").read_bytes() == before
+
+
+def test_ctrl_c_stops_a_grid_that_trains_in_its_own_process(tmp_path):
+    """jobs=1: the run trains in a thread of the grid's process; the grid takes the Ctrl-C and
+    asks the run to stop at the next batch."""
+    config = TrainConfig(hidden=[128], epochs=5, batch_size=10, lr=0.02, disp_freq=0, progress=False).to_dict()
+    grid = GridProcess(tmp_path / "grid", config, {"seed": [0, 1]}, 1, {"n_train": 2400, "n_test": 100}, tmp_path)
+    try:
+        wait_for_checkpoints({"seed0": tmp_path / "grid" / "seed0"}, (0, 0))  # seed0 has started
+        os.killpg(grid.process.pid, signal.SIGINT)
+        code, lines, err = grid.finish(timeout=60)
+    finally:
+        grid.kill()
+    assert code == 0, err[-3000:]
+    assert grid.done() == {"seed0": "interrupted", "seed1": "not_started"}
+    assert "grid: SIGINT received; running runs save a resumable checkpoint, queued runs do not start" in lines
+    assert any(line.startswith("[seed0] a stop request from the grid received: stopped at epoch ") for line in lines)

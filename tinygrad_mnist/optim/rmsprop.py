@@ -1,0 +1,76 @@
+"""RMSprop: gradients divided by a running root mean square of their recent values."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import numpy as np
+
+from ..checks import NON_NEGATIVE, POSITIVE, UNIT_INTERVAL, Bounds, check_float
+from .optimizer import Optimizer
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton's lecture 6e), as PyTorch's (uncentered) RMSprop, updating ``p.data`` in place
+    (dtype kept); parameters without ``.grad`` are skipped. Each step, with g = p.grad:
+
+    * weight decay (coupled L2): ``g = g + weight_decay * p``;
+    * ``s = alpha * s + (1 - alpha) * g * g`` (``s`` starts at 0);
+    * without momentum: ``p -= lr * g / (sqrt(s) + eps)``;
+    * with momentum: ``b = momentum * b + g / (sqrt(s) + eps)`` (``b`` starts at 0), ``p -= lr * b``.
+
+    ``state_dict()`` holds s ("square_avg") and b ("momentum_buffer") per parameter.
+
+    >>> import numpy as np
+    >>> from tinygrad_mnist import Tensor
+    >>> from tinygrad_mnist.nn import Parameter
+    >>> w = Parameter(np.array([1.0], dtype=np.float32))
+    >>> opt = RMSprop([w], lr=0.01, alpha=0.99)
+    >>> w.grad = Tensor(np.array([3.0], dtype=np.float32))
+    >>> opt.step(); w.numpy()  # 1 - 0.01 * 3 / sqrt(0.01 * 9): a first step of lr / sqrt(1 - alpha)
+    array([0.9], dtype=float32)
+    """
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
+                 momentum: float = 0.0):
+        defaults = {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay, "momentum": momentum}
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: Dict[str, Any], loading: bool) -> None:
+        # A schedule may have annealed lr to 0 before a checkpoint, so loading accepts it.
+        for key, bounds in (
+            ("lr", NON_NEGATIVE if loading else POSITIVE), ("alpha", UNIT_INTERVAL), ("eps", POSITIVE),
+            ("weight_decay", NON_NEGATIVE), ("momentum", Bounds(0, 1, high_open=True)),
+        ):
+            group[key] = check_float(group[key], key, bounds, owner="RMSprop")
+
+    def _update(self) -> None:
+        index = -1
+        for group in self.param_groups:
+            lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+            decay, momentum = group["weight_decay"], group["momentum"]
+            for p in group["params"]:
+                index += 1
+                if p.grad is None:
+                    continue
+                weights, g = self._weights_and_gradient(index, p)
+                state = self.state.setdefault(index, {})
+                if "square_avg" not in state:
+                    state["square_avg"] = np.zeros_like(weights)
+                if decay != 0.0:
+                    g = g + decay * weights
+                square_avg = state["square_avg"]
+                square_avg *= alpha
+                square_avg += (1.0 - alpha) * (g * g)
+                denominator = np.sqrt(square_avg)
+                denominator += eps
+                if momentum > 0.0:
+                    buffer = state.get("momentum_buffer")
+                    if buffer is None:
+                        buffer = state["momentum_buffer"] = np.zeros_like(weights)
+                    buffer *= momentum
+                    buffer += g / denominator
+                    weights -= lr * buffer
+                else:
+                    update = g / denominator
+                    update *= lr
+                    weights -= update
