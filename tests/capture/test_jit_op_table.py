@@ -16,6 +16,7 @@ from equivalence import run_both
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from op_table import SPECS
+from window_specs import reusing_layers
 
 from tinygrad_mnist import Tensor, nn, optim
 
@@ -28,9 +29,11 @@ def _maker(spec, case):
         inputs = [nn.Parameter(a.copy()) if a.dtype.kind == "f" else Tensor(a) for a in case.arrays]
         trainable = [t for t in inputs if t.requires_grad]
         optimizer = optim.SGD(trainable, lr=1e-3, momentum=0.5)
+        layers: dict = {}
 
         def step(cotangent):
-            out = spec.apply(*inputs, **case.params)
+            with reusing_layers(layers):  # a layer entry calls the same layer each step
+                out = spec.apply(*inputs, **case.params)
             loss = (out * cotangent).sum()
             optimizer.zero_grad()
             loss.backward()

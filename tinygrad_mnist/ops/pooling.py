@@ -43,7 +43,8 @@ def _spread_back(grad: np.ndarray, factors, shape, g: Geometry, out_size: Pair) 
     or a number) added onto the input pixels that kernel offset k read; col2im without the columns."""
     n, c, h, w = shape
     (ph, pw), span = g.padding, g.span()
-    padded = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=grad.dtype).transpose(3, 0, 1, 2)
+    # zeros_like of the gradient, not np.zeros: a jit recording sees the buffer made (ops/windows.py)
+    padded = np.zeros_like(grad, shape=(c, h + 2 * ph, w + 2 * pw, n), order="C").transpose(3, 0, 1, 2)
     disjoint = g.stride[0] >= span[0] and g.stride[1] >= span[1]  # no pixel is in two windows
     for (rows, columns), factor in zip(g.offsets(out_size), factors):
         if disjoint:  # written in place: no temporary
