@@ -77,7 +77,7 @@ def test_names_are_case_insensitive_and_every_field_can_be_typed(cli):
         "--disp-freq", "10", "--dataset", "Fashion-MNIST", "--normalize", "standardize", "--val-size", "0.1",
         "--train-size", "5000",
         "--test-size", "1000", "--data-dir", "somewhere", "--on-nonfinite", "skip", "--detect-anomaly",
-        "--no-progress", "--checkpoint-every", "2",
+        "--no-progress", "--checkpoint-every", "2", "--no-jit",
     )
     assert settings == {
         "hidden": [128], "activation": "gelu", "loss": "hinge", "margin": 2.0, "focal_gamma": 1.0,
@@ -87,7 +87,7 @@ def test_names_are_case_insensitive_and_every_field_can_be_typed(cli):
         "early_stop_min_delta": 0.001, "seed": 9, "dtype": "float64", "disp_freq": 10,
         "dataset": "fashion-mnist", "normalize": "standardize", "val_size": 0.1, "train_size": 5000, "test_size": 1000,
         "data_dir": "somewhere", "on_nonfinite": "skip", "detect_anomaly": True, "progress": False,
-        "checkpoint_every": 2,
+        "checkpoint_every": 2, "jit": False,
     }
 
 

@@ -34,6 +34,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups: List[Dict[str, Any]] = []
         self.state: Dict[int, Dict[str, np.ndarray]] = {}
+        self._scratch_arrays: Dict[int, List[np.ndarray]] = {}  # per parameter position: update temporaries
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{type(self).__name__}: params must be an iterable of Tensors; wrap a single one in a list"
@@ -124,6 +125,28 @@ class Optimizer:
                 f"is {g.dtype}{list(g.shape)}; a gradient must match its parameter"
             )
         return weights, g
+
+    def _scratch(self, index: int, like: np.ndarray, count: int) -> List[np.ndarray]:
+        """``count`` arrays shaped like parameter ``index`` for the temporaries of its update, made on
+        first use and reused by every step, so that an update allocates nothing.
+
+        This is what "fused" means for an update written in NumPy: every arithmetic operation of the
+        update rule is one pass over the parameter (``np.multiply(g, beta, out=scratch)``), none makes
+        a temporary array, and p.grad (the user's) is never written.
+
+        >>> from tinygrad_mnist.nn import Parameter
+        >>> opt = Optimizer([Parameter([1.0, 2.0])], {"lr": 0.1})
+        >>> first = opt._scratch(0, np.zeros(2), 2)
+        >>> len(first), opt._scratch(0, np.zeros(2), 2)[0] is first[0]
+        (2, True)
+        """
+        arrays = self._scratch_arrays.get(index, [])
+        if len(arrays) < count or arrays[0].shape != like.shape or arrays[0].dtype != like.dtype:
+            if arrays and (arrays[0].shape != like.shape or arrays[0].dtype != like.dtype):
+                arrays = []
+            arrays = arrays + [np.empty_like(like) for _ in range(count - len(arrays))]
+            self._scratch_arrays[index] = arrays
+        return arrays
 
     def _note_step(self) -> None:
         """Tell teaching mode which gradients this step used, so that a ``backward()`` adding onto

@@ -69,7 +69,6 @@ class SGD(Optimizer):
             "momentum_form": momentum_form,
         }
         super().__init__(params, defaults)
-        self._scratch: Dict[int, np.ndarray] = {}  # per parameter position: step()'s temporaries
 
     def _check_group(self, group: Dict[str, Any], loading: bool) -> None:
         def number(key: str, bounds: Bounds) -> float:
@@ -90,6 +89,10 @@ class SGD(Optimizer):
         group["momentum_form"] = check_choice(group["momentum_form"], "momentum_form", MOMENTUM_FORMS, owner="SGD")
 
     def _update(self) -> None:
+        # Fused: one pass over the parameter per arithmetic operation of the rule in the class
+        # docstring, in its order, into per-parameter scratch arrays (``Optimizer._scratch``), so a
+        # step allocates nothing. Written as one formula per form with temporaries, an epoch of the
+        # benchmark MLPs took 4-5% longer (issue 10's measurement, docs/performance.md).
         index = -1
         for group in self.param_groups:
             lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
@@ -102,13 +105,7 @@ class SGD(Optimizer):
                 if p.grad is None:
                     continue
                 weights, g = self._weights_and_gradient(index, p)
-                # One parameter-sized scratch array per parameter holds every temporary of the update,
-                # so a step allocates nothing (p.grad itself is the user's and is never written). The
-                # branches below exist for that: written as one formula per form, with temporaries, an
-                # epoch of the benchmark MLPs took 4-5% longer (issue 10's measurement, docs/performance.md).
-                scratch = self._scratch.get(index)
-                if scratch is None or scratch.shape != weights.shape or scratch.dtype != weights.dtype:
-                    scratch = self._scratch[index] = np.empty_like(weights)
+                scratch, *more = self._scratch(index, weights, 2 if nesterov or new_fraction != 1.0 else 1)
                 if decay != 0.0:
                     np.multiply(weights, decay, out=scratch)
                     scratch += g
@@ -128,11 +125,13 @@ class SGD(Optimizer):
                     if new_fraction == 1.0:
                         velocity += g
                     else:
-                        velocity += new_fraction * g
+                        np.multiply(g, new_fraction, out=more[0])
+                        velocity += more[0]
                 if nesterov:
-                    update = velocity * momentum
+                    update = np.multiply(velocity, momentum, out=more[0])
                     if lab:
-                        update += lr * g
+                        np.multiply(g, lr, out=scratch)  # g is scratch or p.grad: either way read first
+                        update += scratch
                     else:
                         update += g
                         update *= lr
