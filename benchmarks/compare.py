@@ -3,6 +3,7 @@
     python benchmarks/compare.py HEAD~1 HEAD                  # two commits of this repository
     python benchmarks/compare.py main ../my-checkout          # a commit and a folder
     OPENBLAS_NUM_THREADS=1 python benchmarks/compare.py main HEAD --epochs 11   # steadier
+    OPENBLAS_NUM_THREADS=1 python benchmarks/compare.py HEAD . --jit --clock cpu  # jitted steps, CPU time
 
 A version is a git revision of this repository or a folder that holds a ``tinygrad_mnist``
 package. Every version is loaded into this one process under a name of its own, and run.py's
@@ -68,28 +69,30 @@ def load_version(folder: Path, alias: str) -> types.ModuleType:
     return module
 
 
-def framework_class(alias: str) -> type:
-    """framework_mlp.FrameworkMLP, its ``from tinygrad_mnist import`` pointed at package ``alias``."""
+def framework_class(alias: str, jitted: bool = False) -> type:
+    """framework_mlp.FrameworkMLP (``jitted``: JittedMLP), its ``from tinygrad_mnist import`` pointed at
+    package ``alias``."""
     source = (REPO_ROOT / "benchmarks" / "framework_mlp.py").read_text(encoding="utf-8")
     source = source.replace(f"from {PACKAGE} import", f"from {alias} import")
     module = types.ModuleType(f"framework_mlp_{alias}")
     exec(compile(source, f"framework_mlp[{alias}]", "exec"), module.__dict__)  # noqa: S102
-    return module.FrameworkMLP
+    return module.JittedMLP if jitted else module.FrameworkMLP
 
 
 def compare(versions: List[str], epochs: int = 11, samples: int = 20000, batch_size: int = 100,
-            seed: int = 0, archs: Optional[List[str]] = None) -> List[dict]:
+            seed: int = 0, archs: Optional[List[str]] = None, jitted: bool = False, clock: str = "wall") -> List[dict]:
     """One row per architecture and version: median epoch seconds, and median per-round ratios."""
     implementations: Dict[str, type] = {"numpy": NumpyMLP}
     with tempfile.TemporaryDirectory() as scratch:
         for index, version in enumerate(versions):
             alias = f"{PACKAGE}_v{index}"
             load_version(package_folder(version, Path(scratch)), alias)
-            implementations[f"v{index}"] = framework_class(alias)
+            implementations[f"v{index}"] = framework_class(alias, jitted)
     data = synthetic_mnist(samples, seed=seed)
     rows = []
     for name in archs or list(ARCHITECTURES):
-        cell = run.measure_cell(ARCHITECTURES[name], batch_size, data, implementations, epochs, 0.05, seed)
+        cell = run.measure_cell(ARCHITECTURES[name], batch_size, data, implementations, epochs, 0.05, seed,
+                                run.CLOCKS[clock])
         times = cell["epoch_seconds"]
         for index, version in enumerate(versions):
             own = times[f"v{index}"]
@@ -114,10 +117,13 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--arch", action="append", choices=sorted(ARCHITECTURES),
                         help="an MLP to time (repeatable; default: all)")
+    parser.add_argument("--jit", action="store_true", help="time the versions' jitted steps (JittedMLP)")
+    parser.add_argument("--clock", choices=sorted(run.CLOCKS), default="wall",
+                        help="cpu: this process's CPU time (with OPENBLAS_NUM_THREADS=1), steadier on a busy machine")
     args = parser.parse_args(argv)
     if args.epochs < 3:
         parser.error(f"--epochs must be at least 3 (a median needs them), got {args.epochs}")
-    rows = compare(args.versions, args.epochs, args.samples, args.batch_size, args.seed, args.arch)
+    rows = compare(args.versions, args.epochs, args.samples, args.batch_size, args.seed, args.arch, args.jit, args.clock)
     print("| MLP | version | source | median epoch s | / first version | / NumPy |")
     print("|---|---|---|---:|---:|---:|")
     for row in rows:

@@ -15,7 +15,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .recording import Instruction, Output, Recording, Ref, Value
+from .instructions import Instruction, Output, Ref, Value
+from .recording import Recording
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -118,4 +119,6 @@ def _outputs_shape(outputs):
         return type(outputs)(_outputs_shape(item) for item in outputs)
     if isinstance(outputs, dict):
         return {key: _outputs_shape(item) for key, item in outputs.items()}
+    if outputs is None:  # a recording that has not finished (no outputs noted yet)
+        return None
     return (outputs.kind, outputs.ref)

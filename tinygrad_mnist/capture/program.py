@@ -31,7 +31,8 @@ from typing import Any, Dict, List, Optional, Set
 import numpy as np
 
 from ..autograd.grad_mode import _state
-from .recording import Instruction, Recording, Ref, _refs_in
+from .instructions import Instruction, Ref, refs_in
+from .recording import Recording
 
 #: What a replay returns instead of the outputs when a guard disagrees: run this call eagerly.
 GUARD_FAILED = object()
@@ -57,7 +58,7 @@ def _writes_fully(instruction: Instruction, index: int) -> bool:
     if "where" in instruction.kwargs:
         return False
     if isinstance(call, np.ufunc):
-        if any(ref.index == index for ref in _refs_in(instruction.args)):
+        if any(ref.index == index for ref in refs_in(instruction.args)):
             return False
         out = instruction.kwargs.get("out")
         return isinstance(out, tuple) and any(isinstance(o, Ref) and o.index == index for o in out)
@@ -109,7 +110,7 @@ class Program:
 
     def _escaping(self) -> List[int]:
         """Values whose arrays the caller gets: outputs, bound gradients and rebound parameter data."""
-        escaping = [ref.index for ref in _refs_in(self.recording.outputs)]
+        escaping = [ref.index for ref in refs_in(self.recording.outputs)]
         for instruction in self.recording.instructions:
             for _, binding in instruction.bindings:
                 if binding is not None:
@@ -127,7 +128,7 @@ class Program:
                     self.values[r].origin in ("state", "input", "grad", "rebound") for r in roots)
             if effect or roots & needed_roots:
                 kept[position] = True
-                needed_roots |= {self._root(ref.index) for ref in _refs_in((instruction.args, instruction.kwargs))}
+                needed_roots |= {self._root(ref.index) for ref in refs_in((instruction.args, instruction.kwargs))}
         return kept
 
     # ---- 2. where each value lives --------------------------------------------------------------
@@ -153,9 +154,9 @@ class Program:
         last_use: Dict[int, int] = {}
         for position, instruction in enumerate(self.recording.instructions):
             if self.kept[position]:
-                for ref in _refs_in((instruction.args, instruction.kwargs, instruction.bindings)):
+                for ref in refs_in((instruction.args, instruction.kwargs, instruction.bindings)):
                     last_use[self._roots[ref.index]] = position
-        for ref in _refs_in(self.recording.outputs):
+        for ref in refs_in(self.recording.outputs):
             last_use[self._roots[ref.index]] = len(self.recording.instructions)
         has_views = {v.base for v in self.values if v.origin == "view"}
         reuse: Dict[int, int] = {}
@@ -259,7 +260,7 @@ class Program:
         lines: List[str] = []
         recording = self.recording
         used = {self._roots[r.index] for p, ins in enumerate(recording.instructions) if self.kept[p]
-                for r in _refs_in((ins.args, ins.kwargs, ins.bindings))} | {self._roots[i] for i in self._escaping()}
+                for r in refs_in((ins.args, ins.kwargs, ins.bindings))} | {self._roots[i] for i in self._escaping()}
         lines += self._entry_checks(used)
         backups, rollback = self._undo_before_guards()
         lines += backups
@@ -339,7 +340,7 @@ class Program:
         """Constants this instruction is the first to touch, when some instruction writes them: put
         back the values they had when recorded (a replay left its own there)."""
         lines = []
-        for ref in _refs_in((instruction.args, instruction.kwargs)):
+        for ref in refs_in((instruction.args, instruction.kwargs)):
             root = self._roots[ref.index]
             value = self.values[root]
             if value.origin != "constant" or not value.written or root in restored:
@@ -371,7 +372,7 @@ class Program:
         if not results:
             return self._call_text(instruction, None)
         first = self.values[results[0]]
-        if first.origin == "view" and not any(self._is_per_call(r.index) for r in _refs_in(instruction.args)):
+        if first.origin == "view" and not any(self._is_per_call(r.index) for r in refs_in(instruction.args)):
             for index in results:
                 self.name(index)  # views of arrays that live across calls: made once, here
             return ""

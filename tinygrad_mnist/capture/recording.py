@@ -20,100 +20,30 @@ the recording as not replayable, with the reason.
 """
 from __future__ import annotations
 
-import operator
 import os
 import sys
-from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from ..autograd.grad_mode import _state
+from .instructions import (
+    SHAPE_FUNCTIONS,
+    SHAPE_STATIC_FUNCTIONS,
+    WRITING_FUNCTIONS,
+    WRITING_METHODS,
+    Instruction,
+    Output,
+    Ref,
+    Value,
+    refs_in,
+)
 from .traced import Traced, _plain_tree, _view, plain
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CAPTURE_DIR = os.path.dirname(os.path.abspath(__file__))
 _HOOKS = os.path.join(_PACKAGE_DIR, "autograd", "recording.py")
 _NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
-
-#: Array functions whose result's shape follows from their arguments' shapes alone (any other
-#: function's result is re-made by every replay, its shape possibly depending on the values).
-SHAPE_STATIC_FUNCTIONS = frozenset({
-    np.where, np.concatenate, np.stack, np.take, np.clip, np.broadcast_to, np.transpose, np.moveaxis,
-    np.swapaxes, np.reshape, np.squeeze, np.expand_dims, np.full_like, np.zeros_like, np.ones_like,
-    np.empty_like, np.copyto, np.dot, np.sum, np.mean, np.max, np.min, np.amax, np.amin, np.prod,
-    np.any, np.all, np.argmax, np.argmin, np.matmul, np.tensordot, np.einsum, np.outer, np.pad,
-    np.ascontiguousarray, np.asfortranarray, np.ravel, np.atleast_1d, np.atleast_2d, np.round,
-    np.cumsum, np.var, np.std, np.isclose, np.array_equal, np.allclose, np.sort, np.argsort,
-    np.take_along_axis, np.put_along_axis, np.tile, np.repeat, np.flip, np.roll, np.diagonal,
-    np.trace, np.tril, np.triu, np.broadcast_arrays, np.split, np.array_split, np.copy, np.fill_diagonal,
-    np.putmask, np.put, np.linalg.norm, np.lib.stride_tricks.sliding_window_view,
-})
-#: Array functions that write into their first argument instead of (or besides) returning a result.
-WRITING_FUNCTIONS = frozenset({np.copyto, np.put, np.putmask, np.place, np.fill_diagonal, np.put_along_axis})
-#: ndarray methods that write into the array they are called on.
-WRITING_METHODS = frozenset({"__setitem__", "fill", "sort"})
-#: Functions returning a Python value that depends only on shapes (kept as a literal).
-SHAPE_FUNCTIONS = frozenset({np.shape, np.ndim, np.size, np.result_type})
-
-
-class Ref:
-    """A value of the recording inside an instruction's arguments."""
-
-    __slots__ = ("index",)
-
-    def __init__(self, index: int):
-        self.index = index
-
-    def __repr__(self) -> str:
-        return f"Ref({self.index})"
-
-
-@dataclass
-class Value:
-    """One array of the recording: where it came from and the plain array that held it."""
-
-    index: int
-    array: np.ndarray
-    origin: str                 # input, state, grad, constant, random, result, view
-    producer: int = -1          # the instruction that made it (result, view, random)
-    base: int = -1              # the value a view looks into
-    source: Any = None          # input position, state tensor, constant snapshot
-    dynamic: bool = False       # its shape may depend on values (boolean indexing, nonzero, ...)
-    written: bool = False       # changed in place by a recorded instruction
-
-
-@dataclass
-class Instruction:
-    """One recorded call: ``call(*args, **kwargs)`` with ``Ref``s for values.
-
-    ``kind`` is "call" (a NumPy call), "guard" (``expected`` is the Python value the traced value
-    gave), "opaque" (an untraced Python call, after rebinding ``bindings``: (tensor, value index or
-    None) pairs of gradients it reads) or "bind" (set ``tensor.grad``, or ``tensor.data`` when
-    ``attribute`` says so, at the end of the call).
-    """
-
-    kind: str
-    call: Any = None
-    args: tuple = ()
-    kwargs: dict = field(default_factory=dict)
-    results: Tuple[int, ...] = ()
-    writes: Tuple[int, ...] = ()
-    where: str = ""
-    expected: Any = None
-    bindings: Tuple[Tuple[Any, Optional[int]], ...] = ()
-    attribute: str = "grad"
-    unpack: bool = False        # the call returns a tuple of its results
-
-
-@dataclass(frozen=True)
-class Output:
-    """A leaf of the function's output structure: a tensor or an array (``ref``), or a literal."""
-
-    kind: str                   # "tensor", "array" or "literal"
-    ref: Any                    # a Ref, or the literal itself
-    wrap: Any = None            # for a tensor: the class's constructor of detached tensors
-
 
 class UntracedArrayError(RuntimeError):
     """A traced array that the recording did not make reached it (made by NumPy code it cannot see)."""
@@ -255,7 +185,7 @@ class Recording:
         fresh arrays wrapped as new values (``fresh=False``: it returns only what it wrote into)."""
         args_ref, kwargs_ref = self.ref(args), self.ref(kwargs)  # before the call: a constant it
         writes = tuple(self.ref(w).index for w in written)       # writes is kept as it was
-        refs = [r.index for r in _refs_in((args_ref, kwargs_ref))]
+        refs = [r.index for r in refs_in((args_ref, kwargs_ref))]
         dynamic = not shape_static or any(self.values[i].dynamic for i in refs)
         instruction = Instruction("call", call, args_ref, kwargs_ref, writes=writes, where=_where())
         position = len(self.instructions)
@@ -474,21 +404,6 @@ _UNCHANGED = object()
 _NEVER = object()
 
 
-def _refs_in(item):
-    if isinstance(item, Ref):
-        yield item
-    elif isinstance(item, Output):
-        yield from _refs_in(item.ref)
-    elif isinstance(item, (tuple, list)):
-        for x in item:
-            yield from _refs_in(x)
-    elif isinstance(item, dict):
-        for x in item.values():
-            yield from _refs_in(x)
-    elif isinstance(item, slice):
-        yield from _refs_in((item.start, item.stop, item.step))
-
-
 def _has_mask(key) -> bool:
     keys = key if isinstance(key, tuple) else (key,)
     return any(isinstance(k, np.ndarray) and k.dtype == np.bool_ for k in keys)
@@ -516,4 +431,4 @@ def _detached(outputs):
     return outputs
 
 
-__all__ = ["Instruction", "Recording", "Ref", "UntracedArrayError", "Value", "operator"]
+__all__ = ["Recording", "UntracedArrayError"]
