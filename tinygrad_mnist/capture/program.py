@@ -47,6 +47,12 @@ class NotReplayable(RuntimeError):
 # Array functions whose result a replay can write into an existing array with ``out=``.
 _OUT_FUNCTIONS = frozenset({np.dot, np.take, np.clip, np.concatenate, np.stack, np.cumsum, np.sum, np.mean})
 _OUT_METHODS = frozenset({"reduce", "accumulate", "reduceat", "outer", "random"})
+# Functions that make a new array from a shape alone: a replay fills the buffer it keeps instead
+# (empty_like: nothing to do; the others: ``fill`` with their value).
+_ALLOCATING = {np.empty_like: None, np.zeros_like: 0, np.ones_like: 1, np.full_like: "fill_value"}
+# ndarray methods whose fresh (copied) result a replay writes into the buffer it keeps with copyto:
+# a reshape of a strided view (im2col's windows), a copy, a conversion.
+_COPYING_METHODS = frozenset({"reshape", "ravel", "flatten", "copy", "astype"})
 # Elementwise calls whose result may go into an operand's array (NumPy handles exact aliasing).
 _ELEMENTWISE = np.ufunc
 
@@ -77,9 +83,22 @@ def _can_write_out(instruction: Instruction, recording: Recording) -> bool:
         return False
     if isinstance(call, np.ufunc):
         return call.nout == 1
-    if getattr(call, "__name__", None) in _OUT_METHODS and not isinstance(call, tuple):
+    if isinstance(call, tuple):
+        return call[1] in _COPYING_METHODS and _copies_in_c_order(instruction, recording)
+    if call in _ALLOCATING:
+        return "order" not in instruction.kwargs or instruction.kwargs["order"] in ("C", "K")
+    if getattr(call, "__name__", None) in _OUT_METHODS:
         return isinstance(getattr(call, "__self__", None), (np.ufunc, np.random.Generator))
-    return call in _OUT_FUNCTIONS if not isinstance(call, tuple) else False
+    return call in _OUT_FUNCTIONS
+
+
+def _copies_in_c_order(instruction: Instruction, recording: Recording) -> bool:
+    """Whether a copying method's result is the source's elements in C order (so that copying the
+    source into a C-ordered buffer of the source's shape fills the result)."""
+    result = recording.values[instruction.results[0]].array
+    if instruction.call[1] == "copy" or instruction.call[1] == "astype":
+        return True  # copyto fills the kept array in whatever layout it has
+    return "order" not in instruction.kwargs and len(instruction.args) >= 1 and result.flags.c_contiguous
 
 
 class Program:
@@ -377,11 +396,29 @@ class Program:
                 self.name(index)  # views of arrays that live across calls: made once, here
             return ""
         if len(results) == 1 and not self._is_per_call(results[0]) and _can_write_out(instruction, self.recording):
+            if isinstance(instruction.call, tuple) or instruction.call in _ALLOCATING:
+                return self._refill_text(instruction)
             return self._call_text(instruction, self.name(results[0]))
         targets = ", ".join(self.name(r) for r in results)
         if instruction.unpack:
             targets += "," if len(results) == 1 else ""
         return f"{targets} = {self._call_text(instruction, None)}"
+
+    def _refill_text(self, instruction: Instruction) -> str:
+        """A new array made again in the buffer a replay keeps: an allocation becomes a ``fill`` (or
+        nothing), a copying method a ``copyto``; the same values as the eager call, no allocation."""
+        name = self.name(instruction.results[0])
+        call = instruction.call
+        if not isinstance(call, tuple):
+            fill = _ALLOCATING[call]
+            if fill == "fill_value":
+                fill = instruction.args[1] if len(instruction.args) > 1 else instruction.kwargs["fill_value"]
+            return "" if fill is None else f"{name}.fill({self.literal(fill)})"
+        source = instruction.args[0]
+        if call[1] in ("copy", "astype"):
+            return f"np.copyto({name}, {self.literal(source)}, casting='unsafe')"
+        shaped = self._object(self.values[instruction.results[0]].array.reshape(self.values[source.index].array.shape), "shaped")
+        return f"np.copyto({shaped}, {self.literal(source)})"
 
     def _binding_text(self, tensor, binding: Optional[int], attribute: str) -> str:
         name = self._object(tensor, "p")
