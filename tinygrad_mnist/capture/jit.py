@@ -40,7 +40,19 @@ MAX_RECORDINGS = 4
 
 
 class JitWarning(UserWarning):
-    """A jitted function runs (some of its calls) eagerly, and why; shown once per function and reason."""
+    """A jitted function runs (some of its calls) eagerly, and why; shown once per function and reason.
+
+    >>> import warnings
+    >>> from tinygrad_mnist import Tensor
+    >>> @jit
+    ... def reads(x):
+    ...     return (x * 2).sum().item()
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = [reads(Tensor(np.ones(2))) for _ in range(2)]
+    >>> caught[0].category.__name__, "runs eagerly: .item()" in str(caught[0].message)
+    ('JitWarning', True)
+    """
 
 
 @dataclass
@@ -77,7 +89,15 @@ def _signature(args: Tuple, kwargs: Dict[str, Any]) -> Optional[Hashable]:
 
 
 class JitFunction:
-    """A function of tensors that replays recordings of itself (see the module docstring and ``jit``)."""
+    """A function of tensors that replays recordings of itself (see the module docstring and ``jit``).
+
+    ``stats`` counts how the calls ran; ``programs()`` gives the compiled programs.
+
+    >>> from tinygrad_mnist import Tensor
+    >>> square = JitFunction(lambda x: x * x)
+    >>> [square(Tensor(np.full(2, float(i)))).tolist() for i in range(3)][-1], square.stats["replayed"]
+    ([4.0, 4.0], 1)
+    """
 
     def __init__(self, function: Callable, max_programs: int = 8) -> None:
         self.function = function

@@ -105,7 +105,18 @@ class Program:
     """A recording compiled to a Python function of the step's input arrays (see the module docstring).
 
     ``run(arrays)`` replays the step and returns its outputs, ``GUARD_FAILED`` or ``STALE``;
-    ``source`` is the generated code and ``lines`` the recorded instructions it kept.
+    ``source`` is the generated code and ``kept`` says which recorded instructions it replays.
+
+    >>> from tinygrad_mnist import Tensor, jit
+    >>> @jit
+    ... def affine(x):
+    ...     return x * 2 + 1
+    >>> _ = [affine(Tensor(np.ones(3))) for _ in range(2)]
+    >>> program = affine.programs()[0]
+    >>> program.run(np.arange(3.0)).tolist()
+    [1.0, 3.0, 5.0]
+    >>> print(program.source.splitlines()[3].split("#")[0].strip())
+    np.multiply(x0, c1, out=b2)
     """
 
     def __init__(self, recording: Recording) -> None:

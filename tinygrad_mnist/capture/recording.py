@@ -70,7 +70,19 @@ def _same_view(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 class Recording:
-    """The values and instructions of one eager run of a step (see the module docstring)."""
+    """The values and instructions of one eager run of a step (see the module docstring).
+
+    >>> from tinygrad_mnist.autograd.grad_mode import _state
+    >>> recording = Recording()
+    >>> x = recording.add_input(np.ones(2), position=0)
+    >>> _state["recorder"] = recording
+    >>> try:
+    ...     y = np.exp(x) + x
+    ... finally:
+    ...     _state["recorder"] = None
+    >>> [getattr(i.call, "__name__", i.call) for i in recording.instructions], recording.values[-1].origin
+    (['exp', 'add'], 'result')
+    """
 
     def __init__(self) -> None:
         self.values: List[Value] = []
