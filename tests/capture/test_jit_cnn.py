@@ -6,6 +6,8 @@ parameters, gradients, buffers and the optimizer's state; the calls after the re
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from equivalence import run_both, same_bits
@@ -138,3 +140,19 @@ def test_the_buffers_a_replay_updates_are_the_modules_own():
         seen.append(norm.running_mean.data.copy())
     assert step.stats["replayed"] == 2 and norm.running_mean.data is array
     assert not same_bits(seen[-1], seen[-2])  # the replay moved the statistics
+
+
+def test_a_lenet5_replay_allocates_only_what_the_caller_keeps():
+    """Buffers made by zeros_like/full_like and im2col's copying reshape are kept from call to call:
+    the replay fills them (``b.fill``, ``np.copyto``) instead of allocating anew. (What the caller
+    keeps, the gradients left in .grad, is made anew by each call, as eagerly.)"""
+    data = _images(3, lambda i: 4, np.float32)
+    step_fn, _, _, _ = _trainer(lambda d: nn.LeNet5(seed=0, dtype=d), OPTIMIZERS["sgd-pytorch"], np.float32)()
+    step = jit(step_fn)
+    for x, y in data:
+        step(Tensor(x), y)
+    source = step.programs()[0].source
+    made = [line.split("#")[0].strip() for line in source.splitlines() if line.lstrip().startswith("v")]
+    allocating = [line for line in made if "_like(" in line or re.search(r"= (?!x\d)\w+\.reshape\(", line)]
+    assert not allocating, allocating
+    assert "np.copyto(shaped" in source and ".fill(0)" in source and ".fill(-inf)" not in source
