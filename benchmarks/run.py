@@ -204,6 +204,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                                             "then ../shared/data/mnist); loading is skipped when none is found")
     parser.add_argument("--skip-memory", action="store_true", help="skip the peak-memory measurement")
     parser.add_argument("--only", choices=("mlp", "lenet"), help="measure only the MLPs or only LeNet-5")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=list(BATCH_SIZES), metavar="N",
+                        help=f"batch sizes of the MLP cells (default {' '.join(map(str, BATCH_SIZES))}; "
+                             "the targets are for 100)")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                         help="wall: elapsed time (the default); cpu: this process's CPU time, steadier on a busy "
                              "machine but only fair with one thread each (OPENBLAS_NUM_THREADS=1)")
@@ -212,8 +215,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.samples = args.samples if args.samples is not None else (6000 if args.quick else 60000)
     if args.epochs < 3:
         parser.error(f"--epochs must be at least 3 (a median needs them), got {args.epochs}")
-    if args.samples < max(BATCH_SIZES):
-        parser.error(f"--samples must be at least {max(BATCH_SIZES)}, got {args.samples}")
+    if min(args.batch_sizes) < 1:
+        parser.error(f"--batch-sizes must be positive, got {args.batch_sizes}")
+    if args.samples < max(args.batch_sizes):
+        parser.error(f"--samples must be at least {max(args.batch_sizes)}, got {args.samples}")
     if args.clock == "cpu" and machine.blas_threads() != 1:
         parser.error("--clock cpu counts the CPU time of every thread, including threads that wait; "
                      "run it with one thread each: OPENBLAS_NUM_THREADS=1 python benchmarks/run.py --clock cpu")
@@ -244,7 +249,7 @@ def main(argv=None) -> int:
 
     plan = []
     if args.only != "lenet":
-        plan += [(arch, batch_size, implementations) for arch in ARCHITECTURES.values() for batch_size in BATCH_SIZES]
+        plan += [(arch, batch_size, implementations) for arch in ARCHITECTURES.values() for batch_size in args.batch_sizes]
     if args.only != "mlp":
         plan += [(arch, CNN_BATCH_SIZE, cnn_implementations) for arch in CNN_ARCHITECTURES.values()]
     cells = []
@@ -304,7 +309,7 @@ def main(argv=None) -> int:
             "settings": {"quick": args.quick, "samples": args.samples, "epochs": args.epochs, "seed": args.seed,
                          "clock": args.clock,
                          "lr": LEARNING_RATE, "momentum": MOMENTUM, "weight_decay": WEIGHT_DECAY,
-                         "batch_sizes": list(BATCH_SIZES),
+                         "batch_sizes": list(args.batch_sizes),
                          "float32_prefix_steps": {arch.name: agreement.float32_prefix_steps(arch) for arch, _, _ in plan},
                          "float32_tolerance": agreement.FLOAT32_TOLERANCE,
                          "float64_tolerance": agreement.FLOAT64_TOLERANCE},
