@@ -15,7 +15,7 @@ from .autograd import engine
 from .autograd.dtypes import DEFAULT_FLOAT
 from .autograd.node import Node
 from .display import tensor_html
-from .ops import elementwise, inplace, linalg, movement, reduce, ufuncs
+from .ops import compare, elementwise, inplace, linalg, movement, reduce, ufuncs
 from .ops.axes import ElementCount
 from .ops.spelling import TENSOR_ATTRIBUTE_HINTS, numpy_spelling
 
@@ -331,12 +331,12 @@ class Tensor(Node):
     def __imatmul__(self, other): return inplace.augmented_assign(self, "@=", other)
 
     # Comparisons give bool tensors outside the graph.
-    def __lt__(self, other): return elementwise.less(self, other)
-    def __le__(self, other): return elementwise.less_equal(self, other)
-    def __gt__(self, other): return elementwise.greater(self, other)
-    def __ge__(self, other): return elementwise.greater_equal(self, other)
-    def __eq__(self, other): return elementwise.equal(self, other)  # type: ignore[override]
-    def __ne__(self, other): return elementwise.not_equal(self, other)  # type: ignore[override]
+    def __lt__(self, other): return compare.less(self, other)
+    def __le__(self, other): return compare.less_equal(self, other)
+    def __gt__(self, other): return compare.greater(self, other)
+    def __ge__(self, other): return compare.greater_equal(self, other)
+    def __eq__(self, other): return compare.equal(self, other)  # type: ignore[override]
+    def __ne__(self, other): return compare.not_equal(self, other)  # type: ignore[override]
 
     # ---- elementwise ----------------------------------------------------------------------------
     def exp(self):

@@ -9,7 +9,8 @@ import pytest
 from tinygrad_mnist.cli import build_parser, resolve_grid
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "examples" / "experiments"
-REPORTS = sorted(p.name for p in EXPERIMENTS.glob("*.toml") if p.name != "quick.toml")
+NOT_REPORTS = ("quick.toml", "e_beyond.toml")
+REPORTS = sorted(p.name for p in EXPERIMENTS.glob("*.toml") if p.name not in NOT_REPORTS)
 LAB_SETTING = {"batch_size": 100, "momentum": 0.9, "momentum_form": "lab", "init": "normal",
                "init_std": 0.01, "seed": 0}
 
@@ -21,7 +22,7 @@ def plan(name: str):
 def test_every_config_is_listed_in_the_readme():
     readme = (EXPERIMENTS / "README.md").read_text(encoding="utf-8")
     names = sorted(p.name for p in EXPERIMENTS.glob("*.toml"))
-    assert len(names) == 10
+    assert len(names) == 11
     for name in names:
         assert f"`{name}`" in readme
 
@@ -68,6 +69,16 @@ def test_small_hidden_report():
     assert (base.hidden, base.lr, base.weight_decay, base.momentum, base.epochs) == ([28], 0.01, 1e-4, 0.9, 20)
     assert grid.axes == {"activation": ["selu", "hardswish", "tanh"], "loss": ["ce", "kldiv", "hinge"]}
     assert base.margin == 5.0 and not grid.overrides
+
+
+def test_beyond_config_crosses_models_optimizers_and_batch_norm():
+    grid = plan("e_beyond.toml")
+    runs = {run["name"]: run["config"] for run in grid.runs()}
+    assert grid.axes == {"model": ["mlp", "lenet5"], "optimizer": ["sgd", "adam"], "batch_norm": [False, True]}
+    assert len(runs) == 8 and grid.base.epochs == 20 and grid.base.seed == 0 and grid.base.train_size is None
+    assert runs["mlp-sgd-no_batch_norm"].hidden == [256, 128] and runs["mlp-adam-batch_norm"].hidden == [256, 128]
+    assert runs["lenet5-sgd-batch_norm"].lr == 0.01 and runs["lenet5-adam-no_batch_norm"].lr is None  # Adam's 0.001
+    assert runs["mlp-sgd-no_batch_norm"].lr is None  # SGD's 0.1, with momentum 0.9
 
 
 def test_quick_config_is_small():

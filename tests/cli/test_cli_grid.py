@@ -81,7 +81,7 @@ def test_grid_resume_refuses_changes_and_another_grid_is_never_mixed_in(cli, mni
 
     other = cli(*tiny_grid(mnist_dir, out, "--lr", "0.5"))
     assert other.code == 2 and len(other.err_lines) == 1
-    assert f"{out} holds another grid (its run 'ce' has lr=0.1, this one 0.5); continue that one with " \
+    assert f"{out} holds another grid (its run 'ce' has lr=null, this one 0.5); continue that one with " \
            f"`tinygrad-mnist grid --resume {out}`" in other.err
 
     plain = tmp_path / "plain"

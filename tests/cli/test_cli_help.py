@@ -15,8 +15,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Written out by hand (not derived from the parser) so that renaming or dropping an option fails.
 TRAIN_SETTING_FLAGS = [
-    "--hidden", "--activation", "--loss", "--margin", "--focal-gamma", "--focal-alpha",
-    "--label-smoothing", "--lr", "--momentum", "--momentum-form", "--weight-decay", "--nesterov",
+    "--model", "--hidden", "--activation", "--batch-norm", "--dropout", "--loss", "--margin", "--focal-gamma", "--focal-alpha",
+    "--label-smoothing", "--optimizer", "--lr", "--momentum", "--momentum-form", "--weight-decay", "--nesterov",
+    "--betas", "--eps", "--alpha",
     "--batch-size", "--epochs", "--init", "--init-std", "--lr-schedule", "--lr-step-size",
     "--lr-gamma", "--early-stop", "--early-stop-min-delta", "--seed", "--dtype", "--disp-freq",
     "--normalize", "--val-size", "--train-size", "--test-size", "--data-dir", "--on-nonfinite",
@@ -27,7 +28,7 @@ EXPECTED_OPTIONS = {
     "grid": TRAIN_SETTING_FLAGS + ["--config", "--jobs", "--out", "--dry-run", "--resume", "--cluster"],
     "eval": ["--data-dir", "--dry-run", "CHECKPOINT_OR_RUN_DIR"],
     "plot": ["--out", "--title", "--dry-run", "RUN_DIR"],
-    "graph": ["--hidden", "--activation", "--loss", "--margin", "--seed", "--batch-size",
+    "graph": ["--model", "--batch-norm", "--dropout", "--hidden", "--activation", "--loss", "--margin", "--seed", "--batch-size",
               "--show-values", "--show-grads", "--out", "--dry-run"],
 }
 

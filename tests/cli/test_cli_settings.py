@@ -77,7 +77,8 @@ def test_names_are_case_insensitive_and_every_field_can_be_typed(cli):
         "--disp-freq", "10", "--dataset", "Fashion-MNIST", "--normalize", "standardize", "--val-size", "0.1",
         "--train-size", "5000",
         "--test-size", "1000", "--data-dir", "somewhere", "--on-nonfinite", "skip", "--detect-anomaly",
-        "--no-progress", "--checkpoint-every", "2", "--no-jit",
+        "--no-progress", "--checkpoint-every", "2", "--model", "MLP", "--batch-norm", "--dropout", "0.25",
+        "--optimizer", "SGD", "--no-jit",
     )
     assert settings == {
         "hidden": [128], "activation": "gelu", "loss": "hinge", "margin": 2.0, "focal_gamma": 1.0,
@@ -87,8 +88,14 @@ def test_names_are_case_insensitive_and_every_field_can_be_typed(cli):
         "early_stop_min_delta": 0.001, "seed": 9, "dtype": "float64", "disp_freq": 10,
         "dataset": "fashion-mnist", "normalize": "standardize", "val_size": 0.1, "train_size": 5000, "test_size": 1000,
         "data_dir": "somewhere", "on_nonfinite": "skip", "detect_anomaly": True, "progress": False,
-        "checkpoint_every": 2, "jit": False,
+        "checkpoint_every": 2, "model": "mlp", "batch_norm": True, "dropout": 0.25, "optimizer": "sgd",
+        "betas": None, "eps": None, "alpha": None, "jit": False,
     }
+    # the settings of the other optimizers, each with its optimizer
+    adam = resolved(cli, "--optimizer", "AdamW", "--betas", "0.8", "0.99", "--eps", "1e-6", "--model", "lenet5")
+    assert (adam["optimizer"], adam["betas"], adam["eps"], adam["model"]) == ("adamw", [0.8, 0.99], 1e-6, "lenet5")
+    rmsprop = resolved(cli, "--optimizer", "rmsprop", "--alpha", "0.9", "--eps", "1e-7", "--momentum", "0.5")
+    assert (rmsprop["alpha"], rmsprop["eps"], rmsprop["momentum"]) == (0.9, 1e-7, 0.5)
 
 
 def test_read_config_checks_values_and_grid(tmp_path):

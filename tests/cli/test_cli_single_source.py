@@ -15,7 +15,7 @@ import io
 import json
 import math
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 import pytest
@@ -24,6 +24,7 @@ from tinygrad_mnist.checks import Bounds
 from tinygrad_mnist.cli import main, read_config
 from tinygrad_mnist.errors import ConfigError
 from tinygrad_mnist.train import SETTINGS, TrainConfig, plan_grid
+from tinygrad_mnist.train.config import SETTINGS_BY_NAME
 from tinygrad_mnist.train.settings import (
     Choice,
     Flag,
@@ -32,6 +33,7 @@ from tinygrad_mnist.train.settings import (
     Integer,
     OrNone,
     Real,
+    Reals,
     Weights,
     Widths,
 )
@@ -78,6 +80,11 @@ def cases(kind) -> List[Any]:
         inside = edges[-1]
         return edges + [[inside], [inside] * kind.count, [inside] * (kind.count - 1), [edges[0]] * kind.count,
                         [], "text", True, math.nan]
+    if isinstance(kind, Reals):
+        edges = _edges(kind.bounds, integer=False)
+        inside = edges[-1]
+        return ([[edge, inside] for edge in edges] + [[inside, edge] for edge in edges]
+                + [(inside, inside), [inside], [inside] * (kind.count + 1), [], inside, "text", True])
     if isinstance(kind, FractionOrCount):
         return [0, 0.0, 0.5, float(np.nextafter(1, 0)), 1, 1.0, 1.5, 100, 59999, 60000, -0.1, math.nan, True, "text"]
     if isinstance(kind, Folder):
@@ -155,17 +162,33 @@ def _looks_numeric(text: str) -> bool:
     return True
 
 
+def context(setting) -> Dict[str, str]:
+    """The setting it belongs to, set to a value where it applies (``optimizer = "adam"`` for
+    betas), when the default is not one: without it every value but the default is refused."""
+    depends = setting.depends
+    if depends is None or depends.applies(SETTINGS_BY_NAME[depends.on].default):
+        return {}
+    return {depends.on: next(iter(depends.defaults))}
+
+
 def _argv(setting, value: Any, tokens: List[str]) -> List[str]:
+    before = [text for on, choice in context(setting).items() for text in (SETTINGS_BY_NAME[on].flag, choice)]
     if setting.kind.is_flag:
-        return ["train", setting.flag if value else "--no-" + setting.flag[2:]]
+        return ["train", *before, setting.flag if value else "--no-" + setting.flag[2:]]
     if len(tokens) == 1 and setting.kind.nargs is None:
-        return ["train", f"{setting.flag}={tokens[0]}"]  # '=' so that "-1" is not read as an option
-    return ["train", setting.flag, *tokens]
+        return ["train", *before, f"{setting.flag}={tokens[0]}"]  # '=' so that "-1" is not read as an option
+    return ["train", *before, setting.flag, *tokens]
+
+
+def _toml_lines(setting, literal: str) -> str:
+    lines = [f"{on} = {json.dumps(choice)}" for on, choice in context(setting).items()]
+    return "\n".join(lines + [f"{setting.name} = {literal}"]) + "\n"
 
 
 def _library(name: str, value: Any) -> Optional[Any]:
     try:
-        return json.loads(json.dumps(TrainConfig.from_dict({name: value}).to_dict()[name]))
+        config = TrainConfig.from_dict({**context(SETTINGS_BY_NAME[name]), name: value})
+        return json.loads(json.dumps(config.to_dict()[name]))
     except ConfigError:
         return None
 
@@ -181,7 +204,7 @@ def test_command_line_toml_and_trainconfig_agree_on_every_value(setting, tmp_pat
         literal = _toml(value)
         if literal is not None:
             config = tmp_path / "c.toml"
-            config.write_text(f"{setting.name} = {literal}\n", encoding="utf-8")
+            config.write_text(_toml_lines(setting, literal), encoding="utf-8")
             settings = _dry_run(["train", "--config", str(config)])
             got = None if settings is None else settings[setting.name]
             assert got == expected, f"TOML {setting.name} = {literal}: {got!r}, TrainConfig: {expected!r}"
@@ -205,11 +228,16 @@ def test_grid_axis_values_follow_the_same_declaration(setting, tmp_path):
         if literal is None or expected == json.loads(json.dumps(setting.default)):
             continue
         config = tmp_path / "g.toml"
-        default = _toml(setting.default) if setting.default is not None else json.dumps(setting.kind.none_word)
-        config.write_text(f"[grid]\n{setting.name} = [{literal}, {default}]\n", encoding="utf-8")
+        if setting.default is not None:
+            values = f"{literal}, {_toml(setting.default)}"
+        elif setting.kind.none_word is not None:
+            values = f"{literal}, {json.dumps(setting.kind.none_word)}"
+        else:  # no way to type "the default of the chosen optimizer": an axis of one value
+            values = literal
+        config.write_text(f"[grid]\n{setting.name} = [{values}]\n", encoding="utf-8")
         try:
             _, grid = read_config(config)
-            runs = plan_grid(TrainConfig(), grid["axes"], grid["overrides"])
+            runs = plan_grid(TrainConfig(**context(setting)), grid["axes"], grid["overrides"])
             got = json.loads(json.dumps(runs[0]["config"].to_dict()[setting.name]))
         except ConfigError:
             got = None
@@ -248,21 +276,21 @@ def test_a_new_setting_needs_only_its_declaration(tmp_path):
     from tinygrad_mnist.train.settings import declared_settings, setting
 
     @dataclass
-    class WithDropout(TrainConfig):
-        dropout: float = setting(0.0, Real(Bounds(0, 1, high_open=True)), "dropout after each hidden layer", "model")
+    class WithInputNoise(TrainConfig):
+        input_noise: float = setting(0.0, Real(Bounds(0, 1, high_open=True)), "std of noise added to the inputs", "model")
 
-    assert WithDropout.from_dict({"dropout": 0.25}).dropout == 0.25
-    with pytest.raises(ConfigError, match="dropout must be >= 0 and < 1, got 1"):
-        WithDropout.from_dict({"dropout": 1})
-    with pytest.raises(ConfigError, match="did you mean 'dropout'"):
-        WithDropout.from_dict({"droput": 0.1})
-    settings = declared_settings(WithDropout)
+    assert WithInputNoise.from_dict({"input_noise": 0.25}).input_noise == 0.25
+    with pytest.raises(ConfigError, match="input_noise must be >= 0 and < 1, got 1"):
+        WithInputNoise.from_dict({"input_noise": 1})
+    with pytest.raises(ConfigError, match="did you mean 'input_noise'"):
+        WithInputNoise.from_dict({"input_nosie": 0.1})
+    settings = declared_settings(WithInputNoise)
     train, grid = Parser(prog="train"), Parser(prog="grid")
     add_settings(train, settings)
     add_settings(grid, settings, many=True)
-    assert given_settings(train.parse_args(["--dropout", "0.5"]), settings) == {"dropout": 0.5}
-    assert given_settings(grid.parse_args(["--dropout", "0", "0.5"]), settings) == {"dropout": [0.0, 0.5]}
-    assert "dropout after each hidden layer; >= 0 and < 1; default: 0.0" in " ".join(train.format_help().split())
-    with pytest.raises(Exception, match="dropout must be >= 0 and < 1"):
-        train.parse_args(["--dropout", "1"])
+    assert given_settings(train.parse_args(["--input-noise", "0.5"]), settings) == {"input_noise": 0.5}
+    assert given_settings(grid.parse_args(["--input-noise", "0", "0.5"]), settings) == {"input_noise": [0.0, 0.5]}
+    assert "std of noise added to the inputs; >= 0 and < 1; default: 0.0" in " ".join(train.format_help().split())
+    with pytest.raises(Exception, match="input_noise must be >= 0 and < 1"):
+        train.parse_args(["--input-noise", "1"])
     assert settings[-1].check(0.5) == 0.5  # what the TOML reader calls for a key

@@ -49,6 +49,7 @@ MODULES_WITHOUT_ALL = (
     "tinygrad_mnist.errors",
     "tinygrad_mnist.rng",
     "tinygrad_mnist.ops.elementwise",
+    "tinygrad_mnist.ops.compare",
     "tinygrad_mnist.ops.reduce",
     "tinygrad_mnist.ops.movement",
     "tinygrad_mnist.ops.linalg",

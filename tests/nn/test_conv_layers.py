@@ -89,7 +89,7 @@ def test_conv2d_input_errors_name_the_layer_and_the_shapes(make, x, error, messa
         ({"in_channels": 0, "out_channels": 2, "kernel_size": 3}, "Conv2d: in_channels must be >= 1, got 0"),
         ({"in_channels": 1, "out_channels": 2, "kernel_size": 3, "stride": 0}, "Conv2d: stride must be positive, got 0"),
         ({"in_channels": 1, "out_channels": 2, "kernel_size": (3, 0)}, r"Conv2d: kernel_size must be positive, got \(3, 0\)"),
-        ({"in_channels": 1, "out_channels": 2, "kernel_size": 3, "init": "glorot"}, "Conv2d: unknown init 'glorot'"),
+        ({"in_channels": 1, "out_channels": 2, "kernel_size": 3, "init": "glorot"}, r"Conv2d: unknown init 'glorot' \(choose from"),
         ({"in_channels": 1, "out_channels": 2, "kernel_size": 3, "dtype": np.int32}, "Conv2d: dtype must be a float type"),
     ],
 )

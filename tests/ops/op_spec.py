@@ -33,3 +33,5 @@ class OpSpec:
     # Inputs AT the op's special points (a zero base of pow, softplus at 0, huge logits, zero-size
     # axes, integer operands), which ``cases`` keeps away from or rarely draws; checked to second order.
     special: Optional[Callable[[np.dtype], st.SearchStrategy]] = None
+    # gradcheck options for the special cases only (float64), when a special point needs them.
+    special_options: Dict[str, Any] = field(default_factory=dict)

@@ -70,14 +70,16 @@ def check_forward(spec: OpSpec, case: Case, dtype: np.dtype) -> None:
                 np.testing.assert_allclose(g.data, e.data, rtol=rtol, atol=atol, err_msg=f"{spec.name} float32 gradient {i}")
 
 
-def check_gradient(spec: OpSpec, case: Case) -> None:
+def check_gradient(spec: OpSpec, case: Case, special: bool = False) -> None:
     params = case.params
-    assert gradcheck(lambda *tensors: spec.apply(*tensors, **params), list(case.arrays), **spec.gradcheck_options)
+    options = {**spec.gradcheck_options, **spec.special_options} if special else spec.gradcheck_options
+    assert gradcheck(lambda *tensors: spec.apply(*tensors, **params), list(case.arrays), **options)
 
 
-def check_second_gradient(spec: OpSpec, case: Case) -> None:
+def check_second_gradient(spec: OpSpec, case: Case, special: bool = False) -> None:
     params = case.params
-    assert gradgradcheck(lambda *tensors: spec.apply(*tensors, **params), list(case.arrays), **spec.gradcheck_options)
+    options = {**spec.gradcheck_options, **spec.special_options} if special else spec.gradcheck_options
+    assert gradgradcheck(lambda *tensors: spec.apply(*tensors, **params), list(case.arrays), **options)
 
 
 _IDS = [spec.name for spec in SPECS]
@@ -124,14 +126,14 @@ def test_forward_at_special_points(spec, dtype, data):
 @given(data=st.data())
 def test_gradcheck_at_special_points(spec, data):
     with np.errstate(divide="ignore", invalid="ignore"):
-        check_gradient(spec, _special_case(spec, np.float64, data))
+        check_gradient(spec, _special_case(spec, np.float64, data), special=True)
 
 
 @pytest.mark.parametrize("spec", SPECIAL, ids=_SPECIAL_IDS)
 @given(data=st.data())
 def test_gradgradcheck_at_special_points(spec, data):
     with np.errstate(divide="ignore", invalid="ignore"):
-        check_second_gradient(spec, _special_case(spec, np.float64, data))
+        check_second_gradient(spec, _special_case(spec, np.float64, data), special=True)
 
 
 # The points that exposed bugs (issue 11): each of these entries must keep its special cases.

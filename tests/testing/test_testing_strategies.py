@@ -429,7 +429,9 @@ def _items(key):
     ],
 )
 def test_index_keys_cover_every_kind(what):
-    key = find(index_keys((3, 3, 3)), what)
+    # Some kinds (two index arrays around a slice) come up in only a few percent of draws: a generous
+    # budget keeps the search from giving up on an unlucky profile; it stops at the first hit anyway.
+    key = find(index_keys((3, 3, 3)), what, settings=settings(max_examples=20_000, database=None))
     np.zeros((3, 3, 3))[key]
 
 

@@ -5,13 +5,17 @@ import pytest
 
 from tinygrad_mnist.errors import ConfigError
 from tinygrad_mnist.train import TrainConfig
+from tinygrad_mnist.train.builders import optimizer_options
 from tinygrad_mnist.train.config import did_you_mean
 
 
 def test_defaults_follow_the_contract():
     config = TrainConfig()
     assert config.hidden == [128] and config.activation == "relu" and config.loss == "ce"
-    assert (config.lr, config.momentum, config.batch_size, config.epochs) == (0.1, 0.9, 100, 10)
+    assert (config.batch_size, config.epochs, config.model, config.optimizer) == (100, 10, "mlp", "sgd")
+    # lr and momentum are left to the optimizer: the lab's SGD setting
+    assert optimizer_options(config) == {"lr": 0.1, "momentum": 0.9, "momentum_form": "pytorch",
+                                         "weight_decay": 0.0, "nesterov": False}
     assert config.on_nonfinite == "stop" and config.checkpoint_every == 1 and config.val_size == 0.0
 
 
@@ -65,7 +69,7 @@ def test_bad_values_raise_one_line_config_errors(data, fragment):
 
 
 def test_unknown_key_lists_valid_keys_without_suggestion_when_nothing_is_close():
-    with pytest.raises(ConfigError, match=r"unknown config key 'zzz' \(valid keys: hidden, activation"):
+    with pytest.raises(ConfigError, match=r"unknown config key 'zzz' \(valid keys: model, hidden, activation"):
         TrainConfig.from_dict({"zzz": 1})
 
 
@@ -77,7 +81,7 @@ def test_validate_normalises_harmless_spellings():
 
 def test_replace_validates_and_leaves_the_original():
     config = TrainConfig()
-    assert config.replace(lr=0.5).lr == 0.5 and config.lr == 0.1
+    assert config.replace(lr=0.5).lr == 0.5 and config.lr is None
     with pytest.raises(ConfigError, match="did you mean 'momentum'"):
         config.replace(momentun=0.5)
 

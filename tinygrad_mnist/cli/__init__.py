@@ -18,6 +18,7 @@ and keeps its traceback.
 Example:
     >>> main(["train", "--hidden", "--lr", "0.5", "--dry-run"])  # doctest: +ELLIPSIS
     {
+      "model": "mlp",
       "hidden": [],
     ...
     0

@@ -15,6 +15,7 @@ import numpy as np
 from ..checks import Bounds
 from ..errors import UserError
 from ..tensor import Tensor
+from ..nn.lenet import IMAGE_SIDE
 from ..train.builders import MNIST_FEATURES, build_loss, build_model
 from ..train.config import N_CLASSES, SETTINGS, TrainConfig
 from ..train.memory import check_fits_in_memory, model_memory
@@ -28,7 +29,8 @@ DESCRIPTION = (
     "--show-grads every node shows its gradient; with --steps the drawing numbers the\n"
     "steps of the backward pass on its edges and the steps are printed as a table."
 )
-EPILOG = "example: tinygrad-mnist graph --hidden 8 --steps --out steps.svg"
+EPILOG = ("examples:\n  tinygrad-mnist graph --hidden 8 --steps --out steps.svg\n"
+          "  tinygrad-mnist graph --model lenet5 --batch-norm --out lenet5.svg")
 GRAPH_SETTINGS = tuple(s for s in SETTINGS if s.part in ("model", "loss") or s.name == "seed")
 _BATCH = Bounds(1, 64)
 
@@ -66,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from ..viz import DotNotFoundError, backward_table, draw_backward, save_graph
     from ..viz.graph import save_rendered
 
-    loss, names = graph_inputs(config, args.batch_size)
+    loss, names, groups = graph_parts(config, args.batch_size)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     try:
         if args.steps:
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             print(backward_table(loss, names=names))
         else:
             written = save_graph(loss, args.out, names=names, show_values=args.show_values,
-                                 show_grads=args.show_grads)
+                                 show_grads=args.show_grads, groups=groups)
     except DotNotFoundError as e:
         raise UserError(str(e)) from None
     log(f"wrote {written}")
@@ -92,11 +94,29 @@ def graph_inputs(config: TrainConfig, batch_size: int = 2):
         >>> loss.shape, sorted(names)[:2]
         ((), ['images', 'layers.0.bias'])
     """
+    loss, names, _ = graph_parts(config, batch_size)
+    return loss, names
+
+
+def graph_parts(config: TrainConfig, batch_size: int = 2):
+    """``(loss, names, groups)``: :func:`graph_inputs` and the boxes of the layers that made more
+    than one op (see :func:`~tinygrad_mnist.viz.graph.layer_groups`). A CNN takes its batch as
+    (N, 1, 28, 28) images, so the drawing starts at the images it convolves.
+
+    Example:
+        >>> loss, names, groups = graph_parts(TrainConfig(model="lenet5", batch_norm=True))
+        >>> names["images"].shape, sorted(set(groups.values()))[0]
+        ((2, 1, 28, 28), 'classifier.1: BatchNorm1d')
+    """
+    from ..viz.graph import layer_groups
+
     rng = np.random.default_rng(config.seed)
     model = build_model(config)
     loss_fn = build_loss(config)
-    images = Tensor(rng.random((batch_size, MNIST_FEATURES)).astype(config.dtype), name="images")
+    shape = (batch_size, 1, IMAGE_SIDE, IMAGE_SIDE) if config.model == "lenet5" else (batch_size, MNIST_FEATURES)
+    images = Tensor(rng.random(shape).astype(config.dtype), name="images")
     labels = rng.integers(0, N_CLASSES, size=batch_size)
-    loss = loss_fn(model(images), labels)
+    logits, groups = layer_groups(model, images)
+    loss = loss_fn(logits, labels)
     names = {"images": images, **dict(model.named_parameters())}
-    return loss, names
+    return loss, names, groups

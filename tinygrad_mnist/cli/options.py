@@ -89,7 +89,7 @@ def help_text(setting: Setting, many: bool = False) -> str:
     Example:
         >>> from tinygrad_mnist.train.config import SETTINGS_BY_NAME
         >>> help_text(SETTINGS_BY_NAME["momentum"])
-        'SGD momentum (0 = plain SGD); >= 0 and < 1; default: 0.9'
+        'momentum of sgd and rmsprop (0 = none); >= 0 and < 1; default: 0.9 for sgd, 0.0 for rmsprop (by --optimizer)'
     """
     kind = setting.kind
     parts = [setting.help, kind.spelling(many), kind.describe(), f"default: {setting.describe_default()}"]

@@ -5,13 +5,10 @@ itself: its ``repr`` (with its settings) is then built only when an error messag
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..errors import ConfigError
 from ..tensor import Tensor
-from .init import INITS
 
 
 def float_dtype(owner: str, dtype) -> np.dtype:
@@ -24,30 +21,6 @@ def float_dtype(owner: str, dtype) -> np.dtype:
     if dtype.kind != "f":
         raise ConfigError(f"{owner}: dtype must be a float type such as float32, got {dtype}")
     return dtype
-
-
-def known_init(owner: str, init: str) -> str:
-    """``init`` if it is one of ``INITS``, else a ConfigError naming ``owner`` and the choices.
-
-    >>> known_init("Conv2d", "he")
-    'he'
-    """
-    if init not in INITS:
-        raise ConfigError(f"{owner}: unknown init {init!r}; choose one of {', '.join(INITS)}")
-    return init
-
-
-def positive_number(owner: str, name: str, value, upper: float = math.inf) -> float:
-    """A finite float in (0, upper], or a ConfigError naming ``owner``.
-
-    >>> positive_number("BatchNorm2d", "momentum", 0.1, upper=1.0)
-    0.1
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not (0 < value <= upper) or not math.isfinite(value):
-        bound = "a finite number > 0" if upper == math.inf else f"in (0, {upper:g}]"
-        raise ConfigError(f"{owner}: {name} must be {bound}, got {value!r}")
-    return float(value)
 
 
 def as_input(owner, x, dtype: np.dtype) -> Tensor:

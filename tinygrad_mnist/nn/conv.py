@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import check_choice, positive_int
 from ..ops.conv import Conv2d as Conv2dOp
 from ..ops.conv import check_conv2d
 from ..ops.windows import geometry
-from .arguments import as_input, float_dtype, known_init
-from .init import Seed, as_generator, initial_bias, initial_weight
-from ..checks import positive_int
+from .arguments import as_input, float_dtype
+from .init import INITS, Seed, as_generator, initial_bias, initial_weight
 from .module import Module, Parameter
 
 
@@ -46,7 +46,7 @@ class Conv2d(Module):
         self.out_channels = positive_int(out_channels, "out_channels", owner="Conv2d")
         self.geometry = geometry("Conv2d", kernel_size, stride, padding, dilation)
         dtype = float_dtype("Conv2d", dtype)
-        known_init("Conv2d", init)
+        check_choice(init, "init", INITS, owner="Conv2d")
         kh, kw = self.geometry.kernel
         rng = as_generator(seed)
         shape = (self.out_channels, self.in_channels, kh, kw)

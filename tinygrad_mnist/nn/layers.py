@@ -7,10 +7,10 @@ import numpy as np
 
 from ..autograd import recording
 from ..checks import UNIT_INTERVAL, check_choice, check_float, positive_int
-from ..errors import ConfigError
 from ..ops.linalg import linear
 from ..ops.spelling import numpy_spelling
 from ..tensor import Tensor
+from .arguments import float_dtype
 from .init import INITS, Seed, as_generator, initial_bias, initial_weight
 from .module import Module, Parameter
 
@@ -42,9 +42,7 @@ class Linear(Module):
     ):
         self.in_features = positive_int(in_features, "in_features", owner="Linear")
         self.out_features = positive_int(out_features, "out_features", owner="Linear")
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise ConfigError(f"Linear: dtype must be a float type such as float32, got {dtype}")
+        dtype = float_dtype("Linear", dtype)
         init = check_choice(init, "init", INITS, owner="Linear")
         shape = (self.in_features, self.out_features)
         rng = as_generator(seed)

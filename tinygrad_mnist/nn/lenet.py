@@ -6,11 +6,12 @@ from typing import Union
 import numpy as np
 
 from ..autograd.function import ShapeError
+from ..checks import Bounds, check_float
 from ..tensor import Tensor
 from .conv import Conv2d
 from .init import Seed, as_generator
-from .layers import Flatten, Linear, Sequential
-from .mlp import _activation_factory
+from .layers import Dropout, Flatten, Linear, Sequential
+from .mlp import _activation_factory, dropout_generator
 from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d
 from .pooling import MaxPool2d
@@ -43,8 +44,10 @@ class LeNet5(Module):
         seed: Seed = None,
         dtype=np.float32,
         num_classes: int = 10,
+        dropout: float = 0.0,
     ):
         make_activation = _activation_factory(activation)
+        dropout = check_float(dropout, "dropout", Bounds(0, 1, high_open=True), owner="LeNet5")
         rng = as_generator(seed)
         options = {"init": init, "init_std": init_std, "seed": rng, "dtype": dtype}
 
@@ -59,7 +62,13 @@ class LeNet5(Module):
             return layers + [make_activation()]
 
         self.features = Sequential(*conv_block(1, 6, 2), *conv_block(6, 16, 0), Flatten())
-        self.classifier = Sequential(*hidden(16 * 5 * 5, 120), *hidden(120, 84), Linear(84, num_classes, **options))
+        first, second = hidden(16 * 5 * 5, 120), hidden(120, 84)
+        output = Linear(84, num_classes, **options)
+        # The dropout generators are seeded after every weight is drawn: the same weights either way.
+        if dropout > 0.0:
+            first.append(Dropout(dropout, seed=dropout_generator(rng)))
+            second.append(Dropout(dropout, seed=dropout_generator(rng)))
+        self.classifier = Sequential(*first, *second, output)
 
     def forward(self, x):
         x = x if isinstance(x, Tensor) else Tensor(x)

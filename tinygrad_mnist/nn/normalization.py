@@ -13,9 +13,9 @@ from typing import Sequence, Tuple, Union
 import numpy as np
 
 from ..autograd.function import ShapeError
+from ..checks import POSITIVE, Bounds, check_float, positive_int
 from ..tensor import Tensor
-from .arguments import as_input, float_dtype, positive_number
-from ..checks import positive_int
+from .arguments import as_input, float_dtype
 from .module import Buffer, Module, Parameter
 
 
@@ -110,8 +110,8 @@ class _BatchNorm(Module):
                  dtype=np.float32):
         owner = type(self).__name__
         self.num_features = positive_int(num_features, "num_features", owner=owner)
-        self.eps = positive_number(owner, "eps", eps)
-        self.momentum = positive_number(owner, "momentum", momentum, upper=1.0)
+        self.eps = check_float(eps, "eps", POSITIVE, owner)
+        self.momentum = check_float(momentum, "momentum", Bounds(0, 1, low_open=True), owner)
         dtype = float_dtype(owner, dtype)
         self.weight = Parameter(np.ones(self.num_features, dtype=dtype)) if affine else None
         self.bias = Parameter(np.zeros(self.num_features, dtype=dtype)) if affine else None
@@ -180,7 +180,7 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(positive_int(size, "each normalized size", owner="LayerNorm") for size in shape)
         if not self.normalized_shape:
             raise ShapeError("LayerNorm: normalized_shape must name at least one axis")
-        self.eps = positive_number("LayerNorm", "eps", eps)
+        self.eps = check_float(eps, "eps", POSITIVE, "LayerNorm")
         dtype = float_dtype("LayerNorm", dtype)
         self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype)) if elementwise_affine else None
         self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dtype)) if elementwise_affine else None

@@ -1,4 +1,6 @@
-"""Elementwise ops: arithmetic, transcendental functions, activations' primitives, comparisons.
+"""Elementwise ops: arithmetic, transcendental functions, activations' primitives, selection.
+
+Comparisons (``<``, ``==``, ...), which have no derivative, are in ``compare.py``.
 
 Every binary op broadcasts like NumPy; the engine sums gradients back to each input's shape.
 Results are built from the inputs' own class (a Tensor for Tensors): like every op module, this
@@ -492,72 +494,3 @@ def cast(a, dtype) -> Node:
     dtype('float64')
     """
     return Cast.apply(a, dtype=np.dtype(dtype))
-
-
-def _compare(ufunc, a, b) -> Node:
-    like = first_node((a, b), ufunc.__name__)
-    try:
-        return like._wrap(ufunc(A.value(a), A.value(b)))
-    except ValueError as error:
-        shapes = f"{np.shape(A.value(a))} and {np.shape(A.value(b))}"
-        raise ValueError(f"{ufunc.__name__}: shapes {shapes} do not broadcast ({error})") from None
-
-
-def less(a, b) -> Node:
-    """Elementwise ``a < b`` as a bool tensor (not differentiable).
-
-    >>> from tinygrad_mnist import Tensor
-    >>> less(Tensor([1.0, 3.0]), 2.0).numpy()
-    array([ True, False])
-    """
-    return _compare(np.less, a, b)
-
-
-def less_equal(a, b) -> Node:
-    """Elementwise ``a <= b`` as a bool tensor.
-
-    >>> from tinygrad_mnist import Tensor
-    >>> less_equal(Tensor([2.0, 3.0]), 2.0).numpy()
-    array([ True, False])
-    """
-    return _compare(np.less_equal, a, b)
-
-
-def greater(a, b) -> Node:
-    """Elementwise ``a > b`` as a bool tensor.
-
-    >>> from tinygrad_mnist import Tensor
-    >>> greater(Tensor([1.0, 3.0]), 2.0).numpy()
-    array([False,  True])
-    """
-    return _compare(np.greater, a, b)
-
-
-def greater_equal(a, b) -> Node:
-    """Elementwise ``a >= b`` as a bool tensor.
-
-    >>> from tinygrad_mnist import Tensor
-    >>> greater_equal(Tensor([2.0, 1.0]), 2.0).numpy()
-    array([ True, False])
-    """
-    return _compare(np.greater_equal, a, b)
-
-
-def equal(a, b) -> Node:
-    """Elementwise ``a == b`` as a bool tensor.
-
-    >>> from tinygrad_mnist import Tensor
-    >>> equal(Tensor([2.0, 1.0]), 2.0).numpy()
-    array([ True, False])
-    """
-    return _compare(np.equal, a, b)
-
-
-def not_equal(a, b) -> Node:
-    """Elementwise ``a != b`` as a bool tensor.
-
-    >>> from tinygrad_mnist import Tensor
-    >>> not_equal(Tensor([2.0, 1.0]), 2.0).numpy()
-    array([False,  True])
-    """
-    return _compare(np.not_equal, a, b)

@@ -17,7 +17,7 @@ from typing import Any, Dict, Tuple
 import numpy as np
 
 from ..autograd.node import Node
-from . import elementwise, linalg
+from . import compare, elementwise, linalg
 
 #: The ufuncs behind Python's operators, and the op each becomes when a Tensor is among its operands.
 OPERATORS = {
@@ -29,12 +29,12 @@ OPERATORS = {
     np.matmul: linalg.matmul,
     np.negative: elementwise.neg,
     np.absolute: elementwise.abs,
-    np.less: elementwise.less,
-    np.less_equal: elementwise.less_equal,
-    np.greater: elementwise.greater,
-    np.greater_equal: elementwise.greater_equal,
-    np.equal: elementwise.equal,
-    np.not_equal: elementwise.not_equal,
+    np.less: compare.less,
+    np.less_equal: compare.less_equal,
+    np.greater: compare.greater,
+    np.greater_equal: compare.greater_equal,
+    np.equal: compare.equal,
+    np.not_equal: compare.not_equal,
 }
 
 

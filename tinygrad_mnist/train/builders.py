@@ -1,33 +1,44 @@
 """Turning a TrainConfig into the model, loss, optimizer and learning-rate schedule it describes."""
 from __future__ import annotations
 
+from typing import Any, Dict
+
 import numpy as np
 
 from .. import nn, optim
 from ..checks import check_choice
-from .config import TrainConfig
+from ..errors import ConfigError
+from .config import OPTIMIZERS, SETTINGS, SETTINGS_BY_NAME, TrainConfig
 
 MNIST_FEATURES = 28 * 28
 MNIST_CLASSES = 10
 
 
 def build_model(config: TrainConfig, in_features: int = MNIST_FEATURES, num_classes: int = MNIST_CLASSES) -> nn.Module:
-    """The MLP of the config, initialised from ``config.seed`` (same seed, same weights).
+    """The network of the config (``config.model``), initialised from ``config.seed`` (same seed,
+    same weights; dropout's random masks come from the same seed but leave the weights alone).
 
     >>> model = build_model(TrainConfig(hidden=[32], activation="gelu"))
     >>> [tuple(p.shape) for p in model.parameters()]
     [(784, 32), (32,), (32, 10), (10,)]
+    >>> type(build_model(TrainConfig(model="lenet5", batch_norm=True))).__name__
+    'LeNet5'
     """
-    return nn.MLP(
-        in_features,
-        list(config.hidden),
-        num_classes,
-        activation=config.activation,
-        init=config.init,
-        init_std=config.init_std,
-        seed=config.seed,
-        dtype=np.dtype(config.dtype).type,
-    )
+    options = {
+        "activation": config.activation,
+        "batch_norm": config.batch_norm,
+        "dropout": config.dropout,
+        "init": SETTINGS_BY_NAME["init"].value_in(config),
+        "init_std": config.init_std,
+        "seed": config.seed,
+        "dtype": np.dtype(config.dtype).type,
+    }
+    if config.model == "lenet5":
+        if in_features != MNIST_FEATURES:
+            raise ConfigError(f"model lenet5 takes 28x28 images ({MNIST_FEATURES} features), but the data have "
+                              f"{in_features} features per example; use model mlp for these data")
+        return nn.LeNet5(num_classes=num_classes, **options)
+    return nn.MLP(in_features, list(config.hidden), num_classes, **options)
 
 
 def build_loss(config: TrainConfig) -> nn.Module:
@@ -45,21 +56,28 @@ def build_loss(config: TrainConfig) -> nn.Module:
     return nn.LOSSES[name](**options.get(name, {}))
 
 
-def build_optimizer(config: TrainConfig, model: nn.Module) -> optim.SGD:
-    """SGD over the model's parameters with the config's lr, momentum and weight decay.
+def optimizer_options(config: TrainConfig) -> Dict[str, Any]:
+    """The keyword arguments of the config's optimizer: every setting that belongs to it (see their
+    declarations), with the optimizer's own default where the config leaves it unset.
+
+    >>> optimizer_options(TrainConfig(optimizer="adam", lr=0.002))
+    {'lr': 0.002, 'weight_decay': 0.0, 'betas': [0.9, 0.999], 'eps': 1e-08}
+    """
+    return {s.name: s.value_in(config) for s in SETTINGS
+            if s.depends is not None and s.depends.on == "optimizer" and s.applies(config)}
+
+
+def build_optimizer(config: TrainConfig, model: nn.Module) -> optim.Optimizer:
+    """The optimizer named by ``config.optimizer`` over the model's parameters, with its settings.
 
     >>> opt = build_optimizer(TrainConfig(lr=0.05), build_model(TrainConfig(hidden=[])))
-    >>> opt.param_groups[0]["lr"]
-    0.05
+    >>> type(opt).__name__, opt.param_groups[0]["lr"], opt.param_groups[0]["momentum"]
+    ('SGD', 0.05, 0.9)
+    >>> type(build_optimizer(TrainConfig(optimizer="rmsprop"), build_model(TrainConfig(hidden=[])))).__name__
+    'RMSprop'
     """
-    return optim.SGD(
-        model.parameters(),
-        lr=config.lr,
-        momentum=config.momentum,
-        weight_decay=config.weight_decay,
-        nesterov=config.nesterov,
-        momentum_form=config.momentum_form,
-    )
+    name = check_choice(config.optimizer, "optimizer", OPTIMIZERS)
+    return OPTIMIZERS[name](model.parameters(), **optimizer_options(config))
 
 
 def build_schedule(config: TrainConfig, optimizer) -> optim.ConstantLR:

@@ -9,6 +9,7 @@ and the bad value (with a did-you-mean suggestion for misspelled names).
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -16,20 +17,23 @@ from ..checks import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, UNIT_INTERVAL, Bounds
 from ..data import DATASETS, NORMALIZATIONS, dataset_info, split_size
 from ..errors import ConfigError
 from ..nn import ACTIVATIONS, INITS, LOSSES
-from ..optim import MOMENTUM_FORMS, SCHEDULES
+from ..optim import MOMENTUM_FORMS, SCHEDULES, SGD, Adam, AdamW, RMSprop
 from .settings import (
     Choice,
+    ChoiceDefaults,
     Flag,
     Folder,
     FractionOrCount,
     Integer,
     OrNone,
     Real,
+    Reals,
     Setting,
     Weights,
     Widths,
     declared_settings,
     setting,
+    spoken_list,
 )
 
 DTYPES = ("float32", "float64")
@@ -41,6 +45,21 @@ N_TEST = max(info.n_test for info in DATASETS.values())
 # A guard against typos such as --hidden 1280000 that would exhaust memory rather than train.
 MAX_LAYER_WIDTH = 65536
 _BELOW_ONE = Bounds(0, 1, high_open=True)
+#: The networks a run can train (``train/builders.py`` builds them).
+MODELS = ("mlp", "lenet5")
+#: The optimizers a run can use by name, in the order ``--help`` lists them.
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
+
+
+def _per_model(**defaults: Any) -> ChoiceDefaults:
+    return ChoiceDefaults("model", defaults)
+
+
+def _per_optimizer(**defaults: Any) -> ChoiceDefaults:
+    return ChoiceDefaults("optimizer", defaults)
+
+
+_ADAMS = ("adam", "adamw")
 
 
 @dataclass
@@ -64,10 +83,19 @@ class TrainConfig:
     tinygrad_mnist.errors.ConfigError: unknown config key 'epoch'; did you mean 'epochs'? ...
     """
 
+    model: str = setting(
+        "mlp", Choice(MODELS), "the network: mlp (fully connected, --hidden widths) or lenet5 (conv "
+        "6@5x5 padding 2 -> pool 2 -> conv 16@5x5 -> pool 2 -> 120 -> 84 -> 10, max pooling)", "model")
     hidden: List[int] = setting(
-        [128], Widths(Bounds(1, MAX_LAYER_WIDTH)), "hidden layer widths from input to output",
-        "model", metavar="WIDTH")
+        [128], Widths(Bounds(1, MAX_LAYER_WIDTH)), "hidden layer widths of --model mlp, from input to output",
+        "model", metavar="WIDTH", depends=_per_model(mlp=[128]))
     activation: str = setting("relu", Choice(ACTIVATIONS), "activation after each hidden layer", "model")
+    batch_norm: bool = setting(
+        False, Flag(), "a batch norm after each hidden linear or conv layer, before its activation "
+        "(running statistics used for evaluation and saved in checkpoints)", "model")
+    dropout: float = setting(
+        0.0, Real(_BELOW_ONE), "dropout probability after the activation of each hidden linear layer "
+        "(lenet5: the 120 and 84 layers); 0 = none", "model")
     loss: str = setting(
         "ce", Choice(LOSSES), "training loss: euclidean (half the squared error between the raw "
         "outputs and the one-hot target, no softmax), ce (softmax cross-entropy), hinge (multi-class "
@@ -82,20 +110,42 @@ class TrainConfig:
     label_smoothing: float = setting(
         0.0, Real(UNIT_INTERVAL), "label smoothing of --loss ce: the target is (1 - eps) one-hot + "
         "eps / 10", "loss")
-    lr: float = setting(0.1, Real(POSITIVE), "learning rate of SGD", "optimizer")
-    momentum: float = setting(0.9, Real(_BELOW_ONE), "SGD momentum (0 = plain SGD)", "optimizer")
+    optimizer: str = setting(
+        "sgd", Choice(OPTIMIZERS), "the optimizer: sgd (with momentum), adam, adamw (Adam with decoupled "
+        "weight decay) or rmsprop; the settings below name the optimizers they belong to", "optimizer")
+    lr: Optional[float] = setting(
+        None, OrNone(Real(POSITIVE)), "learning rate", "optimizer",
+        depends=_per_optimizer(sgd=0.1, adam=1e-3, adamw=1e-3, rmsprop=1e-2))
+    momentum: Optional[float] = setting(
+        None, OrNone(Real(_BELOW_ONE)), "momentum of sgd and rmsprop (0 = none)", "optimizer",
+        depends=_per_optimizer(sgd=0.9, rmsprop=0.0))
     momentum_form: str = setting(
-        "pytorch", Choice(MOMENTUM_FORMS), "momentum update: pytorch (buffer of gradients, scaled "
+        "pytorch", Choice(MOMENTUM_FORMS), "momentum update of sgd: pytorch (buffer of gradients, scaled "
         "by lr at the step) or lab (buffer of lr-scaled steps, as in the lab reports); they differ "
-        "only while the learning rate changes", "optimizer")
-    weight_decay: float = setting(0.0, Real(NON_NEGATIVE), "L2 weight decay added to the gradient", "optimizer")
-    nesterov: bool = setting(False, Flag(), "use Nesterov momentum", "optimizer")
+        "only while the learning rate changes", "optimizer", depends=_per_optimizer(sgd="pytorch"))
+    weight_decay: Optional[float] = setting(
+        None, OrNone(Real(NON_NEGATIVE)), "weight decay: an L2 term added to the gradient (sgd, adam, "
+        "rmsprop), or decoupled, the weights shrunk by lr * weight_decay every step (adamw)", "optimizer",
+        depends=_per_optimizer(sgd=0.0, adam=0.0, adamw=1e-2, rmsprop=0.0))
+    nesterov: bool = setting(False, Flag(), "use Nesterov momentum (sgd)", "optimizer",
+                             depends=_per_optimizer(sgd=False))
+    betas: Optional[List[float]] = setting(
+        None, OrNone(Reals(_BELOW_ONE, 2, ("BETA1", "BETA2"))), "decay rates of the gradient's running "
+        "mean and of its square (adam, adamw)", "optimizer", metavar="BETA",
+        depends=_per_optimizer(adam=[0.9, 0.999], adamw=[0.9, 0.999]))
+    eps: Optional[float] = setting(
+        None, OrNone(Real(POSITIVE)), "term added to the denominator for stability (adam, adamw, rmsprop)",
+        "optimizer", depends=_per_optimizer(adam=1e-8, adamw=1e-8, rmsprop=1e-8))
+    alpha: Optional[float] = setting(
+        None, OrNone(Real(UNIT_INTERVAL)), "decay rate of the running mean of the squared gradient "
+        "(rmsprop)", "optimizer", depends=_per_optimizer(rmsprop=0.99))
     batch_size: int = setting(
         100, Integer(AT_LEAST_ONE), "mini-batch size (at most the number of training examples)", "training")
     epochs: int = setting(10, Integer(AT_LEAST_ONE), "passes over the training data", "training")
-    init: str = setting(
-        "normal", Choice(INITS), "weight initialisation: normal (N(0, init_std^2)), xavier (Glorot "
-        "uniform), he (Kaiming normal)", "model")
+    init: Optional[str] = setting(
+        None, OrNone(Choice(INITS)), "weight initialisation: normal (N(0, init_std^2)), xavier (Glorot "
+        "uniform), he (Kaiming normal), pytorch (PyTorch's default: Kaiming uniform with a = sqrt(5))",
+        "model", depends=_per_model(mlp="normal", lenet5="pytorch"))
     init_std: float = setting(0.01, Real(POSITIVE), "standard deviation of --init normal", "model")
     lr_schedule: str = setting(
         "none", Choice(SCHEDULES), "learning rate schedule, stepped once per epoch: none, step "
@@ -159,7 +209,7 @@ class TrainConfig:
         """Names of all settings, in declaration order.
 
         >>> TrainConfig.field_names()[:3]
-        ['hidden', 'activation', 'loss']
+        ['model', 'hidden', 'activation']
         """
         return [f.name for f in dataclasses.fields(cls)]
 
@@ -258,7 +308,14 @@ def check_batch_fits(batch_size: int, n_train: int) -> None:
 
 def _check_together(config: TrainConfig) -> None:
     """Rules between settings; the sizes are those the data set will give, checked before any loading."""
-    if config.nesterov and config.momentum == 0.0:
+    for declared in declared_settings(type(config)):
+        _check_applies(config, declared)
+    if config.model == "mlp" and not config.hidden:
+        for name, given in (("batch_norm", config.batch_norm), ("dropout", config.dropout)):
+            if given:
+                raise ConfigError(f"{name}={json.dumps(given)} acts after hidden layers, and this MLP has none "
+                                  "(hidden is empty): give hidden layer widths, or remove " + name)
+    if config.nesterov and SETTINGS_BY_NAME["momentum"].value_in(config) == 0.0:
         raise ConfigError("nesterov=true needs momentum > 0 (e.g. momentum 0.9), or set nesterov to false")
     n_train = config.train_size or dataset_info(config.dataset).n_train
     try:
@@ -266,3 +323,31 @@ def _check_together(config: TrainConfig) -> None:
     except ValueError as error:
         raise ConfigError(str(error)) from None
     check_batch_fits(config.batch_size, n_train - n_val)
+    if config.batch_norm:
+        _check_batch_norm_batches(config.batch_size, n_train - n_val)
+
+
+def _check_applies(config: TrainConfig, declared: Setting) -> None:
+    """A setting given a value (other than its default) where it means nothing is refused, so a
+    typo such as --betas with --optimizer sgd cannot pass unnoticed."""
+    if declared.depends is None or declared.applies(config):
+        return
+    value = getattr(config, declared.name)
+    if value is None or value == declared.default:
+        return
+    on = declared.depends.on
+    owners = spoken_list(list(declared.depends.defaults), "or")
+    raise ConfigError(
+        f"{declared.name}={json.dumps(value)} is a setting of {on} {owners}, not of {on} {getattr(config, on)!r}: "
+        f"remove {declared.name}, or set {on} to {owners}")
+
+
+def _check_batch_norm_batches(batch_size: int, n_train: int) -> None:
+    """Batch norm in training mode normalises with the batch's own statistics, which a batch of
+    one example does not have (its variance is 0 and every output would be the bias)."""
+    if batch_size < 2:
+        raise ConfigError("batch_norm=true needs batch_size >= 2: a batch of one example has no variance "
+                          "to normalise by")
+    if n_train % batch_size == 1:
+        raise ConfigError(f"batch_norm=true with batch_size {batch_size} leaves a last batch of one example "
+                          f"({n_train} training examples); choose a batch size that does not")

@@ -107,6 +107,8 @@ def override_changes(config: TrainConfig, overrides: Sequence[Override]) -> Dict
 
 
 def _value_text(key: str, value: Any) -> str:
+    if isinstance(value, bool):  # a flag axis: batch_norm / no_batch_norm
+        return key if value else f"no_{key}"
     if isinstance(value, str):
         return value
     if isinstance(value, (list, tuple)):
@@ -160,7 +162,7 @@ def plan_grid(
     All configs are validated before anything runs. Run names join the values of the axes that
     vary (non-string values get their setting's name: ``lr0.01``, ``hidden256x128``).
 
-    >>> runs = plan_grid(TrainConfig(), {"activation": ["relu", "gelu"]},
+    >>> runs = plan_grid(TrainConfig(lr=0.1), {"activation": ["relu", "gelu"]},
     ...                  overrides=[({"activation": "gelu"}, {"lr": 0.05})])
     >>> [(r["name"], r["config"].lr) for r in runs]
     [('relu', 0.1), ('gelu', 0.05)]

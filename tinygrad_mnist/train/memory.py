@@ -38,6 +38,8 @@ class MemoryEstimate:
     >>> estimate = training_memory(TrainConfig(hidden=[128]))
     >>> estimate.parameters, estimate.total < 1 << 30
     (101770, True)
+    >>> training_memory(TrainConfig(model="lenet5")).parameters
+    61706
     """
 
     parameters: int
@@ -55,10 +57,43 @@ def layer_shapes(config: TrainConfig, in_features: int, num_classes: int) -> Lis
     return list(zip(widths[:-1], widths[1:]))
 
 
+# LeNet-5 on 28x28 images: values per example of each layer's output and the weight count of each
+# layer; the first convolution's unfolded input (im2col: every 5x5 window, the largest array of a
+# step) is one scratch array, made and dropped within the op, so it is counted once.
+_LENET_OUTPUTS = (6 * 28 * 28, 6 * 14 * 14, 16 * 10 * 10, 16 * 5 * 5, 120, 84)
+_LENET_UNFOLDED = 28 * 28 * 25
+_LENET_WEIGHTS = (6 * 25, 16 * 6 * 25, 400 * 120, 120 * 84)
+_LENET_FEATURES = (6, 16, 120, 84)  # the layers a batch norm follows
+
+
+def _lenet_shapes(config: TrainConfig, num_classes: int) -> Tuple[List[int], List[int], int]:
+    """``(weights per layer, outputs per example, parameters)`` of LeNet-5."""
+    weights = [*_LENET_WEIGHTS, 84 * num_classes]
+    outputs = [*_LENET_OUTPUTS, num_classes]
+    parameters = sum(weights) + sum(_LENET_FEATURES) + num_classes
+    if config.batch_norm:
+        parameters += 2 * sum(_LENET_FEATURES)
+    return weights, outputs, parameters
+
+
 def _model_parts(config: TrainConfig, in_features: int, num_classes: int) -> Dict[str, int]:
-    shapes = layer_shapes(config, in_features, num_classes)
     itemsize = np.dtype(config.dtype).itemsize
+    if config.model == "lenet5":
+        weights, outputs, parameters = _lenet_shapes(config, num_classes)
+        return {
+            "parameters": parameters,
+            "parameter_bytes": parameters * itemsize,
+            "itemsize": itemsize,
+            "init": max(weights) * (_INIT_BYTES_PER_WEIGHT + itemsize),
+            "layers": 2 * len(weights) * _PER_LAYER,
+            "widest": max(outputs),
+            "widths": sum(outputs),
+            "scratch": _LENET_UNFOLDED * itemsize,
+        }
+    shapes = layer_shapes(config, in_features, num_classes)
     parameters = sum(fan_in * fan_out + fan_out for fan_in, fan_out in shapes)
+    if config.batch_norm:
+        parameters += 2 * sum(fan_out for _, fan_out in shapes[:-1])
     largest = max(fan_in * fan_out for fan_in, fan_out in shapes)
     return {
         "parameters": parameters,
@@ -68,6 +103,7 @@ def _model_parts(config: TrainConfig, in_features: int, num_classes: int) -> Dic
         "layers": len(shapes) * _PER_LAYER,
         "widest": max(fan_out for _, fan_out in shapes),
         "widths": sum(fan_out for _, fan_out in shapes),
+        "scratch": 0,  # bytes per example of an op's temporary array beyond the layers' outputs
     }
 
 
@@ -86,6 +122,7 @@ def training_memory(config: TrainConfig, in_features: int = 784, num_classes: in
         _TRAINING_COPIES * parts["parameter_bytes"]
         + _ACTIVATION_COPIES * config.batch_size * parts["widths"] * itemsize
         + _ACTIVATION_COPIES * _EVAL_BATCH * parts["widest"] * itemsize
+        + _EVAL_BATCH * parts["scratch"]
     )
     data = (n_train + n_test) * in_features * (itemsize + 1)  # the prepared copy and the raw bytes
     total = max(steady, parts["parameter_bytes"] + parts["init"]) + data + parts["layers"]
@@ -101,7 +138,8 @@ def evaluation_memory(config: TrainConfig, in_features: int = 784, num_classes: 
     parts = _model_parts(config, in_features, num_classes)
     itemsize = parts["itemsize"]
     n_test = config.test_size or N_TEST
-    steady = parts["parameter_bytes"] + _ACTIVATION_COPIES * _EVAL_BATCH * parts["widest"] * itemsize
+    steady = (parts["parameter_bytes"] + _ACTIVATION_COPIES * _EVAL_BATCH * parts["widest"] * itemsize
+              + _EVAL_BATCH * parts["scratch"])
     total = max(steady, parts["parameter_bytes"] + parts["init"]) + n_test * in_features * (itemsize + 1) + parts["layers"]
     return MemoryEstimate(parts["parameters"], parts["parameter_bytes"], total)
 

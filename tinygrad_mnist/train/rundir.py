@@ -47,14 +47,17 @@ def run_name(config: TrainConfig) -> str:
     """The descriptive part of a run directory name: ``<activation>-<loss>-<hidden>-s<seed>``,
     after the data set's name unless it is MNIST.
 
-    Hidden widths are joined with "x"; no hidden layer is "linear".
+    Hidden widths are joined with "x"; no hidden layer is "linear"; a model other than the MLP
+    stands in the hidden widths' place.
 
     >>> run_name(TrainConfig(hidden=[256, 128], activation="gelu", loss="ce", seed=3))
     'gelu-ce-256x128-s3'
     >>> run_name(TrainConfig(dataset="kmnist"))
     'kmnist-relu-ce-128-s0'
+    >>> run_name(TrainConfig(model="lenet5"))
+    'relu-ce-lenet5-s0'
     """
-    hidden = "x".join(str(h) for h in config.hidden) or "linear"
+    hidden = "x".join(str(h) for h in config.hidden) or "linear" if config.model == "mlp" else config.model
     dataset = "" if config.dataset == "mnist" else f"{config.dataset}-"
     return safe_name(f"{dataset}{config.activation}-{config.loss}-{hidden}-s{config.seed}")
 
@@ -289,18 +292,6 @@ def create_run_dir(config: TrainConfig, out_dir: Optional[PathLike] = None, root
     ('relu-ce-128-s0', 'relu-ce-128-s0-2')
     """
     with claim_run_dir(config, out_dir, root) as lock:
-        return lock.path
-
-
-def claim_dir(path: Path) -> Path:
-    """Claim ``path`` (create it, or take an existing empty folder) exclusively, as a new run's
-    folder is claimed, and return it; RunDirectoryError when it is taken or not empty.
-
-    >>> import tempfile, pathlib
-    >>> claim_dir(pathlib.Path(tempfile.mkdtemp()) / "new").is_dir()
-    True
-    """
-    with RunLock.claim(path) as lock:
         return lock.path
 
 

@@ -119,10 +119,16 @@ def _start(config: TrainConfig, run_dir: Path, data: Optional[Splits], log: Log)
 
 
 def _describe(config: TrainConfig, splits: Splits) -> str:
-    hidden = "-".join(str(h) for h in config.hidden) or "no hidden layer"
+    if config.model == "lenet5":
+        network = f"LeNet-5 ({config.activation})"
+    else:
+        hidden = "-".join(str(h) for h in config.hidden) or "no hidden layer"
+        network = f"{splits.x_train.shape[1]}-{hidden}-10 {config.activation} MLP"
+    extras = [name for name, on in (("batch norm", config.batch_norm), (f"dropout {config.dropout:g}", config.dropout)) if on]
+    network += "".join(f" + {extra}" for extra in extras)
     val = f", {len(splits.x_val)} validation" if splits.x_val is not None else ""
     return (
-        f"{splits.x_train.shape[1]}-{hidden}-10 {config.activation} MLP, {config.loss} loss, "
+        f"{network}, {config.optimizer}, {config.loss} loss, "
         f"{len(splits.x_train)} training{val} and {len(splits.x_test)} test examples, {config.epochs} epochs"
     )
 

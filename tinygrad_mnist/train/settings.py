@@ -25,7 +25,7 @@ import dataclasses
 import functools
 import os
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..checks import Bounds, check_bool, check_choice, check_float, check_int, shown
 from ..errors import ConfigError
@@ -34,7 +34,7 @@ from ..errors import ConfigError
 PARTS = (
     ("model", "model"),
     ("loss", "loss"),
-    ("optimizer", "optimizer (SGD)"),
+    ("optimizer", "optimizer"),
     ("schedule", "learning-rate schedule"),
     ("training", "training loop"),
     ("data", "data"),
@@ -218,6 +218,48 @@ class Weights(Kind):
 
 
 @dataclass(frozen=True)
+class Reals(Kind):
+    """Exactly ``count`` numbers, each within bounds (Adam's betas); held as a list.
+
+    Text is the numbers with commas between them (``"0.9,0.999"``); the ``train`` command takes
+    them as separate tokens instead.
+
+    >>> betas = Reals(Bounds(0, 1, high_open=True), 2, ("beta1", "beta2"))
+    >>> betas.check(betas.from_text("0.9,0.99"), "betas")
+    [0.9, 0.99]
+    >>> betas.check([0.9], "betas")
+    Traceback (most recent call last):
+    ...
+    tinygrad_mnist.errors.ConfigError: betas must be 2 numbers (beta1 beta2), got [0.9]
+    """
+
+    bounds: Bounds
+    count: int
+    names: Tuple[str, ...]
+    nargs = "+"
+
+    def check(self, value: Any, name: str) -> List[float]:
+        if not isinstance(value, (list, tuple)) or len(value) != self.count:
+            raise ConfigError(f"{name} must be {self.count} numbers ({' '.join(self.names)}), got {shown(value)}")
+        return [check_float(number, f"{part} (in {name})", self.bounds) for number, part in zip(value, self.names)]
+
+    def from_text(self, text: str) -> Any:
+        return [_number_text(part) for part in text.split(",")]
+
+    def from_tokens(self, tokens: Sequence[str]) -> Any:
+        return [_number_text(token) for token in tokens]
+
+    def describe(self) -> str:
+        return f"{' '.join(self.names)}, each {self.bounds.describe()}"
+
+    def show(self, value: Any) -> str:
+        return "none" if value is None else " ".join(f"{number:g}" for number in value)
+
+    def spelling(self, many: bool) -> str:
+        return f"each value is {self.count} numbers joined by commas, e.g. 0.9,0.999" if many else ""
+
+
+@dataclass(frozen=True)
 class FractionOrCount(Kind):
     """A fraction in [0, 1), or a whole count >= 1 (returned as an int)."""
 
@@ -306,12 +348,56 @@ class OrNone(Kind):
         return self.kind.spelling(many)
 
 
+def spoken_list(items: Sequence[str], conjunction: str = "and") -> str:
+    """Items as a sentence lists them.
+
+    >>> spoken_list(["sgd"]), spoken_list(["adam", "adamw", "rmsprop"], "or")
+    ('sgd', 'adam, adamw or rmsprop')
+    """
+    items = list(items)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+@dataclass(frozen=True)
+class ChoiceDefaults:
+    """A setting that belongs to some values of another (choice) setting, with its default there.
+
+    ``on`` names the other setting (``"optimizer"``, ``"model"``); ``defaults`` maps each of its
+    values this setting applies to onto this setting's default for it. For any other value the
+    setting does not apply, and a value other than its declared default is refused (``--betas``
+    with ``--optimizer sgd``). A declared default of None means "the default of the chosen value".
+
+    >>> lr = ChoiceDefaults("optimizer", {"sgd": 0.1, "adam": 0.001})
+    >>> lr.applies("adam"), lr.applies("rmsprop"), lr.default("adam")
+    (True, False, 0.001)
+    """
+
+    on: str
+    defaults: Mapping[str, Any]
+
+    def applies(self, choice: str) -> bool:
+        """Whether the setting means something when ``on`` is ``choice``."""
+        return choice in self.defaults
+
+    def default(self, choice: str) -> Any:
+        """The setting's default when ``on`` is ``choice`` (which it must apply to)."""
+        return self.defaults[choice]
+
+    def describe(self, kind: "Kind") -> str:
+        """The defaults in words, for ``--help``: ``0.1 for sgd, 0.001 for adam and adamw``."""
+        grouped: Dict[str, List[str]] = {}
+        for choice, value in self.defaults.items():
+            grouped.setdefault(kind.show(value), []).append(choice)
+        return ", ".join(f"{value} for {spoken_list(choices)}" for value, choices in grouped.items())
+
+
 @dataclass(frozen=True)
 class Setting:
     """One training setting as declared with :func:`setting` next to its ``TrainConfig`` field.
 
-    ``part`` groups it in ``--help`` (see ``PARTS``); ``display_only`` marks settings that never
-    change the results, only what is shown (or, for ``jit``, how fast it runs), so a resumed run may
+    ``part`` groups it in ``--help`` (see ``PARTS``); ``depends`` (a :class:`ChoiceDefaults`) ties it to
+    the values of another setting it belongs to; ``display_only`` marks settings that change
+    only what is shown (or, for ``jit``, how fast it runs), never the results, so a resumed run may
     change them; ``local`` marks
     settings that say where things are on this machine (the data folder): a resumed or evaluated
     run takes them from the command line or the environment, never from the run's saved files, and
@@ -334,6 +420,7 @@ class Setting:
     default_text: Optional[str] = None
     display_only: bool = False
     local: bool = False
+    depends: Optional[ChoiceDefaults] = None
 
     @property
     def flag(self) -> str:
@@ -346,14 +433,37 @@ class Setting:
 
     def describe_default(self) -> str:
         """The default as ``--help`` states it."""
-        return self.default_text if self.default_text is not None else self.kind.show(self.default)
+        if self.default_text is not None:
+            return self.default_text
+        if self.default is None and self.depends is not None:
+            return f"{self.depends.describe(self.kind)} (by --{self.depends.on.replace('_', '-')})"
+        return self.kind.show(self.default)
+
+    def applies(self, config: Any) -> bool:
+        """Whether the setting means something for ``config`` (see :class:`ChoiceDefaults`)."""
+        return self.depends is None or self.depends.applies(getattr(config, self.depends.on))
+
+    def value_in(self, config: Any) -> Any:
+        """The value ``config`` uses: its own, or when that is None, the default of its choice.
+
+        Example:
+            >>> from tinygrad_mnist.train.config import SETTINGS_BY_NAME, TrainConfig
+            >>> lr = SETTINGS_BY_NAME["lr"]
+            >>> lr.value_in(TrainConfig()), lr.value_in(TrainConfig(optimizer="adam")), lr.value_in(TrainConfig(lr=0.5))
+            (0.1, 0.001, 0.5)
+        """
+        value = getattr(config, self.name)
+        if value is None and self.depends is not None and self.applies(config):
+            return self.depends.default(getattr(config, self.depends.on))
+        return value
 
 
 _DECLARATION = "tinygrad_mnist.setting"
 
 
 def setting(default: Any, kind: Kind, help: str, part: str, *, metavar: Optional[str] = None,
-            default_text: Optional[str] = None, display_only: bool = False, local: bool = False) -> Any:
+            default_text: Optional[str] = None, display_only: bool = False, local: bool = False,
+            depends: Optional[ChoiceDefaults] = None) -> Any:
     """Declare a ``TrainConfig`` field as a setting: a dataclass field carrying its declaration.
 
     A list default is copied for every instance.
@@ -369,7 +479,8 @@ def setting(default: Any, kind: Kind, help: str, part: str, *, metavar: Optional
     if part not in dict(PARTS):
         raise ValueError(f"unknown part {part!r}; choose from {', '.join(dict(PARTS))}")
     declaration = {"kind": kind, "default": default, "help": help, "part": part, "metavar": metavar,
-                   "default_text": default_text, "display_only": display_only, "local": local}
+                   "default_text": default_text, "display_only": display_only, "local": local,
+                   "depends": depends}
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata={_DECLARATION: declaration})
     return dataclasses.field(default=default, metadata={_DECLARATION: declaration})

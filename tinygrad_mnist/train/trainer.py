@@ -363,7 +363,7 @@ class Trainer:
         if sums.count == 0:
             return RunStatus.NONFINITE, (
                 f"every batch of epoch {epoch + 1} was non-finite and skipped; the learning rate "
-                f"{config.lr!r} is probably too high: try {self._suggested_lr():g}"
+                f"{self.optimizer.param_groups[0]['lr']!r} is probably too high: try {self._suggested_lr():g}"
             )
         return None
 

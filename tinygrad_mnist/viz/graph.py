@@ -77,6 +77,7 @@ def draw_graph(
     show_grads: bool = False,
     rankdir: str = "BT",
     grad_output=None,
+    groups: Optional[Mapping[int, str]] = None,
 ) -> graphviz.Digraph:
     """Return a ``graphviz.Digraph`` of the ops that produced ``tensor``.
 
@@ -90,6 +91,8 @@ def draw_graph(
     gradient to start from). Where the graph was already freed, the leaves' ``.grad`` is shown. A leaf
     whose ``.grad`` holds something else (earlier passes added up) shows that too.
     ``rankdir`` "BT" puts inputs at the bottom and the result on top ("LR": left to right).
+    ``groups`` maps ``id(tensor)`` to a title: the tensors of one title are boxed together (the ops
+    a layer made, such as a batch norm's; see :func:`layer_groups`).
 
     The DOT text is ``graph.source`` (no graphviz program needed); ``graph.pipe(format="svg")`` or
     ``save_graph`` render it when the ``dot`` program is installed. In a notebook the graph displays
@@ -114,11 +117,22 @@ def draw_graph(
     # The node and edge lines are written directly: graphviz's per-attribute quoting made a
     # 100,000-op graph take seconds, and every value here is either an HTML label or a constant.
     body = []
+    boxes: Dict[str, List[str]] = {}
     for node in order:
         name = given_names.get(id(node), node.name)
         details = _gradient_details(node, computed) if show_grads else []
         label, attribute_text = _describe(node, name, node is tensor, show_values, details)
-        body.append(f"\t{node_ids[id(node)]} [label={label} {attribute_text}]\n")
+        line = f"\t{node_ids[id(node)]} [label={label} {attribute_text}]\n"
+        title = (groups or {}).get(id(node))
+        if title is None:
+            body.append(line)
+        else:
+            boxes.setdefault(title, []).append("\t" + line)
+    for number, (title, lines) in enumerate(boxes.items()):
+        body.append(f"\tsubgraph cluster_{number} {{\n\t\tlabel={_html_label(title, [], [])} "
+                    'style="rounded,dashed" color="#888888" fontname="Helvetica" fontsize="10"\n')
+        body.extend(lines)
+        body.append("\t}\n")
     for node in order:
         child = node_ids[id(node)]
         body.extend(f"\t{node_ids[id(parent)]} -> {child}\n" for parent in _inputs_of(node))
@@ -131,6 +145,59 @@ def graph_order(tensor: Tensor) -> List[Tensor]:
     # The package's graph walker lists users first and takes parents last-first, so both its input
     # and its output are reversed.
     return toposort([tensor], lambda node: _inputs_of(node)[::-1])[::-1]
+
+
+def layer_groups(model, *inputs) -> Tuple[Tensor, Dict[int, str]]:
+    """Run ``model(*inputs)`` and note the ops each layer made; return ``(output, groups)`` for
+    :func:`draw_graph`'s ``groups``: every layer (a module without sub-modules) whose forward made
+    more than one op, such as a batch norm (mean, variance, normalisation, scale and shift), titled
+    with its name and type, so a drawing of a CNN reads one box per layer.
+
+    Each layer's ``forward`` is wrapped on the instance during the call and restored afterwards.
+
+    >>> import numpy as np
+    >>> from tinygrad_mnist import nn
+    >>> model = nn.Sequential(nn.Linear(3, 4, seed=0), nn.BatchNorm1d(4), nn.ReLU())
+    >>> out, groups = layer_groups(model, Tensor(np.ones((2, 3), dtype=np.float32)))
+    >>> sorted(set(groups.values()))
+    ['1: BatchNorm1d']
+    """
+    layers = [(name, module) for name, module in model.named_modules() if not list(module.children())]
+    made: List[Tuple[str, Tuple[Tensor, ...], Tensor]] = []
+
+    def noting(name, module):
+        original = module.forward
+
+        def forward(*args, **kwargs):
+            output = original(*args, **kwargs)
+            made.append((f"{name}: {type(module).__name__}", args, output))
+            return output
+
+        return forward
+
+    wrapped = []
+    try:
+        for name, module in layers:
+            if "forward" not in vars(module):  # a module listed twice is wrapped once
+                module.forward = noting(name, module)
+                wrapped.append(module)
+        output = model(*inputs)
+    finally:
+        for module in wrapped:
+            del module.forward
+    groups: Dict[int, str] = {}
+    for title, args, result in made:
+        if not isinstance(result, Tensor):
+            continue
+        stop = {id(a) for a in args if isinstance(a, Tensor)}
+        # The layer's own part of the graph: everything behind its output up to its inputs.
+        behind = toposort([result], lambda node: () if id(node) in stop else _inputs_of(node)[::-1])
+        inside = [t for t in behind if id(t) not in stop]
+        ops = [t for t in inside if _inputs_of(t)]
+        if len(ops) > 1:
+            for t in inside:
+                groups.setdefault(id(t), title)
+    return output, groups
 
 
 def new_digraph(body: List[str], rankdir: str) -> graphviz.Digraph:
