@@ -39,6 +39,11 @@ CONFIGS = {
     "swish-kldiv-no-momentum": dict(activation="swish", loss="kldiv", momentum=0.0),
     "softplus-regression-exp-64": dict(activation="softplus", hidden=[], dtype="float64", lr_schedule="exp", lr_gamma=0.5),
     "two-layers-decay-lab": dict(hidden=[10, 6], weight_decay=1e-2, momentum_form="lab"),
+    # the CNN issue's models and optimizers (hidden left at its default, which LeNet-5 ignores)
+    "lenet5-adam": dict(model="lenet5", hidden=TrainConfig().hidden, optimizer="adam", lr=1e-3),
+    "lenet5-batchnorm-rmsprop-64": dict(model="lenet5", hidden=TrainConfig().hidden, batch_norm=True,
+                                        optimizer="rmsprop", lr=1e-3, dtype="float64"),
+    "batchnorm-dropout-adamw": dict(batch_norm=True, dropout=0.2, optimizer="adamw", lr=1e-3),
 }
 
 
