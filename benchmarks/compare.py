@@ -3,6 +3,7 @@
     python benchmarks/compare.py HEAD~1 HEAD                  # two commits of this repository
     python benchmarks/compare.py main ../my-checkout          # a commit and a folder
     OPENBLAS_NUM_THREADS=1 python benchmarks/compare.py main HEAD --epochs 11   # steadier
+    OPENBLAS_NUM_THREADS=1 python benchmarks/compare.py HEAD . --jit --clock cpu  # jitted steps, CPU time
 
 A version is a git revision of this repository or a folder that holds a ``tinygrad_mnist``
 package. Every version is loaded into this one process under a name of its own, and run.py's
@@ -37,7 +38,8 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from benchmarks import run  # noqa: E402
 from benchmarks.numpy_reference import NumpyMLP  # noqa: E402
-from benchmarks.workload import ARCHITECTURES, synthetic_mnist  # noqa: E402
+from benchmarks.numpy_cnn import NumpyLeNet  # noqa: E402
+from benchmarks.workload import ARCHITECTURES, CNN_ARCHITECTURES, synthetic_mnist  # noqa: E402
 
 PACKAGE = "tinygrad_mnist"
 
@@ -68,28 +70,47 @@ def load_version(folder: Path, alias: str) -> types.ModuleType:
     return module
 
 
-def framework_class(alias: str) -> type:
-    """framework_mlp.FrameworkMLP, its ``from tinygrad_mnist import`` pointed at package ``alias``."""
-    source = (REPO_ROOT / "benchmarks" / "framework_mlp.py").read_text(encoding="utf-8")
+def _benchmark_module(name: str, alias: str, names: Optional[dict] = None) -> types.ModuleType:
+    """``benchmarks/<name>.py`` executed with its ``from tinygrad_mnist import`` pointed at package
+    ``alias`` and its import of framework_mlp replaced by ``names``."""
+    source = (REPO_ROOT / "benchmarks" / f"{name}.py").read_text(encoding="utf-8")
     source = source.replace(f"from {PACKAGE} import", f"from {alias} import")
-    module = types.ModuleType(f"framework_mlp_{alias}")
-    exec(compile(source, f"framework_mlp[{alias}]", "exec"), module.__dict__)  # noqa: S102
-    return module.FrameworkMLP
+    source = source.replace("from benchmarks.framework_mlp import FrameworkMLP, JittedMLP, load_weights", "")
+    module = types.ModuleType(f"{name}_{alias}")
+    module.__dict__.update(names or {})
+    exec(compile(source, f"{name}[{alias}]", "exec"), module.__dict__)  # noqa: S102
+    return module
+
+
+def framework_class(alias: str, jitted: bool = False, lenet: bool = False) -> type:
+    """framework_mlp.FrameworkMLP (``jitted``: JittedMLP; ``lenet``: framework_cnn's LeNet classes),
+    its ``from tinygrad_mnist import`` pointed at package ``alias``."""
+    mlp = _benchmark_module("framework_mlp", alias)
+    if not lenet:
+        return mlp.JittedMLP if jitted else mlp.FrameworkMLP
+    names = {name: getattr(mlp, name) for name in ("FrameworkMLP", "JittedMLP", "load_weights")}
+    cnn = _benchmark_module("framework_cnn", alias, names)
+    return cnn.JittedLeNet if jitted else cnn.FrameworkLeNet
 
 
 def compare(versions: List[str], epochs: int = 11, samples: int = 20000, batch_size: int = 100,
-            seed: int = 0, archs: Optional[List[str]] = None) -> List[dict]:
+            seed: int = 0, archs: Optional[List[str]] = None, jitted: bool = False, clock: str = "wall") -> List[dict]:
     """One row per architecture and version: median epoch seconds, and median per-round ratios."""
-    implementations: Dict[str, type] = {"numpy": NumpyMLP}
+    networks = {**ARCHITECTURES, **CNN_ARCHITECTURES}
+    names = archs or list(ARCHITECTURES)
+    kinds = {name: name in CNN_ARCHITECTURES for name in names}
+    implementations: Dict[bool, Dict[str, type]] = {False: {"numpy": NumpyMLP}, True: {"numpy": NumpyLeNet}}
     with tempfile.TemporaryDirectory() as scratch:
         for index, version in enumerate(versions):
             alias = f"{PACKAGE}_v{index}"
             load_version(package_folder(version, Path(scratch)), alias)
-            implementations[f"v{index}"] = framework_class(alias)
+            for lenet in set(kinds.values()):
+                implementations[lenet][f"v{index}"] = framework_class(alias, jitted, lenet)
     data = synthetic_mnist(samples, seed=seed)
     rows = []
-    for name in archs or list(ARCHITECTURES):
-        cell = run.measure_cell(ARCHITECTURES[name], batch_size, data, implementations, epochs, 0.05, seed)
+    for name in names:
+        cell = run.measure_cell(networks[name], batch_size, data, implementations[kinds[name]], epochs, 0.05, seed,
+                                run.CLOCKS[clock])
         times = cell["epoch_seconds"]
         for index, version in enumerate(versions):
             own = times[f"v{index}"]
@@ -112,13 +133,16 @@ def main(argv=None) -> int:
     parser.add_argument("--samples", type=int, default=20000, help="synthetic training samples (default 20000)")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--arch", action="append", choices=sorted(ARCHITECTURES),
-                        help="an MLP to time (repeatable; default: all)")
+    parser.add_argument("--arch", action="append", choices=sorted({**ARCHITECTURES, **CNN_ARCHITECTURES}),
+                        help="a network to time (repeatable; default: both MLPs)")
+    parser.add_argument("--jit", action="store_true", help="time the versions' jitted steps (JittedMLP)")
+    parser.add_argument("--clock", choices=sorted(run.CLOCKS), default="wall",
+                        help="cpu: this process's CPU time (with OPENBLAS_NUM_THREADS=1), steadier on a busy machine")
     args = parser.parse_args(argv)
     if args.epochs < 3:
         parser.error(f"--epochs must be at least 3 (a median needs them), got {args.epochs}")
-    rows = compare(args.versions, args.epochs, args.samples, args.batch_size, args.seed, args.arch)
-    print("| MLP | version | source | median epoch s | / first version | / NumPy |")
+    rows = compare(args.versions, args.epochs, args.samples, args.batch_size, args.seed, args.arch, args.jit, args.clock)
+    print("| network | version | source | median epoch s | / first version | / NumPy |")
     print("|---|---|---|---:|---:|---:|")
     for row in rows:
         print(f"| {row['arch']} | {row['version']} | {row['source']} | {row['median_seconds']:.3f} | "

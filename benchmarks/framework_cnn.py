@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from tinygrad_mnist import nn
 
-from benchmarks.framework_mlp import FrameworkMLP, load_weights
+from benchmarks.framework_mlp import FrameworkMLP, JittedMLP, load_weights
 from benchmarks.workload import Weights
 
 
@@ -23,5 +23,11 @@ def build_lenet(weights: Weights, activation: str) -> nn.LeNet5:
 class FrameworkLeNet(FrameworkMLP):
     """nn.LeNet5 + nn.SoftmaxCrossEntropyLoss + optim.SGD with momentum and weight decay; images go in
     as the (N, 784) batches of the data set, which LeNet5 reshapes to (N, 1, 28, 28)."""
+
+    make_model = staticmethod(build_lenet)
+
+
+class JittedLeNet(JittedMLP):
+    """``FrameworkLeNet`` with its step under ``jit``."""
 
     make_model = staticmethod(build_lenet)

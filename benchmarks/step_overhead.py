@@ -1,4 +1,5 @@
-"""What one training step costs the framework beyond hand-written NumPy, in CPU time.
+"""What one training step costs the framework (eager and jitted) beyond hand-written NumPy and beyond
+its matrix products alone, in CPU time.
 
     python benchmarks/step_overhead.py                          # both MLPs at batch 100, and a tiny MLP
     OPENBLAS_NUM_THREADS=1 python benchmarks/step_overhead.py   # steadier: one BLAS thread
@@ -10,13 +11,15 @@ rounds, which sheds the rounds a busy host slowed down. With one BLAS thread the
 work done; with more, BLAS threads that wait by spinning add to it, so compare ratios from runs
 with the same thread count.
 
-It also splits the framework's step into its phases (model forward, loss forward, ``backward()``,
-``SGD.step``), and times a tiny MLP (8-4-3 on batches of 4), where arithmetic is negligible and the
-framework's step is almost all fixed cost: the graph's price per step, whatever the batch.
+It also splits the eager step into its phases (model forward, loss forward, ``backward()``,
+``SGD.step``), times the jitted step (``jit_us``) and the same step's matrix products alone
+(``matmuls_us``: every product a step of that MLP needs, on arrays of its shapes; what no
+implementation can do without), and times a tiny MLP (8-4-3 on batches of 4), where arithmetic is
+negligible and the eager step is almost all fixed cost: the graph's price per step, whatever the batch.
 
 >>> rows = measure([Architecture((8, 4, 3), "tanh")], batch_size=4, rounds=2, steps=5)
 >>> sorted(rows[0]), sorted(rows[0]["phases_us"])
-(['arch', 'batch_size', 'framework_us', 'numpy_us', 'phases_us', 'ratio'], ['backward', 'loss', 'model', 'step'])
+(['arch', 'batch_size', 'framework_us', 'jit_us', 'matmuls_us', 'numpy_us', 'phases_us', 'ratio'], ['backward', 'loss', 'model', 'step'])
 >>> abs(rows[0]["ratio"] - rows[0]["framework_us"] / rows[0]["numpy_us"]) < 1e-9
 True
 """
@@ -34,7 +37,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 import numpy as np  # noqa: E402
 
-from benchmarks.framework_mlp import FrameworkMLP  # noqa: E402
+from benchmarks.framework_mlp import FrameworkMLP, JittedMLP  # noqa: E402
 from benchmarks.numpy_reference import NumpyMLP  # noqa: E402
 from benchmarks import workload  # noqa: E402
 from benchmarks.workload import Architecture, Dataset  # noqa: E402
@@ -77,15 +80,40 @@ def _phase_times(trainer: FrameworkMLP, data: Dataset, batch_size: int, steps: i
     return totals
 
 
+class MatmulsOnly:
+    """The matrix products of one training step of an MLP and nothing else: for every layer the
+    forward product and the weight gradient, and the input gradient for every layer but the first."""
+
+    def __init__(self, weights, activation: str, *settings):
+        self.weights = [w for w, _ in weights]
+
+    def train_epoch(self, data: Dataset, batch_size: int) -> None:
+        """The products of every step of an epoch, on the batches' shapes."""
+        for start in range(0, len(data.y), batch_size):
+            h = data.x[start:start + batch_size]
+            inputs = []
+            for w in self.weights:
+                inputs.append(h)
+                h = h @ w
+            delta = h
+            for layer in range(len(self.weights) - 1, -1, -1):
+                inputs[layer].T @ delta
+                if layer > 0:
+                    delta = delta @ self.weights[layer].T
+
+
 def measure(archs: List[Architecture], batch_size: int, rounds: int = 40, steps: int = 50) -> List[dict]:
-    """Per-step CPU time of (a) and (b), interleaved over ``rounds`` rounds of ``steps`` steps each."""
+    """Per-step CPU time of (a), the jitted (a), (b) and the matmuls alone, interleaved over
+    ``rounds`` rounds of ``steps`` steps each."""
     rows = []
     for arch in archs:
         data = _data(arch, steps * batch_size)
         weights = workload.initial_weights(arch)
         settings = (workload.LEARNING_RATE, workload.MOMENTUM, workload.WEIGHT_DECAY)
         trainers = {"framework": FrameworkMLP(weights, arch.activation, *settings),
-                    "numpy": NumpyMLP(weights, arch.activation, *settings)}
+                    "jit": JittedMLP(weights, arch.activation, *settings),
+                    "numpy": NumpyMLP(weights, arch.activation, *settings),
+                    "matmuls": MatmulsOnly(weights, arch.activation, *settings)}
         for trainer in trainers.values():
             trainer.train_epoch(data, batch_size)  # warm-up
         times: Dict[str, List[float]] = {name: [] for name in trainers}
@@ -98,12 +126,15 @@ def measure(archs: List[Architecture], batch_size: int, rounds: int = 40, steps:
                 times[name].append(time.process_time() - start)
             for name, spent in _phase_times(trainers["framework"], data, batch_size, steps).items():
                 phases[name].append(spent)
-        framework, numpy = (_lower_quartile(times[name]) / steps for name in ("framework", "numpy"))
+        framework, jitted, numpy, matmuls = (_lower_quartile(times[name]) / steps
+                                             for name in ("framework", "jit", "numpy", "matmuls"))
         rows.append({
             "arch": arch.name,
             "batch_size": batch_size,
             "framework_us": framework * 1e6,
+            "jit_us": jitted * 1e6,
             "numpy_us": numpy * 1e6,
+            "matmuls_us": matmuls * 1e6,
             "ratio": framework / numpy,
             "phases_us": {name: _lower_quartile(values) / steps * 1e6 for name, values in phases.items()},
         })
@@ -117,13 +148,15 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     rows = measure(list(workload.ARCHITECTURES.values()), args.batch_size, args.rounds)
     rows += measure([Architecture((8, 4, 3), "tanh")], 4, args.rounds)
-    print("| MLP | batch | framework µs/step | NumPy µs/step | ratio | difference µs | framework phases µs: "
-          + ", ".join(PHASES) + " |")
-    print("|---|---:|---:|---:|---:|---:|---|")
+    print("| MLP | batch | eager µs/step | jit µs/step | NumPy µs/step | matmuls µs/step | eager/NumPy | jit/NumPy "
+          "| jit/matmuls | NumPy/matmuls | eager phases µs: " + ", ".join(PHASES) + " |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for row in rows:
         phases = ", ".join(f"{row['phases_us'][name]:.0f}" for name in PHASES)
-        print(f"| {row['arch']} | {row['batch_size']} | {row['framework_us']:.0f} | {row['numpy_us']:.0f} | "
-              f"{row['ratio']:.2f} | {row['framework_us'] - row['numpy_us']:.0f} | {phases} |")
+        print(f"| {row['arch']} | {row['batch_size']} | {row['framework_us']:.0f} | {row['jit_us']:.0f} | "
+              f"{row['numpy_us']:.0f} | {row['matmuls_us']:.0f} | {row['ratio']:.2f} | "
+              f"{row['jit_us'] / row['numpy_us']:.2f} | {row['jit_us'] / row['matmuls_us']:.2f} | "
+              f"{row['numpy_us'] / row['matmuls_us']:.2f} | {phases} |")
     print("(CPU time per step, lower quartile of interleaved rounds of 50 steps; phases timed in separate rounds)")
     return 0
 

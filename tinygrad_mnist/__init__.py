@@ -3,6 +3,7 @@ from .autograd import (
     AnomalyError, Function, ShapeError, TeachingWarning, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad,
     teaching_warnings,
 )
+from .capture import JitWarning, jit
 from .creation import (
     arange,
     eye,
@@ -26,6 +27,7 @@ from . import func
 __version__ = "0.1.0"
 __all__ = [
     "AnomalyError",
+    "JitWarning",
     "detect_anomaly",
     "Function",
     "ShapeError",
@@ -42,6 +44,7 @@ __all__ = [
     "func",
     "grad",
     "is_grad_enabled",
+    "jit",
     "linspace",
     "manual_seed",
     "no_grad",

@@ -76,7 +76,7 @@ class Tensor(Node):
         """Fast internal constructor for op results and gradients: no conversion beyond making numpy
         scalars arrays. Always a plain Tensor (an op on a Parameter gives a Tensor)."""
         t = _new(Tensor)
-        t.data = data if type(data) is np.ndarray else np.asarray(data)
+        t.data = data if isinstance(data, np.ndarray) else np.asarray(data)
         t.requires_grad = requires_grad
         t.grad = None
         t._ctx = None

@@ -26,8 +26,8 @@ from typing import Callable, Dict, List, Union
 import graphviz
 import numpy as np
 
-from tinygrad_mnist import Tensor, func, grad, nn
-from tinygrad_mnist.viz import draw_backward, draw_graph
+from tinygrad_mnist import Tensor, func, grad, jit, nn, optim
+from tinygrad_mnist.viz import draw_backward, draw_graph, draw_program
 
 FIGURES_DIR = Path(__file__).resolve().parent.parent / "figures"
 HASH_PREFIX = "<!-- dot-source-sha256: "
@@ -215,6 +215,27 @@ def _draw_functional_autodiff(series: Dict[str, np.ndarray]):
     return figure
 
 
+def jit_step() -> graphviz.Digraph:
+    """guides/how-the-jit-works.md: the program recorded from the guide's training step (a 4-3-2 tanh
+    MLP, cross-entropy, SGD with momentum), replayed from the third call on."""
+    model = nn.MLP(4, [3], 2, activation="tanh", seed=0)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    loss_fn = nn.SoftmaxCrossEntropyLoss()
+
+    @jit
+    def step(x, y):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        step(Tensor(rng.standard_normal((5, 4)).astype(np.float32)), rng.integers(0, 2, 5))
+    return draw_program(step.programs()[0])
+
+
 FIGURES: Dict[str, Callable[[], Union[graphviz.Digraph, Plot]]] = {
     "ten-lines": ten_lines,
     "broadcast": broadcast,
@@ -225,6 +246,7 @@ FIGURES: Dict[str, Callable[[], Union[graphviz.Digraph, Plot]]] = {
     "small-mlp": small_mlp,
     "nan-source": nan_source,
     "functional-autodiff": functional_autodiff,
+    "jit-step": jit_step,
 }
 
 

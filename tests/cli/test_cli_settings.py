@@ -78,7 +78,7 @@ def test_names_are_case_insensitive_and_every_field_can_be_typed(cli):
         "--train-size", "5000",
         "--test-size", "1000", "--data-dir", "somewhere", "--on-nonfinite", "skip", "--detect-anomaly",
         "--no-progress", "--checkpoint-every", "2", "--model", "MLP", "--batch-norm", "--dropout", "0.25",
-        "--optimizer", "SGD",
+        "--optimizer", "SGD", "--no-jit",
     )
     assert settings == {
         "hidden": [128], "activation": "gelu", "loss": "hinge", "margin": 2.0, "focal_gamma": 1.0,
@@ -89,7 +89,7 @@ def test_names_are_case_insensitive_and_every_field_can_be_typed(cli):
         "dataset": "fashion-mnist", "normalize": "standardize", "val_size": 0.1, "train_size": 5000, "test_size": 1000,
         "data_dir": "somewhere", "on_nonfinite": "skip", "detect_anomaly": True, "progress": False,
         "checkpoint_every": 2, "model": "mlp", "batch_norm": True, "dropout": 0.25, "optimizer": "sgd",
-        "betas": None, "eps": None, "alpha": None,
+        "betas": None, "eps": None, "alpha": None, "jit": False,
     }
     # the settings of the other optimizers, each with its optimizer
     adam = resolved(cli, "--optimizer", "AdamW", "--betas", "0.8", "0.99", "--eps", "1e-6", "--model", "lenet5")

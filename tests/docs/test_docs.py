@@ -360,7 +360,7 @@ def test_site_builds_strict_and_offline(tmp_path) -> None:
                 external.append(f"{html.relative_to(site)}: {match.group(0)}")
     assert not external, "pages load resources from the network:\n" + "\n".join(external)
     # Every guide made it into the site, with its figures.
-    for guide in ("tensors-and-autograd", "coming-from-pytorch", "reverse-mode", "writing-a-model", "custom-ops", "functional-autodiff",
-                  "experiments"):
+    for guide in ("tensors-and-autograd", "coming-from-pytorch", "reverse-mode", "how-the-jit-works", "writing-a-model",
+                  "custom-ops", "functional-autodiff", "experiments"):
         assert (site / "guides" / guide / "index.html").is_file()
     assert list((site / "figures").glob("*.svg"))

@@ -32,6 +32,7 @@ from tinygrad_mnist.autograd import Function
 PACKAGES_WITH_ALL = (
     "tinygrad_mnist",
     "tinygrad_mnist.autograd",
+    "tinygrad_mnist.capture",
     "tinygrad_mnist.func",
     "tinygrad_mnist.nn",
     "tinygrad_mnist.optim",

@@ -14,6 +14,8 @@ array([[10., 18.],
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
+from typing import Callable, Dict, Optional
 
 import numpy as np
 from hypothesis import strategies as st
@@ -221,6 +223,30 @@ def _layer_norm_case(draw, dtype):
 
 
 # ---- the layers, with the drawn tensors as their parameters ----------------------------------------
+_layer_cache: Dict[str, Optional[dict]] = {"current": None}
+
+
+@contextmanager
+def reusing_layers(cache: dict):
+    """Within it, a layer entry builds its layer once per constructor arguments (kept in ``cache``)
+    and calls that same layer again, as a training step does: the jit equivalence suite needs the
+    same modules in every call (a step that builds new layers each call is recorded again each call)."""
+    previous, _layer_cache["current"] = _layer_cache["current"], cache
+    try:
+        yield
+    finally:
+        _layer_cache["current"] = previous
+
+
+def _layer(build: Callable[[], nn.Module], *key) -> nn.Module:
+    cache = _layer_cache["current"]
+    if cache is None:
+        return build()
+    if key not in cache:
+        cache[key] = build()
+    return cache[key]
+
+
 def _with_parameters(layer, weight, bias):
     """``layer`` computing with the drawn tensors in place of its parameters, so that gradcheck
     differentiates the layer's forward through them. Written into the instance dict: ordinary
@@ -230,19 +256,29 @@ def _with_parameters(layer, weight, bias):
 
 
 def _conv_layer(x, weight, bias, stride, padding, dilation):
-    layer = nn.Conv2d(weight.shape[1], weight.shape[0], weight.shape[2:], stride=stride, padding=padding,
-                      dilation=dilation, dtype=x.dtype)
+    layer = _layer(lambda: nn.Conv2d(weight.shape[1], weight.shape[0], weight.shape[2:], stride=stride,
+                                     padding=padding, dilation=dilation, dtype=x.dtype),
+                   "conv", weight.shape, stride, padding, dilation, x.dtype)
     return _with_parameters(layer, weight, bias)(x)
 
 
 def _batch_norm_layer(x, weight, bias):
-    layer = (nn.BatchNorm1d if x.ndim < 4 else nn.BatchNorm2d)(weight.shape[0], dtype=x.dtype)
+    kind = nn.BatchNorm1d if x.ndim < 4 else nn.BatchNorm2d
+    layer = _layer(lambda: kind(weight.shape[0], dtype=x.dtype), kind, weight.shape, x.dtype)
     return _with_parameters(layer, weight, bias)(x)
 
 
 def _layer_norm_layer(x, weight, bias, normalized_shape):
-    layer = nn.LayerNorm(normalized_shape, dtype=x.dtype)
+    layer = _layer(lambda: nn.LayerNorm(normalized_shape, dtype=x.dtype), "layer_norm", normalized_shape, x.dtype)
     return _with_parameters(layer, weight, bias)(x)
+
+
+def _max_pool_layer(x, kernel, stride, padding):
+    return _layer(lambda: nn.MaxPool2d(kernel, stride, padding), "max_pool", kernel, stride, padding)(x)
+
+
+def _avg_pool_layer(x, kernel, stride, padding):
+    return _layer(lambda: nn.AvgPool2d(kernel, stride, padding), "avg_pool", kernel, stride, padding)(x)
 
 
 def _conv_reference(x, weight, bias=None, *, stride, padding, dilation):
@@ -272,7 +308,7 @@ WINDOW_SPECS = (
            max_pool2d_reference, pool_cases(fit="exact")),
     OpSpec("max_pool2d_stride_beyond_kernel", lambda x, **p: F.max_pool2d(x, p["kernel"], p["stride"], p["padding"]),
            max_pool2d_reference, pool_cases(wide_stride=True)),
-    OpSpec("max_pool2d_layer", lambda x, **p: nn.MaxPool2d(p["kernel"], p["stride"], p["padding"])(x),
+    OpSpec("max_pool2d_layer", _max_pool_layer,
            max_pool2d_reference, pool_cases(default_stride=True)),
     OpSpec("avg_pool2d", lambda x, **p: F.avg_pool2d(x, p["kernel"], p["stride"], p["padding"]),
            avg_pool2d_reference, pool_cases()),
@@ -280,7 +316,7 @@ WINDOW_SPECS = (
            avg_pool2d_reference, pool_cases(fit="exact")),
     OpSpec("avg_pool2d_stride_beyond_kernel", lambda x, **p: F.avg_pool2d(x, p["kernel"], p["stride"], p["padding"]),
            avg_pool2d_reference, pool_cases(wide_stride=True)),
-    OpSpec("avg_pool2d_layer", lambda x, **p: nn.AvgPool2d(p["kernel"], p["stride"], p["padding"])(x),
+    OpSpec("avg_pool2d_layer", _avg_pool_layer,
            avg_pool2d_reference, pool_cases(default_stride=True)),
 )
 

@@ -272,8 +272,8 @@ def test_load_state_dict_rejects_mismatches_and_changes_nothing():
     assert optimizer.param_groups[0]["lr"] == 0.0
 
 
-def test_base_optimizer_needs_a_step():
-    with pytest.raises(NotImplementedError, match="step"):
+def test_base_optimizer_needs_an_update_rule():
+    with pytest.raises(NotImplementedError, match="_update"):
         Optimizer([nn.Parameter(np.ones(1))], {"lr": 0.1}).step()
 
 

@@ -94,7 +94,7 @@ def _check_gradient(gradient, node: Node, ctx, create_graph: bool):
     if create_graph:
         if not isinstance(gradient, Node):
             gradient = node._wrap(np.asarray(gradient, dtype=data.dtype))
-    elif type(gradient) is not np.ndarray:
+    elif not isinstance(gradient, np.ndarray):
         gradient = np.asarray(gradient)
     if gradient.shape != data.shape:
         try:
@@ -189,7 +189,7 @@ def _own_array(gradient: np.ndarray, given_out: Set[int]) -> np.ndarray:
     and of the arrays already handed out.
     """
     if gradient.base is not None or not gradient.flags.writeable or id(gradient) in given_out:
-        gradient = np.array(gradient)
+        gradient = gradient.copy()
     given_out.add(id(gradient))
     return gradient
 
@@ -308,8 +308,9 @@ def _check_inputs_unchanged(ctx, parents) -> None:
 def _sum(previous, addition, create_graph: bool):
     if create_graph:
         return previous + addition
-    # An ndarray even for 0-d operands (NumPy gives a scalar), as rules and checks expect.
-    return np.asarray(previous + addition)
+    # An ndarray even for 0-d operands (NumPy gives a scalar), as rules and checks expect; asanyarray
+    # keeps the traced arrays of a jit recording.
+    return np.asanyarray(previous + addition)
 
 
 def backward(tensor: Node, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:

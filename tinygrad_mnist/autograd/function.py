@@ -130,6 +130,8 @@ class Function:
         must be a Tensor (its class makes the result).
         """
         # This is the hot path of every op: one plain loop and direct attribute writes, no helpers.
+        if _state["recorder"] is not None:  # a jit recording: trace the parameters this op reads
+            _state["recorder"].adopt(inputs)
         arrays = []
         needs = []
         for t in inputs:
@@ -167,7 +169,7 @@ class Function:
             raise ValueError(f"{fn.name.lower()}: {error} (inputs of shapes {shapes})") from None
         if _state["anomaly"]:
             anomaly.check_forward(fn, inputs, data)
-        if type(data) is not np.ndarray:
+        if not isinstance(data, np.ndarray):  # isinstance: a jit recording's traced arrays pass as they are
             returned, data = data, np.asarray(data)
             if data.dtype.kind not in "fiub":
                 raise TypeError(f"forward of {fn.name} returned {type(returned).__name__} (dtype {data.dtype}); it "

@@ -9,7 +9,9 @@ F = TypeVar("F", bound=Callable)
 # A module-level flag rather than thread-local state: the framework is single-threaded by design and
 # reading a global is the cheapest check on the hot path of every op.
 # "watcher": an object that sees each step of a backward pass (autograd/watch.py), None when nobody looks.
-_state = {"enabled": True, "anomaly": False, "watcher": None}
+# "recorder": the jit's recording in progress, if any, and "structure" counts changes of modules'
+# layers and parameters (``autograd/recording.py``).
+_state = {"enabled": True, "anomaly": False, "watcher": None, "recorder": None, "structure": 0}
 
 
 def is_grad_enabled() -> bool:

@@ -213,7 +213,7 @@ def _unsigned_twin(dtype: np.dtype) -> np.dtype:
 def _checked_labels(loss: str, labels, logits_shape: Tuple[int, int]) -> np.ndarray:
     """Check that labels are (N,) integers in [0, C) and return them as an ndarray."""
     n, c = logits_shape
-    labels = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    labels = labels.data if isinstance(labels, Tensor) else np.asanyarray(labels)
     if labels.shape != (n,):
         raise ValueError(
             f"{loss}: labels must have shape ({n},), one class index in 0..{c - 1} ({c} classes) per row of "
@@ -249,10 +249,21 @@ def euclidean_loss(logits, labels) -> Tensor:
     0.5
     """
     logits, labels, n, c = _logits_and_labels("euclidean_loss", logits, labels)
-    target = np.zeros((n, c), dtype=logits.dtype)
-    target[np.arange(n), labels] = 1
-    difference = logits - target
+    difference = logits - _is_label(labels, c).astype(logits.dtype)
     return (difference * difference).sum() * (0.5 / n)
+
+
+def _is_label(labels: np.ndarray, c: int) -> np.ndarray:
+    """The (N, C) boolean one-hot pattern of ``labels``: True at each row's label.
+
+    Computed from ``labels`` by NumPy operations (not by writing into an array of zeros), so that a
+    jit recording, which traces the labels, traces the pattern too.
+
+    >>> _is_label(np.array([2, 0]), 3)
+    array([[False, False,  True],
+           [ True, False, False]])
+    """
+    return labels[:, None] == np.arange(c)
 
 
 def _label_log_probs(logits: Tensor, labels: np.ndarray) -> Tensor:
@@ -300,8 +311,8 @@ def hinge_loss(logits, labels, margin: float = 5.0) -> Tensor:
     correct = logits[rows, labels].reshape(n, 1)
     violations = (logits - correct + margin).relu()
     # One constant both drops the label's own column and takes the batch mean.
-    weights = np.full((n, c), 1.0 / n, dtype=logits.dtype)
-    weights[rows, labels] = 0
+    scalar = logits.dtype.type
+    weights = np.where(_is_label(labels, c), scalar(0), scalar(1.0 / n))
     return (violations * weights).sum()
 
 
@@ -389,5 +400,5 @@ def focal_loss(logits, labels, gamma: float = 2.0, alpha: Union[None, float, Seq
         miss = (1.0 - log_p.exp()).clip(min=float(np.finfo(logits.dtype).tiny))
         per_sample = miss ** gamma * log_p
     if weights is not None:
-        per_sample = per_sample * weights[labels]
+        per_sample = per_sample * np.take(weights, labels)  # np.take: a jit recording traces the labels
     return -per_sample.sum() * (1.0 / n)

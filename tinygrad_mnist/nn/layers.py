@@ -5,6 +5,7 @@ from typing import Iterator, Tuple
 
 import numpy as np
 
+from ..autograd import recording
 from ..checks import UNIT_INTERVAL, check_choice, check_float, positive_int
 from ..ops.linalg import linear
 from ..ops.spelling import numpy_spelling
@@ -149,7 +150,8 @@ class Dropout(Module):
         x = x if isinstance(x, Tensor) else Tensor(x)
         if not self.training or self.p == 0.0:
             return x
-        keep = self.rng.random(x.shape, dtype=np.float32) >= self.p
+        # Drawn through autograd.recording: a jitted step draws a new mask at every replay.
+        keep = recording.random(self.rng, x.shape, np.float32) >= self.p
         scale = 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)
         return x * (keep * np.asarray(scale, dtype=x.dtype))
 

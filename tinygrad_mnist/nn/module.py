@@ -12,6 +12,7 @@ from typing import Dict, Iterator, List, NamedTuple, Tuple
 
 import numpy as np
 
+from ..autograd import recording
 from ..autograd.saved import modify_in_place
 from ..autograd.toposort import toposort
 from ..errors import CheckpointError
@@ -97,6 +98,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward(self, ...)")
 
     def __call__(self, *args, **kwargs):
+        recording.entering(self)  # a jit recording traces this module's parameters (else nothing)
         return self.forward(*args, **kwargs)
 
     def __setattr__(self, name: str, value) -> None:
@@ -136,6 +138,8 @@ class Module:
                     f"parameter (the optimizer and state_dict() would not see it); use Parameter(...) for a "
                     f"trainable weight, or requires_grad=False for a constant"
                 )
+        if isinstance(value, (Parameter, Module)) or isinstance(current, (Parameter, Module)):
+            recording.structure_changed()  # a jitted step recorded before must record this model again
         object.__setattr__(self, name, value)
 
     # ---- registration ---------------------------------------------------------------------------

@@ -32,17 +32,24 @@ def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float
     grads = [p.grad.data for p in parameters if p.grad is not None]
     if not grads:
         return Tensor(np.float64(0.0))
+    # Array arithmetic throughout, never float(): a jitted step replays the clipping with each
+    # call's gradients (a value read into Python would be frozen, so the jit would not replay).
     if norm_type == math.inf:
-        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+        total = np.float64(0.0)
+        for g in grads:
+            if g.size:
+                total = np.maximum(total, np.max(np.abs(g)).astype(np.float64))
     else:
         # In float64: a float32 sum of squares of many gradients loses digits, and may overflow.
         wide = [g.astype(np.float64).ravel() for g in grads]
         if norm_type == 2:
-            total = math.sqrt(sum(float(np.dot(w, w)) for w in wide))
+            total = np.sqrt(sum(np.dot(w, w) for w in wide))
         else:
-            total = sum(float(np.sum(np.abs(w) ** norm_type)) for w in wide) ** (1.0 / norm_type)
+            total = sum(np.sum(np.abs(w) ** norm_type) for w in wide) ** (1.0 / norm_type)
     scale = max_norm / (total + 1e-6)
-    if scale < 1.0:  # also False for a NaN norm
-        for g in grads:
-            g *= scale  # in place, keeping the dtype; a Python float keeps float32 float32
-    return Tensor(np.float64(total))
+    # Without an ``if`` on the norm: a factor of exactly 1 leaves a gradient's bits as they are, and
+    # a step whose norm is sometimes above the bound and sometimes below stays one program.
+    factor = np.where(scale < 1.0, scale, 1.0)  # also 1 for a NaN norm
+    for g in grads:
+        g *= factor.astype(g.dtype)  # in place, keeping the dtype (float32 stays float32)
+    return Tensor(np.asarray(total, dtype=np.float64))

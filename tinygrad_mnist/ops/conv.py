@@ -21,7 +21,9 @@ _BLOCK = 4096
 
 def _product(a: np.ndarray, b: np.ndarray, bias: Optional[np.ndarray] = None) -> np.ndarray:
     """``a @ b`` (+ ``bias[:, None]``) for a short, wide ``b``, computed one block of columns at a time."""
-    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b, *(() if bias is None else (bias,))))
+    # empty_like of an operand, not np.empty: a jit recording sees the buffer made (ops/windows.py)
+    dtype = np.result_type(a, b, *(() if bias is None else (bias,)))
+    out = np.empty_like(b, shape=(a.shape[0], b.shape[1]), dtype=dtype, order="C")
     for start in range(0, b.shape[1], _BLOCK):
         block = out[:, start:start + _BLOCK]
         np.matmul(a, b[:, start:start + _BLOCK], out=block)

@@ -456,7 +456,7 @@ def where(condition, a, b) -> Node:
     >>> where(Tensor([True, False]), Tensor([1.0, 2.0]), 0.0).numpy()
     array([1., 0.], dtype=float32)
     """
-    condition = np.asarray(A.value(condition))
+    condition = np.asanyarray(A.value(condition))
     if condition.dtype != np.bool_:
         condition = condition.astype(bool)
     return Where.apply(a, b, condition=condition)

@@ -82,7 +82,7 @@ def augmented_assign(target: Node, symbol: str, other) -> Node:
 def _replace_values(target: Node, ufunc: np.ufunc, symbol: str, operator: str, value) -> None:
     data = target.data
     try:
-        result = np.asarray(ufunc(data, value))
+        result = np.asanyarray(ufunc(data, value))
     except ValueError as error:
         raise ShapeError(
             f"x {symbol} y: x of shape {data.shape} and y of shape {np.shape(value)} do not fit together ({error})"

@@ -55,8 +55,8 @@ def matmul(a, b) -> Node:
 class Linear(Function):
     """``x @ weight + bias`` for x of shape (..., in), weight (in, out) and bias (out,).
 
-    One matmul, then one broadcast add of the bias into the matmul's fresh result: the same
-    arithmetic as MatMul followed by Add, without the intermediate array and the second graph node.
+    One matmul, then one broadcast add of the bias: the same arithmetic as MatMul followed by Add,
+    without the second graph node. (A jitted step adds the bias into the product's own buffer.)
     The bias is added to every row by definition of the op, so its gradient is the row sum of the
     output's: part of this op's derivative, not NumPy broadcasting for the engine to undo.
     """
@@ -67,11 +67,7 @@ class Linear(Function):
                 f"linear: input of shape {x.shape}, weight {weight.shape} and bias {bias.shape} do not fit; "
                 "they need (..., in), (in, out) and (out,)"
             )
-        out = x @ weight
-        if out.dtype == bias.dtype:
-            out += bias  # in place: out is this op's own fresh array
-            return out
-        return out + bias  # let NumPy promote (e.g. a float64 bias with float32 weights)
+        return x @ weight + bias
 
     def backward(self, grad, x, weight, bias, out):
         need_x, need_weight, need_bias = self.needs_input_grad

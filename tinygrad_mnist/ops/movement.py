@@ -65,13 +65,23 @@ def _has_integer_array(key) -> bool:
     return False
 
 
+def _prototype(values: np.ndarray, key) -> np.ndarray:
+    """What the scattered array is made like: an index array of an ndarray subclass if there is one,
+    else ``values``. A jit recording traces the labels of ``x[rows, labels]``; the gradient scattered
+    at them depends on the labels even where ``values`` is a constant, so it must be traced too."""
+    for part in key if isinstance(key, tuple) else (key,):
+        if isinstance(part, np.ndarray) and type(part) is not np.ndarray:
+            return part
+    return values
+
+
 def scatter_array(values: np.ndarray, key, shape) -> np.ndarray:
     """Zeros of ``shape`` with ``values`` added at ``key`` (repeated integer indices accumulate).
 
     >>> scatter_array(np.array([1.0, 2.0]), np.array([1, 1]), (3,))
     array([0., 3., 0.])
     """
-    result = np.zeros(shape, dtype=values.dtype)
+    result = np.zeros_like(_prototype(values, key), dtype=values.dtype, shape=shape)
     if _has_integer_array(key):
         np.add.at(result, key, values)
     else:

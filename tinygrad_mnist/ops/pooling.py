@@ -1,6 +1,9 @@
 """Max and average pooling (``max_pool2d``, ``avg_pool2d``) over the windows of ``ops.windows``."""
 from __future__ import annotations
 
+import functools
+import operator
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -43,7 +46,8 @@ def _spread_back(grad: np.ndarray, factors, shape, g: Geometry, out_size: Pair) 
     or a number) added onto the input pixels that kernel offset k read; col2im without the columns."""
     n, c, h, w = shape
     (ph, pw), span = g.padding, g.span()
-    padded = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=grad.dtype).transpose(3, 0, 1, 2)
+    # zeros_like of the gradient, not np.zeros: a jit recording sees the buffer made (ops/windows.py)
+    padded = np.zeros_like(grad, shape=(c, h + 2 * ph, w + 2 * pw, n), order="C").transpose(3, 0, 1, 2)
     disjoint = g.stride[0] >= span[0] and g.stride[1] >= span[1]  # no pixel is in two windows
     for (rows, columns), factor in zip(g.offsets(out_size), factors):
         if disjoint:  # written in place: no temporary
@@ -66,9 +70,8 @@ class MaxPool2d(Function):
         out_size = check_pool2d("max_pool2d", x.shape, geometry)
         self.geometry, self.out_size = geometry, out_size
         views = _window_views(x, geometry, out_size, -np.inf)
-        out = views[0].copy(order="K")
-        for view in views[1:]:
-            np.maximum(out, view, out=out)
+        # (a 1x1 kernel has one view, of the input's memory: the output must be an array of its own)
+        out = functools.reduce(np.maximum, views) if len(views) > 1 else views[0].copy(order="K")
         if is_grad_enabled() and self.needs_input_grad[0]:
             # For each kernel offset, where it holds its window's first maximum (a one-hot over offsets).
             taken = np.equal(views[0], out)
@@ -95,11 +98,7 @@ class AvgPool2d(Function):
         out_size = check_pool2d("avg_pool2d", x.shape, geometry)
         self.geometry, self.out_size = geometry, out_size
         views = _window_views(x, geometry, out_size, 0.0)
-        out = views[0].copy(order="K")
-        for view in views[1:]:
-            out += view
-        out *= 1.0 / len(views)  # a Python float keeps float32 float32
-        return out
+        return functools.reduce(operator.add, views) * (1.0 / len(views))  # a Python float keeps float32
 
     def backward(self, grad, x, out):
         count = self.geometry.kernel[0] * self.geometry.kernel[1]

@@ -63,8 +63,8 @@ def _spread(grad, shape, scale: float = 1.0):
     for the small arrays on the training hot path, and writable; scaling the one number is cheaper
     than scaling an array.
     """
-    if type(grad) is np.ndarray and grad.size == 1:
-        filled = np.empty(shape, dtype=grad.dtype)
+    if isinstance(grad, np.ndarray) and grad.size == 1:
+        filled = np.empty_like(grad, shape=shape)  # made from grad, so a jit recording traces it too
         filled.fill(grad.reshape(()) * scale if scale != 1.0 else grad.reshape(()))
         return filled
     return A.broadcast_to(grad * scale if scale != 1.0 else grad, shape)

@@ -80,12 +80,12 @@ POWER32 = np.array([
 
 
 def _erf_with(x: np.ndarray, core: np.ndarray, tail: np.ndarray) -> np.ndarray:
-    x = np.asarray(x)
+    x = np.asanyarray(x)
     work = x.astype(np.float64)
     square = work * work
-    # np.array, not the bare product: for 0-d input the product is a NumPy scalar, which cannot be
+    # An array, not the bare product: for 0-d input the product is a NumPy scalar, which cannot be
     # assigned into below.
-    result = np.array(work * chebyshev.chebval(square * (2.0 / SPLIT**2) - 1.0, core))
+    result = np.asanyarray(work * chebyshev.chebval(square * (2.0 / SPLIT**2) - 1.0, core))
     far = square > SPLIT**2
     if far.any():
         xf = np.abs(work[far])
@@ -98,7 +98,7 @@ def _erf32_with(x: np.ndarray, power: np.ndarray) -> np.ndarray:
     t = x * x
     t *= np.float32(2.0 / SPLIT32**2)
     t -= np.float32(1.0)
-    result = np.full(x.shape, power[-1], dtype=np.float32)
+    result = np.full_like(x, power[-1], dtype=np.float32)  # made like x: a jit recording traces it
     for coefficient in power[-2::-1]:  # Horner, in place: one temporary array in all
         result *= t
         result += coefficient

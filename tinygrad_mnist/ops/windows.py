@@ -7,17 +7,22 @@ output column). A convolution is then the product of the (O, C*KH*KW) weight mat
 (transpose) of ``im2col``: it adds every column entry back onto the input pixel it came from. Each is
 the other's backward rule, so the window ops are differentiable to any order.
 
-The copies use strided views (``as_strided`` for im2col, one strided slice per kernel offset for
-col2im and pooling), never a Python loop over pixels or images: loops run over the KH*KW kernel
+The copies use strided views (``sliding_window_view`` for im2col, one strided slice per kernel offset
+for col2im and pooling), never a Python loop over pixels or images: loops run over the KH*KW kernel
 offsets only, each step a whole-batch NumPy operation. Internally the batch is the innermost
 (contiguous) axis (see ``to_columns``).
+
+Every array here is made by a NumPy function that is told about its operand (``np.zeros_like(x,
+shape=...)`` rather than ``np.zeros(shape)``, ``sliding_window_view`` rather than ``as_strided``):
+while a jitted step is recorded, NumPy then hands these calls to the recording (``capture/traced.py``),
+which would otherwise see a buffer appear from nowhere and the step could not be replayed.
 """
 from __future__ import annotations
 
 from typing import NamedTuple, Tuple
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ..autograd.node import Node
 from ..autograd.function import Function, ShapeError
@@ -130,7 +135,7 @@ def batch_last(x: np.ndarray, padding: Pair, fill: float = 0.0) -> np.ndarray:
     if ph == 0 and pw == 0 and moved.flags.c_contiguous:
         return moved
     c, h, w, n = moved.shape
-    out = np.full((c, h + 2 * ph, w + 2 * pw, n), fill, dtype=x.dtype)
+    out = np.full_like(x, fill, shape=(c, h + 2 * ph, w + 2 * pw, n), order="C")
     out[:, ph:ph + h, pw:pw + w] = moved
     return out
 
@@ -147,11 +152,12 @@ def to_columns(x: np.ndarray, g: Geometry, out_size: Pair) -> np.ndarray:
     (27, 72)
     """
     padded = batch_last(x, g.padding)
-    sc, sh, sw, sn = padded.strides
-    (kh, kw), (dh, dw), (th, tw), (oh, ow) = g.kernel, g.dilation, g.stride, out_size
-    c, n = padded.shape[0], padded.shape[3]
-    windows = as_strided(padded, (c, kh, kw, oh, ow, n), (sc, dh * sh, dw * sw, th * sh, tw * sw, sn), writeable=False)
-    return windows.reshape(c * kh * kw, oh * ow * n)
+    (kh, kw), (dh, dw), (th, tw) = g.kernel, g.dilation, g.stride
+    # (C, rows, columns, N, span rows, span columns): every span-sized window at every position;
+    # the strides pick the windows of the geometry and the dilated kernel taps inside each.
+    every = sliding_window_view(padded, g.span(), axis=(1, 2))
+    windows = every[:, ::th, ::tw, :, ::dh, ::dw].transpose(0, 4, 5, 1, 2, 3)  # (C, KH, KW, OH, OW, N)
+    return windows.reshape(padded.shape[0] * kh * kw, out_size[0] * out_size[1] * padded.shape[3])
 
 
 def from_columns(cols: np.ndarray, shape: Tuple[int, ...], g: Geometry, out_size: Pair) -> np.ndarray:
@@ -168,7 +174,7 @@ def from_columns(cols: np.ndarray, shape: Tuple[int, ...], g: Geometry, out_size
     if g.stride == g.kernel and g.dilation == (1, 1) and (ph, pw) == (0, 0) and (h, w) == (oh * kh, ow * kw):
         # Windows that tile the image exactly (pooling's usual case): a permutation of the entries.
         return blocks.transpose(0, 3, 1, 4, 2, 5).reshape(c, h, w, n)
-    padded = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=cols.dtype)
+    padded = np.zeros_like(cols, shape=(c, h + 2 * ph, w + 2 * pw, n), order="C")
     by_offset = blocks.reshape(c, kh * kw, oh, ow, n)
     for k, (rows, columns) in enumerate(g.offsets(out_size)):
         padded[:, rows, columns] += by_offset[:, k]

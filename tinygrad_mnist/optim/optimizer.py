@@ -5,7 +5,7 @@ from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
-from ..autograd import teaching
+from ..autograd import recording, saved, teaching
 from ..errors import CheckpointError, ConfigError
 from ..tensor import Tensor
 
@@ -16,7 +16,8 @@ class Optimizer:
     ``params`` is an iterable of Tensors (one group) or of dicts, each with "params" and optional
     per-group hyperparameters; ``defaults`` fills the rest. Per-parameter state (momentum buffers, ...)
     is keyed by the parameter's position across all groups, which is also how ``state_dict`` names it.
-    Subclasses implement ``step`` (ending it with ``self._note_step()``) and may check
+    Subclasses implement ``_update`` (the arithmetic of one step; ``step`` wraps it, so every optimizer
+    notes its step for teaching mode and hands itself to a jit recording the same way) and may check
     hyperparameters in ``_check_group``; state entries named in ``scalar_state`` (a step count) are
     integers, every other entry an array of its parameter's shape and dtype.
 
@@ -33,6 +34,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups: List[Dict[str, Any]] = []
         self.state: Dict[int, Dict[str, np.ndarray]] = {}
+        self._scratch_arrays: Dict[int, List[np.ndarray]] = {}  # per parameter position: update temporaries
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{type(self).__name__}: params must be an iterable of Tensors; wrap a single one in a list"
@@ -90,8 +92,29 @@ class Optimizer:
                 p.grad = None
 
     def step(self) -> None:
-        """Update the parameters from their ``.grad``."""
-        raise NotImplementedError(f"{type(self).__name__} must implement step()")
+        """Update every parameter that has a gradient from its ``.grad``, in place.
+
+        A parameter that a live graph still holds (``backward(retain_graph=True)``, or a forward pass
+        not yet differentiated) is updated all the same; a later backward pass through that graph
+        raises ``ModifiedError`` instead of using the new values (``autograd/saved.py``). While a
+        jitted step is recorded, the update is handed to the recording, which replays it as one call
+        that reads the hyperparameters (a scheduled learning rate) when it runs.
+        """
+        if not recording.opaque(self._step, (p for group in self.param_groups for p in group["params"])):
+            self._step()
+
+    def _step(self) -> None:
+        opened = saved.begin_updates([p.data for g in self.param_groups for p in g["params"]]) if saved.any_held() else ()
+        try:
+            self._update()
+        finally:
+            if opened:
+                saved.end_updates(opened)
+        self._note_step()
+
+    def _update(self) -> None:
+        """The arithmetic of one step on ``p.data`` and ``self.state`` (subclasses implement it)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _update()")
 
     def _weights_and_gradient(self, index: int, p: Tensor) -> Tuple[np.ndarray, np.ndarray]:
         """The arrays of parameter ``index`` and of its gradient, which must have its shape and dtype."""
@@ -102,6 +125,29 @@ class Optimizer:
                 f"is {g.dtype}{list(g.shape)}; a gradient must match its parameter"
             )
         return weights, g
+
+    def _scratch(self, index: int, like: np.ndarray, count: int) -> List[np.ndarray]:
+        """``count`` arrays shaped like parameter ``index`` for the temporaries of its update, made on
+        first use and reused by every step, so that an update allocates nothing.
+
+        This is what "fused" means for an update written in NumPy: every arithmetic operation of the
+        update rule is one pass over the parameter (``np.multiply(g, beta, out=scratch)``), none makes
+        a temporary array, and p.grad (the user's) is never written.
+
+        >>> from tinygrad_mnist.nn import Parameter
+        >>> opt = Optimizer([Parameter([1.0, 2.0])], {"lr": 0.1})
+        >>> first = opt._scratch(0, np.zeros(2), 2)
+        >>> len(first), opt._scratch(0, np.zeros(2), 2)[0] is first[0]
+        (2, True)
+        """
+        arrays = self._scratch_arrays.get(index, [])
+        if len(arrays) < count or arrays[0].shape != like.shape or arrays[0].dtype != like.dtype:
+            if arrays and (arrays[0].shape != like.shape or arrays[0].dtype != like.dtype):
+                arrays = []
+            arrays = arrays + [np.empty_like(like) for _ in range(count - len(arrays))]
+            self._scratch_arrays[index] = arrays
+        return arrays
+
     def _note_step(self) -> None:
         """Tell teaching mode which gradients this step used, so that a ``backward()`` adding onto
         them (a loop without ``zero_grad()``) is pointed out."""

@@ -43,8 +43,9 @@ class RMSprop(Optimizer):
         ):
             group[key] = check_float(group[key], key, bounds, owner="RMSprop")
 
-    def step(self) -> None:
-        """Apply one update to every parameter that has a gradient."""
+    def _update(self) -> None:
+        # Fused: each operation of the rule is one in-place pass into scratch arrays, in the rule's
+        # order (the same bits as the formulas written with temporaries, without allocating them).
         index = -1
         for group in self.param_groups:
             lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
@@ -54,25 +55,29 @@ class RMSprop(Optimizer):
                 if p.grad is None:
                     continue
                 weights, g = self._weights_and_gradient(index, p)
+                decayed, work = self._scratch(index, weights, 2)
                 state = self.state.setdefault(index, {})
                 if "square_avg" not in state:
                     state["square_avg"] = np.zeros_like(weights)
                 if decay != 0.0:
-                    g = g + decay * weights
+                    np.multiply(weights, decay, out=decayed)
+                    decayed += g
+                    g = decayed
                 square_avg = state["square_avg"]
                 square_avg *= alpha
-                square_avg += (1.0 - alpha) * (g * g)
-                denominator = np.sqrt(square_avg)
+                np.multiply(g, g, out=work)
+                work *= 1.0 - alpha
+                square_avg += work
+                denominator = np.sqrt(square_avg, out=work)
                 denominator += eps
+                step = np.divide(g, denominator, out=work)
                 if momentum > 0.0:
                     buffer = state.get("momentum_buffer")
                     if buffer is None:
                         buffer = state["momentum_buffer"] = np.zeros_like(weights)
                     buffer *= momentum
-                    buffer += g / denominator
-                    weights -= lr * buffer
+                    buffer += step
+                    step = np.multiply(buffer, lr, out=work)
                 else:
-                    update = g / denominator
-                    update *= lr
-                    weights -= update
-        self._note_step()
+                    step *= lr
+                weights -= step

@@ -5,7 +5,6 @@ from typing import Any, Dict
 
 import numpy as np
 
-from ..autograd import saved
 from ..checks import NON_NEGATIVE, POSITIVE, UNIT_INTERVAL, Bounds, check_bool, check_choice, check_float
 from ..errors import ConfigError
 from .optimizer import Optimizer
@@ -70,7 +69,6 @@ class SGD(Optimizer):
             "momentum_form": momentum_form,
         }
         super().__init__(params, defaults)
-        self._scratch: Dict[int, np.ndarray] = {}  # per parameter position: step()'s temporaries
 
     def _check_group(self, group: Dict[str, Any], loading: bool) -> None:
         def number(key: str, bounds: Bounds) -> float:
@@ -90,21 +88,11 @@ class SGD(Optimizer):
             )
         group["momentum_form"] = check_choice(group["momentum_form"], "momentum_form", MOMENTUM_FORMS, owner="SGD")
 
-    def step(self) -> None:
-        """Apply one update to every parameter that has a gradient.
-
-        A parameter that a live graph still holds (``backward(retain_graph=True)``, or a forward pass
-        not yet differentiated) is updated all the same; a later backward pass through that graph
-        raises ``ModifiedError`` instead of using the new values (``autograd/saved.py``).
-        """
-        opened = saved.begin_updates([p.data for g in self.param_groups for p in g["params"]]) if saved.any_held() else ()
-        try:
-            self._update()
-        finally:
-            if opened:
-                saved.end_updates(opened)
-
     def _update(self) -> None:
+        # Fused: one pass over the parameter per arithmetic operation of the rule in the class
+        # docstring, in its order, into per-parameter scratch arrays (``Optimizer._scratch``), so a
+        # step allocates nothing. Written as one formula per form with temporaries, an epoch of the
+        # benchmark MLPs took 4-5% longer (issue 10's measurement, docs/performance.md).
         index = -1
         for group in self.param_groups:
             lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
@@ -116,19 +104,8 @@ class SGD(Optimizer):
                 index += 1
                 if p.grad is None:
                     continue
-                weights, g = p.data, p.grad.data
-                if g.shape != weights.shape or g.dtype != weights.dtype:
-                    raise ValueError(
-                        f"SGD: parameter {index} is {weights.dtype}{list(weights.shape)} but its gradient is "
-                        f"{g.dtype}{list(g.shape)}; a gradient must match its parameter"
-                    )
-                # One parameter-sized scratch array per parameter holds every temporary of the update,
-                # so a step allocates nothing (p.grad itself is the user's and is never written). The
-                # branches below exist for that: written as one formula per form, with temporaries, an
-                # epoch of the benchmark MLPs took 4-5% longer (issue 10's measurement, docs/performance.md).
-                scratch = self._scratch.get(index)
-                if scratch is None or scratch.shape != weights.shape or scratch.dtype != weights.dtype:
-                    scratch = self._scratch[index] = np.empty_like(weights)
+                weights, g = self._weights_and_gradient(index, p)
+                scratch, *more = self._scratch(index, weights, 2 if nesterov or new_fraction != 1.0 else 1)
                 if decay != 0.0:
                     np.multiply(weights, decay, out=scratch)
                     scratch += g
@@ -148,11 +125,13 @@ class SGD(Optimizer):
                     if new_fraction == 1.0:
                         velocity += g
                     else:
-                        velocity += new_fraction * g
+                        np.multiply(g, new_fraction, out=more[0])
+                        velocity += more[0]
                 if nesterov:
-                    update = velocity * momentum
+                    update = np.multiply(velocity, momentum, out=more[0])
                     if lab:
-                        update += lr * g
+                        np.multiply(g, lr, out=scratch)  # g is scratch or p.grad: either way read first
+                        update += scratch
                     else:
                         update += g
                         update *= lr
@@ -162,4 +141,3 @@ class SGD(Optimizer):
                 else:
                     np.multiply(velocity, lr, out=scratch)  # g (perhaps in scratch) is used up by now
                     weights -= scratch
-        self._note_step()

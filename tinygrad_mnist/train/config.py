@@ -188,6 +188,10 @@ class TrainConfig:
         metavar="DIR", default_text="the data set's variable (" + ", ".join(
             f"${info.env_data}" for info in DATASETS.values()) + "), else the download cache "
         "(missing files are downloaded and verified)", local=True)
+    jit: bool = setting(
+        True, Flag(), "replay each training step from a recording of its NumPy calls (tinygrad_mnist.jit): "
+        "the same results bit for bit, faster; --no-jit runs every step eagerly (detect_anomaly always does)",
+        "training", display_only=True)
     on_nonfinite: str = setting(
         "stop", Choice(ON_NONFINITE), "when a loss or gradient becomes NaN or Inf: stop (fail with a "
         "message) or skip (drop that batch and go on)", "training")

@@ -397,7 +397,8 @@ class Setting:
 
     ``part`` groups it in ``--help`` (see ``PARTS``); ``depends`` (a :class:`ChoiceDefaults`) ties it to
     the values of another setting it belongs to; ``display_only`` marks settings that change
-    only what is shown, never the results, so a resumed run may change them; ``local`` marks
+    only what is shown (or, for ``jit``, how fast it runs), never the results, so a resumed run may
+    change them; ``local`` marks
     settings that say where things are on this machine (the data folder): a resumed or evaluated
     run takes them from the command line or the environment, never from the run's saved files, and
     verifies what it finds by checksum; ``metavar`` and ``default_text`` adjust how ``--help`` shows

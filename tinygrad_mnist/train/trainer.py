@@ -4,6 +4,8 @@ clean handling of interrupts and non-finite numbers.
 The inner loop does only what a hand-written NumPy loop would: forward, loss, zero_grad,
 backward, step, plus two scalar additions for the running metrics and one finiteness check of the
 gradients. Everything else (evaluation, files, progress lines) happens between batches or epochs.
+With ``config.jit`` the step (``Trainer.train_step``) is replayed by ``tinygrad_mnist.jit``: the
+same NumPy calls, bit for bit the same results, without building a graph each batch.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 
 from ..autograd.nonfinite import describe_nonfinite
+from ..capture import jit
 from ..data import DataLoader, Splits, TensorDataset
 from ..errors import ConfigError, NonFiniteError, RunDirectoryError
 from ..tensor import Tensor
@@ -81,6 +84,8 @@ class FiniteGradients:
     Each gradient is dotted with a zero vector made once: IEEE arithmetic makes 0 * x = 0 for every
     finite x (however large) and NaN for inf or NaN, and a NaN survives the sum, so the dot is 0
     exactly when all elements are finite. That is one BLAS call per parameter and no mask array.
+    The dots are added as arrays and compared once: in a jitted step that comparison is the one
+    Python decision a replay checks (converting each dot to a float would end the replaying).
 
     >>> from tinygrad_mnist.nn import Parameter
     >>> from tinygrad_mnist import Tensor
@@ -95,13 +100,14 @@ class FiniteGradients:
         self.pairs = [(p, np.zeros(p.size, dtype=p.dtype)) for p in params]
 
     def __call__(self) -> bool:
-        total = 0.0
+        total = None
         with np.errstate(invalid="ignore"):  # the NaN is the answer, not a problem to warn about
             for p, zeros in self.pairs:
                 grad = p.grad
                 if grad is not None:
-                    total += float(grad.data.reshape(-1) @ zeros)
-        return total == 0.0
+                    dot = grad.data.reshape(-1) @ zeros
+                    total = dot if total is None else total + dot
+            return total is None or bool(total == 0.0)
 
 
 class Trainer:
@@ -142,6 +148,8 @@ class Trainer:
                                   seed=config.seed)
         self.params = list(model.parameters())
         self.gradients_finite = FiniteGradients(self.params)
+        # Anomaly mode checks every op as it runs, which a replay does not: then every step is eager.
+        self.step = jit(self.train_step) if config.jit and not config.detect_anomaly else self.train_step
         self.has_val = splits.x_val is not None
         self.columns = metric_columns(self.has_val)
         self.monitor = "val_loss" if self.has_val else "test_loss"
@@ -282,11 +290,29 @@ class Trainer:
             file=sys.stderr,
         )
 
+    def train_step(self, xb, yb):
+        """One batch: forward, and unless the loss is not finite, backward, and unless a gradient is
+        not finite, the optimizer's update. Returns the loss, the logits and what was not finite
+        ("loss", "gradient" or None).
+
+        Every decision here is made on tensor values, so a jitted replay checks each one again
+        (a guard) and runs a batch that goes the other way eagerly.
+        """
+        logits = self.model(xb)
+        loss = self.loss_fn(logits, yb)
+        if not np.isfinite(loss.data):
+            return loss, logits, "loss"
+        self.optimizer.zero_grad()
+        loss.backward()
+        if not self.gradients_finite():
+            return loss, logits, "gradient"
+        self.optimizer.step()
+        return loss, logits, None
+
     def _train_epoch(self, guard: InterruptGuard) -> Optional[Tuple[RunStatus, str]]:
         """Run the remaining batches of the current epoch; return (stop reason, message) to stop."""
         config, state = self.config, self.state
-        model, loss_fn, optimizer = self.model, self.loss_fn, self.optimizer
-        gradients_finite = self.gradients_finite
+        model, step = self.model, self.step
         epoch, n_batches = state.epoch, len(self.batches)
         sums, window = state.epoch_sums, state.window
         disp_freq = config.disp_freq
@@ -301,22 +327,12 @@ class Trainer:
                     state.epoch_seconds = perf_counter() - epoch_start
                     return RunStatus.INTERRUPTED, self._interrupt_message(guard.signal_name)
                 yb = labels.data
-                logits = model(xb)
-                loss = loss_fn(logits, yb)
+                loss, logits, bad = step(xb, yb)
                 loss_value = float(loss.data)
-                bad = None
-                if math.isfinite(loss_value):
-                    optimizer.zero_grad()
-                    loss.backward()
-                    if gradients_finite():
-                        optimizer.step()
-                        correct = int(np.count_nonzero(logits.data.argmax(axis=1) == yb))
-                        sums.add(loss_value, correct, len(yb))
-                        window.add(loss_value, correct, len(yb))
-                    else:
-                        bad = "gradient"
-                else:
-                    bad = "loss"
+                if bad is None:
+                    correct = int(np.count_nonzero(logits.data.argmax(axis=1) == yb))
+                    sums.add(loss_value, correct, len(yb))
+                    window.add(loss_value, correct, len(yb))
                 del logits, loss
                 if bad is not None:
                     if not skip:

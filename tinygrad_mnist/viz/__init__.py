@@ -8,6 +8,7 @@ True
 """
 from .curves import curves_figure, plot_curves, run_directories
 from .graph import DotNotFoundError, draw_graph, save_graph
+from .program import draw_program
 from .steps import backward_table, draw_backward, save_backward_steps
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "curves_figure",
     "draw_backward",
     "draw_graph",
+    "draw_program",
     "plot_curves",
     "run_directories",
     "save_backward_steps",
