@@ -257,6 +257,7 @@ def beyond_table(grid_dir: Path) -> Tuple[List[str], Dict[Tuple[str, str, bool],
 def _recipe_name(config: dict) -> str:
     extras = [f"dropout {config['dropout']:g}" if config.get("dropout") else "",
               config.get("optimizer", "sgd"),
+              f"lr {config['lr']:g}" if config.get("lr") is not None else "",
               f"{config['lr_schedule']} schedule" if config.get("lr_schedule", "none") != "none" else "",
               f"{config['normalize']} inputs" if config.get("normalize", "scale") != "scale" else "",
               f"label smoothing {config['label_smoothing']:g}" if config.get("label_smoothing") else ""]
