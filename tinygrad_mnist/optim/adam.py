@@ -64,43 +64,37 @@ class Adam(Optimizer):
 
     def _update(self) -> None:
         # Fused: each operation is one in-place pass into two scratch arrays, no temporaries.
-        index = -1
-        for group in self.param_groups:
+        for group, index, weights, g in self._with_gradients():
             lr, (beta1, beta2), eps, decay = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-            for p in group["params"]:
-                index += 1
-                if p.grad is None:
-                    continue
-                weights, g = self._weights_and_gradient(index, p)
-                decayed, work = self._scratch(index, weights, 2)
-                state = self.state.get(index)
-                if state is None:
-                    state = self.state[index] = {
-                        "step": 0, "exp_avg": np.zeros_like(weights), "exp_avg_sq": np.zeros_like(weights),
-                    }
-                state["step"] += 1
-                t = state["step"]
-                if decay != 0.0:
-                    if self.decoupled:
-                        weights *= 1.0 - lr * decay
-                    else:
-                        np.multiply(weights, decay, out=decayed)
-                        decayed += g
-                        g = decayed
-                m, v = state["exp_avg"], state["exp_avg_sq"]
-                m *= beta1
-                np.multiply(g, 1.0 - beta1, out=work)
-                m += work
-                v *= beta2
-                np.multiply(g, g, out=work)
-                work *= 1.0 - beta2
-                v += work
-                root_correction = math.sqrt(1.0 - beta2 ** t)
-                step = np.sqrt(v, out=work)
-                step += eps * root_correction
-                np.divide(m, step, out=step)
-                step *= lr * root_correction / (1.0 - beta1 ** t)
-                weights -= step
+            decayed, work = self._scratch(index, weights, 2)
+            state = self.state.get(index)
+            if state is None:
+                state = self.state[index] = {
+                    "step": 0, "exp_avg": np.zeros_like(weights), "exp_avg_sq": np.zeros_like(weights),
+                }
+            state["step"] += 1
+            t = state["step"]
+            if decay != 0.0:
+                if self.decoupled:
+                    weights *= 1.0 - lr * decay
+                else:
+                    np.multiply(weights, decay, out=decayed)
+                    decayed += g
+                    g = decayed
+            m, v = state["exp_avg"], state["exp_avg_sq"]
+            m *= beta1
+            np.multiply(g, 1.0 - beta1, out=work)
+            m += work
+            v *= beta2
+            np.multiply(g, g, out=work)
+            work *= 1.0 - beta2
+            v += work
+            root_correction = math.sqrt(1.0 - beta2 ** t)
+            step = np.sqrt(v, out=work)
+            step += eps * root_correction
+            np.divide(m, step, out=step)
+            step *= lr * root_correction / (1.0 - beta1 ** t)
+            weights -= step
 
 
 class AdamW(Adam):

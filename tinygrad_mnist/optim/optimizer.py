@@ -1,7 +1,7 @@
 """The ``Optimizer`` base class: parameter groups, per-parameter state, and saving/loading both."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Iterator, List, Tuple
 
 import numpy as np
 
@@ -116,15 +116,31 @@ class Optimizer:
         """The arithmetic of one step on ``p.data`` and ``self.state`` (subclasses implement it)."""
         raise NotImplementedError(f"{type(self).__name__} must implement _update()")
 
-    def _weights_and_gradient(self, index: int, p: Tensor) -> Tuple[np.ndarray, np.ndarray]:
-        """The arrays of parameter ``index`` and of its gradient, which must have its shape and dtype."""
-        weights, g = p.data, p.grad.data
-        if g.shape != weights.shape or g.dtype != weights.dtype:
-            raise ValueError(
-                f"{type(self).__name__}: parameter {index} is {weights.dtype}{list(weights.shape)} but its gradient "
-                f"is {g.dtype}{list(g.shape)}; a gradient must match its parameter"
-            )
-        return weights, g
+    def _with_gradients(self) -> Iterator[Tuple[Dict[str, Any], int, np.ndarray, np.ndarray]]:
+        """``(group, index, weights, gradient)`` for every parameter that has a gradient, ``index``
+        counting every parameter across the groups (the key of ``self.state``); a gradient must have
+        its parameter's shape and dtype.
+
+        >>> from tinygrad_mnist import Tensor
+        >>> from tinygrad_mnist.nn import Parameter
+        >>> a, b = Parameter([1.0]), Parameter([2.0])
+        >>> b.grad = Tensor([0.5])
+        >>> [(index, g.tolist()) for _, index, _, g in Optimizer([a, b], {"lr": 0.1})._with_gradients()]
+        [(1, [0.5])]
+        """
+        index = -1
+        for group in self.param_groups:
+            for p in group["params"]:
+                index += 1
+                if p.grad is None:
+                    continue
+                weights, g = p.data, p.grad.data
+                if g.shape != weights.shape or g.dtype != weights.dtype:
+                    raise ValueError(
+                        f"{type(self).__name__}: parameter {index} is {weights.dtype}{list(weights.shape)} but its "
+                        f"gradient is {g.dtype}{list(g.shape)}; a gradient must match its parameter"
+                    )
+                yield group, index, weights, g
 
     def _scratch(self, index: int, like: np.ndarray, count: int) -> List[np.ndarray]:
         """``count`` arrays shaped like parameter ``index`` for the temporaries of its update, made on

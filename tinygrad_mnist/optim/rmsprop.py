@@ -46,38 +46,32 @@ class RMSprop(Optimizer):
     def _update(self) -> None:
         # Fused: each operation of the rule is one in-place pass into scratch arrays, in the rule's
         # order (the same bits as the formulas written with temporaries, without allocating them).
-        index = -1
-        for group in self.param_groups:
+        for group, index, weights, g in self._with_gradients():
             lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
             decay, momentum = group["weight_decay"], group["momentum"]
-            for p in group["params"]:
-                index += 1
-                if p.grad is None:
-                    continue
-                weights, g = self._weights_and_gradient(index, p)
-                decayed, work = self._scratch(index, weights, 2)
-                state = self.state.setdefault(index, {})
-                if "square_avg" not in state:
-                    state["square_avg"] = np.zeros_like(weights)
-                if decay != 0.0:
-                    np.multiply(weights, decay, out=decayed)
-                    decayed += g
-                    g = decayed
-                square_avg = state["square_avg"]
-                square_avg *= alpha
-                np.multiply(g, g, out=work)
-                work *= 1.0 - alpha
-                square_avg += work
-                denominator = np.sqrt(square_avg, out=work)
-                denominator += eps
-                step = np.divide(g, denominator, out=work)
-                if momentum > 0.0:
-                    buffer = state.get("momentum_buffer")
-                    if buffer is None:
-                        buffer = state["momentum_buffer"] = np.zeros_like(weights)
-                    buffer *= momentum
-                    buffer += step
-                    step = np.multiply(buffer, lr, out=work)
-                else:
-                    step *= lr
-                weights -= step
+            decayed, work = self._scratch(index, weights, 2)
+            state = self.state.setdefault(index, {})
+            if "square_avg" not in state:
+                state["square_avg"] = np.zeros_like(weights)
+            if decay != 0.0:
+                np.multiply(weights, decay, out=decayed)
+                decayed += g
+                g = decayed
+            square_avg = state["square_avg"]
+            square_avg *= alpha
+            np.multiply(g, g, out=work)
+            work *= 1.0 - alpha
+            square_avg += work
+            denominator = np.sqrt(square_avg, out=work)
+            denominator += eps
+            step = np.divide(g, denominator, out=work)
+            if momentum > 0.0:
+                buffer = state.get("momentum_buffer")
+                if buffer is None:
+                    buffer = state["momentum_buffer"] = np.zeros_like(weights)
+                buffer *= momentum
+                buffer += step
+                step = np.multiply(buffer, lr, out=work)
+            else:
+                step *= lr
+            weights -= step

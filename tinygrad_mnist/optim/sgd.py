@@ -93,51 +93,45 @@ class SGD(Optimizer):
         # docstring, in its order, into per-parameter scratch arrays (``Optimizer._scratch``), so a
         # step allocates nothing. Written as one formula per form with temporaries, an epoch of the
         # benchmark MLPs took 4-5% longer (issue 10's measurement, docs/performance.md).
-        index = -1
-        for group in self.param_groups:
+        for group, index, weights, g in self._with_gradients():
             lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
             lab = group["momentum_form"] == "lab"
             nesterov = group["nesterov"]
             # In the lab form the velocity carries the learning rate: new gradients enter scaled by lr.
             new_fraction = (1.0 - group["dampening"]) * (lr if lab else 1.0)
-            for p in group["params"]:
-                index += 1
-                if p.grad is None:
-                    continue
-                weights, g = self._weights_and_gradient(index, p)
-                scratch, *more = self._scratch(index, weights, 2 if nesterov or new_fraction != 1.0 else 1)
-                if decay != 0.0:
-                    np.multiply(weights, decay, out=scratch)
-                    scratch += g
-                    g = scratch
-                if momentum == 0.0:
-                    np.multiply(g, lr, out=scratch)
-                    weights -= scratch
-                    continue
-                state = self.state.setdefault(index, {})
-                velocity = state.get("momentum_buffer")
-                if velocity is None:
-                    # np.array: a new array even for a 0-d parameter (where g * lr is a NumPy scalar,
-                    # and the in-place updates below would rebind a local instead of the buffer).
-                    state["momentum_buffer"] = velocity = np.array(g * lr) if lab else g.copy()
+            scratch, *more = self._scratch(index, weights, 2 if nesterov or new_fraction != 1.0 else 1)
+            if decay != 0.0:
+                np.multiply(weights, decay, out=scratch)
+                scratch += g
+                g = scratch
+            if momentum == 0.0:
+                np.multiply(g, lr, out=scratch)
+                weights -= scratch
+                continue
+            state = self.state.setdefault(index, {})
+            velocity = state.get("momentum_buffer")
+            if velocity is None:
+                # np.array: a new array even for a 0-d parameter (where g * lr is a NumPy scalar,
+                # and the in-place updates below would rebind a local instead of the buffer).
+                state["momentum_buffer"] = velocity = np.array(g * lr) if lab else g.copy()
+            else:
+                velocity *= momentum
+                if new_fraction == 1.0:
+                    velocity += g
                 else:
-                    velocity *= momentum
-                    if new_fraction == 1.0:
-                        velocity += g
-                    else:
-                        np.multiply(g, new_fraction, out=more[0])
-                        velocity += more[0]
-                if nesterov:
-                    update = np.multiply(velocity, momentum, out=more[0])
-                    if lab:
-                        np.multiply(g, lr, out=scratch)  # g is scratch or p.grad: either way read first
-                        update += scratch
-                    else:
-                        update += g
-                        update *= lr
-                    weights -= update
-                elif lab:
-                    weights -= velocity
+                    np.multiply(g, new_fraction, out=more[0])
+                    velocity += more[0]
+            if nesterov:
+                update = np.multiply(velocity, momentum, out=more[0])
+                if lab:
+                    np.multiply(g, lr, out=scratch)  # g is scratch or p.grad: either way read first
+                    update += scratch
                 else:
-                    np.multiply(velocity, lr, out=scratch)  # g (perhaps in scratch) is used up by now
-                    weights -= scratch
+                    update += g
+                    update *= lr
+                weights -= update
+            elif lab:
+                weights -= velocity
+            else:
+                np.multiply(velocity, lr, out=scratch)  # g (perhaps in scratch) is used up by now
+                weights -= scratch
